@@ -1,1 +1,18 @@
+//! `highneeds`: a parallel Monte Carlo simulator of English councils' high-needs (SEND)
+//! Dedicated Schools Grant deficits. The library does no printing; the engine does no I/O.
+#![warn(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod backtest;
+pub mod calendar;
+pub mod calibration;
+pub mod caseload;
+pub mod engine;
+pub mod error;
+pub mod output;
+pub mod run;
+pub mod scenario;
+pub mod seeds;
+pub mod summary;
+
+pub use calendar::FinancialYear;
+pub use error::InputError;

@@ -1,0 +1,585 @@
+//! Reads the baseline in `seeds/` (see `seeds/README.md` for every column's source).
+//! Every file is checked: a missing file, a bad value or a missing council-year is an
+//! [`InputError`] that names the file and line.
+
+use crate::caseload::{age_band_index, setting_index, Cells, AGE_BANDS, SETTINGS};
+use crate::error::InputError;
+use crate::FinancialYear;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Flow {
+    pub new_plans: f64,
+    pub ceased_plans: f64,
+    pub ceased_max_age: f64,
+}
+
+#[derive(Debug, Clone)]
+pub struct SafetyValveSeed {
+    pub cohort: FinancialYear,
+    pub dfe_total: f64,
+    pub first_fy: FinancialYear,
+    pub final_fy: FinancialYear,
+    pub target_fy: FinancialYear,
+    pub instalments: BTreeMap<FinancialYear, f64>,
+}
+
+/// Everything the seeds say about one council. Dated series are keyed by January year,
+/// calendar year, or FY (balances by the FY they close).
+#[derive(Debug, Clone)]
+pub struct CouncilSeed {
+    pub la_code: u16,
+    pub ons_code: String,
+    pub la_name: String,
+    pub region: String,
+    pub pop_2_18: f64,
+    pub ehcps: BTreeMap<i32, f64>,
+    pub caseload: BTreeMap<i32, Cells>,
+    pub flows: BTreeMap<i32, Flow>,
+    pub new_plans_mix: BTreeMap<i32, Cells>,
+    /// (before deductions, after deductions)
+    pub hnb: BTreeMap<FinancialYear, (f64, f64)>,
+    pub deficits: BTreeMap<FinancialYear, f64>,
+    pub reserves: BTreeMap<FinancialYear, f64>,
+    pub safety_valve: Option<SafetyValveSeed>,
+    /// Januaries whose EHCP count is estimated (not scored by the back-test).
+    pub ehcps_estimated: std::collections::BTreeSet<i32>,
+    /// Balances (by FY closed) that are estimated.
+    pub deficits_estimated: std::collections::BTreeSet<FinancialYear>,
+}
+
+/// The whole baseline.
+#[derive(Debug, Clone)]
+pub struct Baseline {
+    pub dir: PathBuf,
+    pub councils: Vec<CouncilSeed>,
+    /// England caseload by single year of age and setting, by January.
+    pub national_caseload_by_age: BTreeMap<i32, [[f64; SETTINGS]; 26]>,
+    /// England ceased plans by age band: (total, at maximum age), by calendar year.
+    pub national_ceased_by_age: BTreeMap<i32, [(f64, f64); AGE_BANDS]>,
+    pub national_new_plans_mix: BTreeMap<i32, Cells>,
+    /// (file name, SHA-256) of every file read.
+    pub hashes: Vec<(String, String)>,
+}
+
+pub const SEED_FILES: [&str; 13] = [
+    "councils.csv",
+    "ehcps.csv",
+    "caseload.csv",
+    "flows.csv",
+    "new_plans_mix.csv",
+    "national_new_plans_mix.csv",
+    "national_ceased_by_age.csv",
+    "national_caseload_by_age.csv",
+    "hnb.csv",
+    "deficits.csv",
+    "reserves.csv",
+    "safety_valve.csv",
+    "sv_instalments.csv",
+];
+
+struct Reader {
+    dir: PathBuf,
+    hashes: Vec<(String, String)>,
+}
+
+impl Reader {
+    fn rows<T: DeserializeOwned>(&mut self, name: &str) -> Result<Vec<(u64, T)>, InputError> {
+        let path = self.dir.join(name);
+        let bytes = std::fs::read(&path).map_err(|source| InputError::Unreadable {
+            path: path.clone(),
+            source,
+        })?;
+        self.hashes
+            .push((name.to_string(), format!("{:x}", Sha256::digest(&bytes))));
+        let mut rdr = csv::Reader::from_reader(bytes.as_slice());
+        let mut out = Vec::new();
+        for rec in rdr.deserialize::<T>() {
+            let row = rec.map_err(|e| {
+                let line = e.position().map(|p| p.line()).unwrap_or(0);
+                InputError::at_line(&path, line, format!("{}", csv_message(&e)))
+            })?;
+            out.push((out.len() as u64 + 2, row));
+        }
+        Ok(out)
+    }
+}
+
+fn csv_message(e: &csv::Error) -> String {
+    match e.kind() {
+        csv::ErrorKind::Deserialize { err, .. } => match err.field() {
+            Some(f) => format!("column {}: {}", f + 1, err.kind()),
+            None => err.kind().to_string(),
+        },
+        _ => e.to_string(),
+    }
+}
+
+fn status_ok(path: &Path, line: u64, s: &str) -> Result<(), InputError> {
+    if s == "real" || s == "estimated" {
+        Ok(())
+    } else {
+        Err(InputError::at_line(
+            path,
+            line,
+            format!("status `{s}` is not allowed; use `real` or `estimated`"),
+        ))
+    }
+}
+
+fn fy_of_date(path: &Path, line: u64, date: &str) -> Result<FinancialYear, InputError> {
+    match crate::calendar::parse_date(date) {
+        Some((y, 3, 31)) => Ok(FinancialYear::ending_in(y)),
+        _ => Err(InputError::at_line(
+            path,
+            line,
+            format!("balance_date `{date}` must be a 31 March date like 2024-03-31"),
+        )),
+    }
+}
+
+fn finite(path: &Path, line: u64, v: f64, what: &str) -> Result<f64, InputError> {
+    if v.is_finite() {
+        Ok(v)
+    } else {
+        Err(InputError::at_line(
+            path,
+            line,
+            format!("{what} must be a finite number"),
+        ))
+    }
+}
+
+fn non_negative(path: &Path, line: u64, v: f64, what: &str) -> Result<f64, InputError> {
+    if v.is_finite() && v >= 0.0 {
+        Ok(v)
+    } else {
+        Err(InputError::at_line(
+            path,
+            line,
+            format!("{what} must be a number >= 0, found {v}"),
+        ))
+    }
+}
+
+fn cell_index(
+    path: &Path,
+    line: u64,
+    age: &str,
+    setting: &str,
+) -> Result<(usize, usize), InputError> {
+    let a = age_band_index(age).ok_or_else(|| {
+        InputError::at_line(
+            path,
+            line,
+            format!(
+                "age_band `{age}` is not one of {:?}",
+                crate::caseload::AGE_BAND_NAMES
+            ),
+        )
+    })?;
+    let s = setting_index(setting).ok_or_else(|| {
+        InputError::at_line(
+            path,
+            line,
+            format!(
+                "setting `{setting}` is not one of {:?}",
+                crate::caseload::SETTING_NAMES
+            ),
+        )
+    })?;
+    Ok((a, s))
+}
+
+#[derive(Deserialize)]
+struct CouncilRow {
+    la_code: u16,
+    ons_code: String,
+    la_name: String,
+    region: String,
+    #[allow(dead_code)]
+    la_type: String,
+    pop_2_18: f64,
+    pop_status: String,
+    #[allow(dead_code)]
+    pop_rule: String,
+}
+
+#[derive(Deserialize)]
+struct EhcpRow {
+    la_code: u16,
+    january: i32,
+    ehcps: f64,
+    status: String,
+    #[allow(dead_code)]
+    rule: String,
+}
+
+#[derive(Deserialize)]
+struct CaseloadRow {
+    la_code: u16,
+    january: i32,
+    age_band: String,
+    setting: String,
+    plans: f64,
+    status: String,
+    #[allow(dead_code)]
+    rule: String,
+}
+
+#[derive(Deserialize)]
+struct FlowRow {
+    la_code: u16,
+    calendar_year: i32,
+    new_plans: f64,
+    ceased_plans: f64,
+    ceased_max_age: f64,
+    status: String,
+    #[allow(dead_code)]
+    rule: String,
+}
+
+#[derive(Deserialize)]
+struct MixRow {
+    la_code: u16,
+    calendar_year: i32,
+    age_band: String,
+    setting: String,
+    new_plans: f64,
+    status: String,
+    #[allow(dead_code)]
+    rule: String,
+}
+
+#[derive(Deserialize)]
+struct NationalMixRow {
+    calendar_year: i32,
+    age_band: String,
+    setting: String,
+    new_plans: f64,
+}
+
+#[derive(Deserialize)]
+struct NationalCeasedRow {
+    calendar_year: i32,
+    age_band: String,
+    ceased_total: f64,
+    ceased_max_age: f64,
+}
+
+#[derive(Deserialize)]
+struct NationalAgeRow {
+    january: i32,
+    age: u8,
+    setting: String,
+    plans: f64,
+}
+
+#[derive(Deserialize)]
+struct HnbRow {
+    la_code: u16,
+    fy: FinancialYear,
+    hnb_before_deductions: f64,
+    hnb_after_deductions: f64,
+    status: String,
+    #[allow(dead_code)]
+    rule: String,
+}
+
+#[derive(Deserialize)]
+struct DeficitRow {
+    la_code: u16,
+    balance_date: String,
+    cumulative_deficit: f64,
+    status: String,
+    #[allow(dead_code)]
+    rule: String,
+}
+
+#[derive(Deserialize)]
+struct ReservesRow {
+    la_code: u16,
+    balance_date: String,
+    usable_reserves: f64,
+    status: String,
+    #[allow(dead_code)]
+    rule: String,
+    #[allow(dead_code)]
+    note: String,
+}
+
+#[derive(Deserialize)]
+struct SvRow {
+    la_code: u16,
+    #[allow(dead_code)]
+    la_name: String,
+    cohort: FinancialYear,
+    dfe_total: f64,
+    total_status: String,
+    #[allow(dead_code)]
+    total_rule: String,
+    first_fy: FinancialYear,
+    final_fy: FinancialYear,
+    target_fy: FinancialYear,
+}
+
+#[derive(Deserialize)]
+struct SvInstalmentRow {
+    la_code: u16,
+    fy: FinancialYear,
+    amount: f64,
+    status: String,
+    #[allow(dead_code)]
+    rule: String,
+}
+
+impl Baseline {
+    /// Reads and checks every file in `dir`.
+    pub fn load(dir: &Path) -> Result<Baseline, InputError> {
+        let mut r = Reader {
+            dir: dir.to_owned(),
+            hashes: Vec::new(),
+        };
+        let p = |name: &str| dir.join(name);
+
+        let mut councils: Vec<CouncilSeed> = Vec::new();
+        let mut index: BTreeMap<u16, usize> = BTreeMap::new();
+        for (line, row) in r.rows::<CouncilRow>("councils.csv")? {
+            status_ok(&p("councils.csv"), line, &row.pop_status)?;
+            if index.insert(row.la_code, councils.len()).is_some() {
+                return Err(InputError::at_line(
+                    p("councils.csv"),
+                    line,
+                    format!("council {} appears twice", row.la_code),
+                ));
+            }
+            councils.push(CouncilSeed {
+                la_code: row.la_code,
+                ons_code: row.ons_code,
+                la_name: row.la_name,
+                region: row.region,
+                pop_2_18: non_negative(&p("councils.csv"), line, row.pop_2_18, "pop_2_18")?,
+                ehcps: BTreeMap::new(),
+                caseload: BTreeMap::new(),
+                flows: BTreeMap::new(),
+                new_plans_mix: BTreeMap::new(),
+                hnb: BTreeMap::new(),
+                deficits: BTreeMap::new(),
+                reserves: BTreeMap::new(),
+                safety_valve: None,
+                ehcps_estimated: Default::default(),
+                deficits_estimated: Default::default(),
+            });
+        }
+        if councils.is_empty() {
+            return Err(InputError::invalid(p("councils.csv"), "no councils listed"));
+        }
+        let find = |file: &str, line: u64, code: u16| -> Result<usize, InputError> {
+            index.get(&code).copied().ok_or_else(|| {
+                InputError::at_line(
+                    p(file),
+                    line,
+                    format!("council {code} is not in councils.csv"),
+                )
+            })
+        };
+
+        for (line, row) in r.rows::<EhcpRow>("ehcps.csv")? {
+            status_ok(&p("ehcps.csv"), line, &row.status)?;
+            let i = find("ehcps.csv", line, row.la_code)?;
+            let v = non_negative(&p("ehcps.csv"), line, row.ehcps, "ehcps")?;
+            councils[i].ehcps.insert(row.january, v);
+            if row.status == "estimated" {
+                councils[i].ehcps_estimated.insert(row.january);
+            }
+        }
+        for (line, row) in r.rows::<CaseloadRow>("caseload.csv")? {
+            let f = p("caseload.csv");
+            status_ok(&f, line, &row.status)?;
+            let i = find("caseload.csv", line, row.la_code)?;
+            let (a, s) = cell_index(&f, line, &row.age_band, &row.setting)?;
+            let v = non_negative(&f, line, row.plans, "plans")?;
+            councils[i]
+                .caseload
+                .entry(row.january)
+                .or_insert([[0.0; SETTINGS]; AGE_BANDS])[a][s] = v;
+        }
+        for (line, row) in r.rows::<FlowRow>("flows.csv")? {
+            let f = p("flows.csv");
+            status_ok(&f, line, &row.status)?;
+            let i = find("flows.csv", line, row.la_code)?;
+            councils[i].flows.insert(
+                row.calendar_year,
+                Flow {
+                    new_plans: non_negative(&f, line, row.new_plans, "new_plans")?,
+                    ceased_plans: non_negative(&f, line, row.ceased_plans, "ceased_plans")?,
+                    ceased_max_age: non_negative(&f, line, row.ceased_max_age, "ceased_max_age")?,
+                },
+            );
+        }
+        for (line, row) in r.rows::<MixRow>("new_plans_mix.csv")? {
+            let f = p("new_plans_mix.csv");
+            status_ok(&f, line, &row.status)?;
+            let i = find("new_plans_mix.csv", line, row.la_code)?;
+            let (a, s) = cell_index(&f, line, &row.age_band, &row.setting)?;
+            let v = non_negative(&f, line, row.new_plans, "new_plans")?;
+            councils[i]
+                .new_plans_mix
+                .entry(row.calendar_year)
+                .or_insert([[0.0; SETTINGS]; AGE_BANDS])[a][s] = v;
+        }
+        let mut national_new_plans_mix = BTreeMap::new();
+        for (line, row) in r.rows::<NationalMixRow>("national_new_plans_mix.csv")? {
+            let f = p("national_new_plans_mix.csv");
+            let (a, s) = cell_index(&f, line, &row.age_band, &row.setting)?;
+            let v = non_negative(&f, line, row.new_plans, "new_plans")?;
+            national_new_plans_mix
+                .entry(row.calendar_year)
+                .or_insert([[0.0; SETTINGS]; AGE_BANDS])[a][s] = v;
+        }
+        let mut national_ceased_by_age = BTreeMap::new();
+        for (line, row) in r.rows::<NationalCeasedRow>("national_ceased_by_age.csv")? {
+            let f = p("national_ceased_by_age.csv");
+            let a = age_band_index(&row.age_band).ok_or_else(|| {
+                InputError::at_line(&f, line, format!("age_band `{}` is unknown", row.age_band))
+            })?;
+            let entry = national_ceased_by_age
+                .entry(row.calendar_year)
+                .or_insert([(0.0, 0.0); AGE_BANDS]);
+            entry[a] = (
+                non_negative(&f, line, row.ceased_total, "ceased_total")?,
+                non_negative(&f, line, row.ceased_max_age, "ceased_max_age")?,
+            );
+        }
+        let mut national_caseload_by_age = BTreeMap::new();
+        for (line, row) in r.rows::<NationalAgeRow>("national_caseload_by_age.csv")? {
+            let f = p("national_caseload_by_age.csv");
+            let s = setting_index(&row.setting).ok_or_else(|| {
+                InputError::at_line(&f, line, format!("setting `{}` is unknown", row.setting))
+            })?;
+            if row.age > 25 {
+                return Err(InputError::at_line(&f, line, "age must be 2 to 25"));
+            }
+            national_caseload_by_age
+                .entry(row.january)
+                .or_insert([[0.0; SETTINGS]; 26])[row.age as usize][s] =
+                non_negative(&f, line, row.plans, "plans")?;
+        }
+        for (line, row) in r.rows::<HnbRow>("hnb.csv")? {
+            let f = p("hnb.csv");
+            status_ok(&f, line, &row.status)?;
+            let i = find("hnb.csv", line, row.la_code)?;
+            let before =
+                non_negative(&f, line, row.hnb_before_deductions, "hnb_before_deductions")?;
+            let after = non_negative(&f, line, row.hnb_after_deductions, "hnb_after_deductions")?;
+            councils[i].hnb.insert(row.fy, (before, after));
+        }
+        for (line, row) in r.rows::<DeficitRow>("deficits.csv")? {
+            let f = p("deficits.csv");
+            status_ok(&f, line, &row.status)?;
+            let i = find("deficits.csv", line, row.la_code)?;
+            let fy = fy_of_date(&f, line, &row.balance_date)?;
+            let v = finite(&f, line, row.cumulative_deficit, "cumulative_deficit")?;
+            councils[i].deficits.insert(fy, v);
+            if row.status == "estimated" {
+                councils[i].deficits_estimated.insert(fy);
+            }
+        }
+        for (line, row) in r.rows::<ReservesRow>("reserves.csv")? {
+            let f = p("reserves.csv");
+            status_ok(&f, line, &row.status)?;
+            let i = find("reserves.csv", line, row.la_code)?;
+            let fy = fy_of_date(&f, line, &row.balance_date)?;
+            let v = non_negative(&f, line, row.usable_reserves, "usable_reserves")?;
+            councils[i].reserves.insert(fy, v);
+        }
+        for (line, row) in r.rows::<SvRow>("safety_valve.csv")? {
+            let f = p("safety_valve.csv");
+            status_ok(&f, line, &row.total_status)?;
+            let i = find("safety_valve.csv", line, row.la_code)?;
+            if row.final_fy < row.first_fy {
+                return Err(InputError::at_line(&f, line, "final_fy is before first_fy"));
+            }
+            councils[i].safety_valve = Some(SafetyValveSeed {
+                cohort: row.cohort,
+                dfe_total: non_negative(&f, line, row.dfe_total, "dfe_total")?,
+                first_fy: row.first_fy,
+                final_fy: row.final_fy,
+                target_fy: row.target_fy,
+                instalments: BTreeMap::new(),
+            });
+        }
+        for (line, row) in r.rows::<SvInstalmentRow>("sv_instalments.csv")? {
+            let f = p("sv_instalments.csv");
+            status_ok(&f, line, &row.status)?;
+            let i = find("sv_instalments.csv", line, row.la_code)?;
+            let amount = non_negative(&f, line, row.amount, "amount")?;
+            match councils[i].safety_valve.as_mut() {
+                Some(sv) => {
+                    sv.instalments.insert(row.fy, amount);
+                }
+                None => {
+                    return Err(InputError::at_line(
+                        &f,
+                        line,
+                        format!(
+                            "council {} has instalments but no row in safety_valve.csv",
+                            row.la_code
+                        ),
+                    ))
+                }
+            }
+        }
+        // Completeness: every council has the series the model needs.
+        for c in &councils {
+            let need = |ok: bool, file: &str, what: &str| -> Result<(), InputError> {
+                if ok {
+                    Ok(())
+                } else {
+                    Err(InputError::invalid(
+                        p(file),
+                        format!("council {} ({}) has no {what}", c.la_code, c.la_name),
+                    ))
+                }
+            };
+            need(!c.ehcps.is_empty(), "ehcps.csv", "EHCP counts")?;
+            need(
+                c.caseload.keys().eq(c.ehcps.keys()),
+                "caseload.csv",
+                "caseload for every January in ehcps.csv",
+            )?;
+            need(!c.flows.is_empty(), "flows.csv", "flows")?;
+            need(!c.hnb.is_empty(), "hnb.csv", "HNB allocations")?;
+            need(!c.deficits.is_empty(), "deficits.csv", "DSG balances")?;
+            need(!c.reserves.is_empty(), "reserves.csv", "reserves")?;
+            for (jan, cells) in &c.caseload {
+                let (t, e) = (crate::caseload::total(cells), c.ehcps[jan]);
+                if (t - e).abs() > 1e-3 * e.max(1.0) {
+                    return Err(InputError::invalid(
+                        p("caseload.csv"),
+                        format!(
+                            "council {} January {jan}: cells sum to {t} but ehcps.csv says {e}",
+                            c.la_code
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(Baseline {
+            dir: dir.to_owned(),
+            councils,
+            national_caseload_by_age,
+            national_ceased_by_age,
+            national_new_plans_mix,
+            hashes: r.hashes,
+        })
+    }
+
+    pub fn council(&self, la_code: u16) -> Option<&CouncilSeed> {
+        self.councils.iter().find(|c| c.la_code == la_code)
+    }
+}
