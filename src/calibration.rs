@@ -280,12 +280,20 @@ pub fn calibrate(
         ));
     }
     let h = sc.demand.history_years as i32;
+    // History window: up to `history_years` back, as far as the seeds go.
+    let first_jan = *baseline.councils[0]
+        .ehcps
+        .keys()
+        .next()
+        .unwrap_or(&latest_jan);
+    let from_jan = (latest_jan - h).max(first_jan);
+    let span = f64::from((latest_jan - from_jan).max(1));
     let nat_growth = {
-        let (a, b) = (national_ehcps(latest_jan - h), national_ehcps(latest_jan));
-        if a > 0.0 {
-            (b / a).ln() / h as f64
+        let (a, b) = (national_ehcps(from_jan), national_ehcps(latest_jan));
+        if a > 0.0 && latest_jan > from_jan {
+            (b / a).ln() / span
         } else {
-            0.08
+            0.0
         }
     };
     // National cease rate (excluding age-outs) and national new-plan entry mix.
@@ -474,8 +482,10 @@ pub fn calibrate(
         let cells = c.caseload[&latest_jan];
         let stock = total(&cells);
         // Growth prior: own log growth over the history window, shrunk toward England.
-        let own = match (c.ehcps.get(&(latest_jan - h)), c.ehcps.get(&latest_jan)) {
-            (Some(a), Some(b)) if *a > 0.0 && *b > 0.0 => (b / a).ln() / h as f64,
+        let own = match (c.ehcps.get(&from_jan), c.ehcps.get(&latest_jan)) {
+            (Some(a), Some(b)) if *a > 0.0 && *b > 0.0 && latest_jan > from_jan => {
+                (b / a).ln() / span
+            }
             _ => nat_growth,
         };
         let k = sc.demand.shrinkage_plans;

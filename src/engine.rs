@@ -300,6 +300,9 @@ fn simulate_path(
         .unwrap_or(1.0);
     let approved = rng.gen::<f64>() < sc.hnsg.approval_probability;
     let delayed = rng.gen::<f64>() < sc.hnsg.delay_probability;
+    // Council spend level relative to calibration (calibration error), once per path.
+    let cost_level = sc.costs.council_level_sd * normal(&mut rng);
+    let mut cost_shock = 0.0;
 
     let mut cells = c.caseload0;
     let mut unit_cost = c.unit_cost0;
@@ -319,6 +322,8 @@ fn simulate_path(
         let row = &mut out[t * m::COUNT..(t + 1) * m::COUNT];
         let eps = normal(&mut rng);
         shock = d.persistence * shock + d.council_shock_sd * eps;
+        let eps_cost = normal(&mut rng);
+        cost_shock = d.persistence * cost_shock + sc.costs.council_noise_sd * eps_cost;
         let mut new_total = 0.0;
         let mut ceased_total = 0.0;
         let mut aged_out = 0.0;
@@ -404,7 +409,7 @@ fn simulate_path(
         non_plan *= 1.0 + np.inflation[MAINSTREAM] + np.cost_noise[t];
         let settings = by_setting(&cells);
         let plan_spend: f64 = (0..SETTINGS).map(|s| settings[s] * unit_cost[s]).sum();
-        let gross = plan_spend + non_plan;
+        let gross = (plan_spend + non_plan) * (cost_level + cost_shock).exp();
         // 5. Mitigation (a share of spend, ramped, delivered share uncertain per path).
         let savings = gross * sc.mitigation.savings_share * tl.savings_ramp[t] * delivered;
         let spend = gross - savings;

@@ -108,6 +108,8 @@ pub struct Costs {
     pub inflation: PerSetting,
     pub inflation_sd: f64,
     pub inflation_noise_sd: f64,
+    pub council_level_sd: f64,
+    pub council_noise_sd: f64,
     pub non_plan_share: f64,
     pub scale_min: f64,
     pub scale_max: f64,
