@@ -87,6 +87,9 @@ pub struct Structure {
     pub promote: [f64; AGE_BANDS],
     /// `transfer[a]` maps settings of plans leaving band `a` into band `a + 1`; rows sum to 1.
     pub transfer: [[[f64; SETTINGS]; SETTINGS]; AGE_BANDS],
+    /// The same as nalgebra matrices, transposed: `transition[a] * plans_by_setting` gives the
+    /// settings the plans arrive in.
+    pub transition: [nalgebra::Matrix5<f64>; AGE_BANDS],
 }
 
 /// Year-by-year policy switches resolved from the scenario.
@@ -217,7 +220,13 @@ fn structure(baseline: &Baseline, vintage: Vintage) -> Structure {
             }
         }
     }
-    Structure { promote, transfer }
+    let transition =
+        std::array::from_fn(|a| nalgebra::Matrix5::from_fn(|to, from| transfer[a][from][to]));
+    Structure {
+        promote,
+        transfer,
+        transition,
+    }
 }
 
 fn err(ls: &LoadedScenario, key: &str, msg: String) -> InputError {

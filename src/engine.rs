@@ -316,7 +316,6 @@ fn simulate_path(
     let mut breached = false;
     let mut hnsg_due = 0.0;
     let hnsg_pay_t = tl.hnsg_payment.map(|t| if delayed { t + 1 } else { t });
-    let structure_transfer = &st.transfer;
 
     for t in 0..tl.years.len() {
         let row = &mut out[t * m::COUNT..(t + 1) * m::COUNT];
@@ -340,24 +339,29 @@ fn simulate_path(
             for a in 0..AGE_BANDS {
                 let stay_share = 1.0 - c.cease_rate[a];
                 let promote = st.promote[a];
+                // Phase transfer: reform may reassess (and end) some plans here.
+                let keep_at_transfer = if a == 1 || a == 2 {
+                    1.0 - reassess
+                } else {
+                    1.0
+                };
+                let mut moving = nalgebra::Vector5::zeros();
                 for s in 0..SETTINGS {
                     let v = cells[a][s];
                     let remain = v * stay_share;
-                    ceased_total += v - remain;
                     let up = remain * promote;
                     next[a][s] += remain - up;
-                    if a + 1 < AGE_BANDS {
-                        // Phase transfer: reform may reassess (and end) some plans here.
-                        let lost = if a == 1 || a == 2 { up * reassess } else { 0.0 };
-                        ceased_total += lost;
-                        let moving = up - lost;
-                        let tr = &structure_transfer[a][s];
-                        for (s2, share) in tr.iter().enumerate() {
-                            next[a + 1][s2] += moving * share;
-                        }
-                    } else {
-                        aged_out += up;
+                    moving[s] = up * keep_at_transfer;
+                    ceased_total += v - remain + up - moving[s];
+                }
+                if a + 1 < AGE_BANDS {
+                    // Moves between settings as plans enter the next band (nalgebra mat-vec).
+                    let arrived = st.transition[a] * moving;
+                    for s in 0..SETTINGS {
+                        next[a + 1][s] += arrived[s];
                     }
+                } else {
+                    aged_out = moving.sum();
                 }
             }
             for a in 0..AGE_BANDS {

@@ -319,6 +319,11 @@ fn check(path: &Path, seeds: &Option<PathBuf>) -> Result<()> {
     let baseline = Baseline::load(&seeds_dir(seeds))?;
     let model = highneeds::calibration::calibrate(&baseline, &s, Vintage::latest())?;
     let text = toml::to_string_pretty(&s.scenario).context("cannot print the scenario")?;
+    let spread = |f: &dyn Fn(&highneeds::calibration::CouncilModel) -> f64| {
+        let mut v: Vec<f64> = model.councils.iter().map(f).collect();
+        let st = highneeds::summary::stats(&mut v);
+        format!("p05 {:.3}, median {:.3}, p95 {:.3}", st[1], st[3], st[5])
+    };
     println!(
         "# resolved scenario: {} (from {})",
         s.scenario.name,
@@ -340,6 +345,18 @@ fn check(path: &Path, seeds: &Option<PathBuf>) -> Result<()> {
         model.timeline.years[model.timeline.override_end],
         model.councils.len(),
         model.councils.iter().filter(|c| c.cost_scale_clamped).count()
+    );
+    println!(
+        "# calibration across councils: cost scale {}",
+        spread(&|c| c.cost_scale)
+    );
+    println!(
+        "# growth prior (log per year) {}",
+        spread(&|c| c.growth_prior)
+    );
+    println!(
+        "# new-plan rate (per plan per year) {}",
+        spread(&|c| c.new_rate)
     );
     print!("{text}");
     Ok(())
