@@ -471,8 +471,12 @@ pub fn calibrate(
         cholesky,
     };
 
-    // National new places, shared pro rata to state special caseload.
-    let state_special = |c: &CouncilSeed| by_setting(&c.caseload[&latest_jan])[SPECIAL_STATE];
+    // National new places, shared between councils by the scenario's rule.
+    let place_key = match sc.placement.new_places_rule {
+        crate::scenario::PlacesRule::SpecialState => SPECIAL_STATE,
+        crate::scenario::PlacesRule::SpecialIndependent => crate::caseload::SPECIAL_INDEPENDENT,
+    };
+    let state_special = |c: &CouncilSeed| by_setting(&c.caseload[&latest_jan])[place_key];
     let national_state: f64 = baseline.councils.iter().map(state_special).sum();
     let mut national_places = vec![0.0; n];
     for np in &sc.placement.new_places {
@@ -632,7 +636,7 @@ pub fn calibrate(
         let special0 = by_setting(&cells)[SPECIAL_STATE];
         let capacity0 = special0 * (1.0 + sc.placement.capacity_headroom);
         let share = if national_state > 0.0 {
-            special0 / national_state
+            state_special(c) / national_state
         } else {
             0.0
         };

@@ -292,6 +292,8 @@ pub fn write_fan_chart(
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         chart
             .configure_mesh()
+            .light_line_style(RGBColor(238, 238, 238))
+            .x_labels(pts.len().min(14))
             .x_desc("31 March of year (end of financial year)")
             .y_desc(unit_label)
             .draw()

@@ -98,6 +98,17 @@ pub struct Placement {
     pub capacity_headroom: f64,
     pub induced_demand: f64,
     pub new_places: Vec<NewPlaces>,
+    pub new_places_rule: PlacesRule,
+}
+
+/// How national new special places are shared between councils.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum PlacesRule {
+    /// Pro rata to each council's state special caseload.
+    SpecialState,
+    /// Pro rata to each council's independent special caseload (where places are bought in).
+    SpecialIndependent,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
