@@ -1,1 +1,13 @@
+//! Integration tests for `highneeds` (one test binary; see Cargo.toml `[[test]]`).
+//!
+//! Every test is small (tens of Monte Carlo paths) so the whole suite runs in well under a
+//! minute in debug builds.
 
+mod util;
+
+mod backtest;
+mod cli;
+mod cohort;
+mod conservation;
+mod policy;
+mod seeds;

@@ -1,0 +1,241 @@
+//! Back-test: rows and scores, no look-ahead (leak test), and the CLI.
+
+use crate::util::{self, bin, col, read_csv, write_csv, SEED};
+use highneeds::backtest::{backtest, scores, Backtest, Target};
+use highneeds::engine::RunConfig;
+use highneeds::seeds::Baseline;
+use predicates::prelude::*;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+const PATHS: usize = 30;
+
+fn run_bt(baseline: &Baseline) -> Backtest {
+    let ls = util::scenario();
+    backtest(
+        baseline,
+        &ls,
+        util::fy("2021-22"),
+        RunConfig {
+            paths: PATHS,
+            seed: SEED,
+        },
+        &|| {},
+    )
+    .expect("back-test runs")
+}
+
+#[test]
+fn backtest_from_2021_22_scores_deficits_and_ehcps() {
+    let bt = run_bt(util::baseline());
+    assert_eq!(bt.origin, util::fy("2021-22"));
+    let has = |tg: Target, fy: &str| {
+        bt.rows
+            .iter()
+            .any(|r| r.target == tg && r.fy == util::fy(fy))
+    };
+    assert!(
+        has(Target::Deficit, "2023-24"),
+        "no 31 March 2024 deficit rows"
+    );
+    for fy in ["2022-23", "2023-24", "2024-25"] {
+        assert!(has(Target::Ehcps, fy), "no EHCP rows for {fy}");
+        // England is scored too.
+        assert!(bt
+            .rows
+            .iter()
+            .any(|r| r.target == Target::Ehcps && r.fy == util::fy(fy) && r.la_code.is_none()));
+    }
+    assert!(bt.rows.iter().all(|r| r.fy > bt.origin));
+    for r in &bt.rows {
+        assert_eq!(r.horizon, r.fy.0 - bt.origin.0);
+        assert!((0.0..=1.0).contains(&r.pit), "{r:?}");
+        assert!(r.forecast.iter().all(|v| v.is_finite()));
+        assert!(r.forecast[1..].windows(2).all(|w| w[0] <= w[1]), "{r:?}");
+        assert!(r.actual.is_finite());
+    }
+    // Estimated actuals are not scored.
+    let b = util::baseline();
+    for r in bt.rows.iter().filter(|r| r.la_code.is_some()) {
+        let c = b.council(r.la_code.unwrap()).unwrap();
+        match r.target {
+            Target::Deficit => assert!(!c.deficits_estimated.contains(&r.fy)),
+            Target::Ehcps => assert!(!c.ehcps_estimated.contains(&r.fy.end_year())),
+        }
+    }
+    let sc = scores(&bt);
+    assert!(!sc.is_empty());
+    for s in &sc {
+        assert!((0.0..=1.0).contains(&s.coverage_50), "{s:?}");
+        assert!((0.0..=1.0).contains(&s.coverage_90), "{s:?}");
+        assert!(s.coverage_50 <= s.coverage_90 + 1e-12, "{s:?}");
+        assert!(s.councils > 100, "{s:?}");
+        let f: f64 = s.pit_fifths.iter().sum();
+        assert!((f - 1.0).abs() < 1e-9, "{s:?}");
+    }
+}
+
+/// Rewrites a seeds CSV, changing rows selected by `pick` with `edit`.
+fn edit_csv(
+    dir: &Path,
+    file: &str,
+    mut edit: impl FnMut(&[String], &mut Vec<String>) -> bool,
+) -> usize {
+    let path = dir.join(file);
+    let (h, mut rows) = read_csv(&path);
+    let mut changed = 0;
+    for r in &mut rows {
+        if edit(&h, r) {
+            changed += 1;
+        }
+    }
+    write_csv(&path, &h, &rows);
+    changed
+}
+
+fn scale(r: &mut [String], i: usize, f: f64) {
+    let v: f64 = r[i].parse().unwrap();
+    r[i] = format!("{:.3}", v * f);
+}
+
+#[test]
+fn backtest_forecasts_do_not_see_data_after_the_origin() {
+    let dir = util::copy_seeds();
+    let d = dir.path();
+    // Caseload from January 2023 on: a different setting mix and level; ehcps follow the cells.
+    let factor = |setting: &str| match setting {
+        "mainstream" => 1.5,
+        "special_state" => 0.7,
+        "special_independent" => 2.0,
+        _ => 1.2,
+    };
+    let mut new_totals: BTreeMap<(String, String), f64> = BTreeMap::new();
+    let n = edit_csv(d, "caseload.csv", |h, r| {
+        if r[col(h, "january")].parse::<i32>().unwrap() < 2023 {
+            return false;
+        }
+        let f = factor(&r[col(h, "setting")]);
+        scale(r, col(h, "plans"), f);
+        *new_totals
+            .entry((r[col(h, "la_code")].clone(), r[col(h, "january")].clone()))
+            .or_default() += r[col(h, "plans")].parse::<f64>().unwrap();
+        true
+    });
+    assert!(n > 0);
+    let n = edit_csv(d, "ehcps.csv", |h, r| {
+        let key = (r[col(h, "la_code")].clone(), r[col(h, "january")].clone());
+        match new_totals.get(&key) {
+            Some(v) => {
+                r[col(h, "ehcps")] = format!("{v:.3}");
+                true
+            }
+            None => false,
+        }
+    });
+    assert_eq!(n, 153 * 3);
+    let n = edit_csv(d, "flows.csv", |h, r| {
+        if r[col(h, "calendar_year")].parse::<i32>().unwrap() < 2022 {
+            return false;
+        }
+        for c in ["new_plans", "ceased_plans", "ceased_max_age"] {
+            scale(r, col(h, c), 1.5);
+        }
+        true
+    });
+    assert!(n > 0);
+    let n = edit_csv(d, "new_plans_mix.csv", |h, r| {
+        if r[col(h, "calendar_year")].parse::<i32>().unwrap() < 2022 {
+            return false;
+        }
+        let f = factor(&r[col(h, "setting")]);
+        scale(r, col(h, "new_plans"), f);
+        true
+    });
+    assert!(n > 0);
+    let n = edit_csv(d, "deficits.csv", |h, r| {
+        if r[col(h, "balance_date")] != "2024-03-31" {
+            return false;
+        }
+        let v: f64 = r[col(h, "cumulative_deficit")].parse().unwrap();
+        r[col(h, "cumulative_deficit")] = format!("{}", (v * 1.5 + 1e6).round());
+        true
+    });
+    assert_eq!(n, 153);
+    let n = edit_csv(d, "hnb.csv", |h, r| {
+        if r[col(h, "fy")].as_str() < "2023-24" {
+            return false;
+        }
+        for c in ["hnb_before_deductions", "hnb_after_deductions"] {
+            let v: f64 = r[col(h, c)].parse().unwrap();
+            r[col(h, c)] = format!("{}", (v * 1.5).round());
+        }
+        true
+    });
+    assert!(n >= 153);
+    let n = edit_csv(d, "reserves.csv", |h, r| {
+        if r[col(h, "balance_date")] != "2025-03-31" {
+            return false;
+        }
+        let v: f64 = r[col(h, "usable_reserves")].parse().unwrap();
+        r[col(h, "usable_reserves")] = format!("{}", (v * 1.5).round());
+        true
+    });
+    assert_eq!(n, 153);
+
+    let changed = Baseline::load(d).expect("edited seeds still load");
+    let orig = run_bt(util::baseline());
+    let edit = run_bt(&changed);
+    assert_eq!(orig.rows.len(), edit.rows.len());
+    let mut actual_differs = 0;
+    for (a, b) in orig.rows.iter().zip(&edit.rows) {
+        assert_eq!((a.target, a.fy, a.la_code), (b.target, b.fy, b.la_code));
+        assert_eq!(
+            a.forecast,
+            b.forecast,
+            "{} {} {}: the forecast changed when only later data changed",
+            a.target.name(),
+            a.fy,
+            a.la_name
+        );
+        if a.actual != b.actual {
+            actual_differs += 1;
+        }
+    }
+    assert!(
+        actual_differs as f64 > 0.9 * orig.rows.len() as f64,
+        "only {actual_differs} of {} actuals changed",
+        orig.rows.len()
+    );
+}
+
+#[test]
+fn backtest_cli_writes_its_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("bt");
+    bin()
+        .arg("backtest")
+        .arg(util::baseline_toml())
+        .args(["--origin", "2021-22", "--paths", "20", "--quiet", "--out"])
+        .arg(&out)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("cov90"));
+    let (h, rows) = read_csv(&out.join("backtest.csv"));
+    assert!(!rows.is_empty());
+    for r in &rows {
+        assert_eq!(r[col(&h, "origin")], "2021-22");
+        let pit: f64 = r[col(&h, "pit")].parse().unwrap();
+        assert!((0.0..=1.0).contains(&pit));
+    }
+    assert!(rows.iter().any(|r| r[col(&h, "period")] == "2024-03-31"));
+    assert!(rows.iter().any(|r| r[col(&h, "period")] == "January 2025"));
+    let (h, rows) = read_csv(&out.join("backtest_summary.csv"));
+    assert!(!rows.is_empty());
+    for r in &rows {
+        for c in ["coverage_50", "coverage_90"] {
+            let v: f64 = r[col(&h, c)].parse().unwrap();
+            assert!((0.0..=1.0).contains(&v), "{c} = {v}");
+        }
+    }
+    assert!(out.join("manifest.json").is_file());
+}

@@ -1,0 +1,238 @@
+//! The cohort model: ageing, phase transfer, state special capacity and overflow.
+
+use crate::util::{self, t_of, SEED};
+use highneeds::caseload::{
+    total, AGE_BANDS, MAINSTREAM, SETTINGS, SPECIAL_INDEPENDENT, SPECIAL_STATE,
+};
+use highneeds::engine::m;
+use highneeds::scenario::NewPlaces;
+
+const PATHS: usize = 30;
+
+fn with_places(places: f64, induced: f64) -> highneeds::scenario::LoadedScenario {
+    let mut ls = util::scenario();
+    ls.scenario.placement.induced_demand = induced;
+    ls.scenario.placement.new_places = if places > 0.0 {
+        vec![NewPlaces {
+            fy: util::fy("2026-27"),
+            places,
+        }]
+    } else {
+        vec![]
+    };
+    ls
+}
+
+#[test]
+fn ageing_alone_conserves_plans() {
+    let mut model = util::model(&util::scenario());
+    for c in &mut model.councils {
+        c.new_rate = 0.0;
+        c.cease_rate = [0.0; AGE_BANDS];
+        // Step the caseload in the first year too.
+        c.caseload_is_first_year = false;
+    }
+    let promote = model.structure.promote;
+    assert!(
+        promote.iter().all(|p| (0.0..=1.0).contains(p)),
+        "{promote:?}"
+    );
+    let (cs, _) = util::sim(&model, 5, SEED);
+    let n = model.timeline.years.len();
+    let mut aged = 0.0;
+    for cp in &cs {
+        let c = &model.councils[cp.council];
+        let start = highneeds::caseload::by_age(&c.caseload0);
+        for p in 0..cp.paths {
+            for t in 0..n {
+                let g = |k: usize| cp.get(p, t, k);
+                assert_eq!(g(m::NEW_PLANS), 0.0);
+                assert_eq!(g(m::CEASED_PLANS), 0.0);
+                let prev_age: Vec<f64> = if t == 0 {
+                    start.to_vec()
+                } else {
+                    (0..AGE_BANDS)
+                        .map(|a| cp.get(p, t - 1, m::BY_AGE + a))
+                        .collect()
+                };
+                let prev_total: f64 = prev_age.iter().sum();
+                assert!(
+                    util::close(g(m::EHCPS), prev_total - g(m::AGED_OUT), 1e-9, 1e-6),
+                    "{} path {p} t {t}: {} vs {} - {}",
+                    c.la_name,
+                    g(m::EHCPS),
+                    prev_total,
+                    g(m::AGED_OUT)
+                );
+                // Each band keeps those who stay and gains those promoted from the band below.
+                for a in 0..AGE_BANDS {
+                    let from_below = if a == 0 {
+                        0.0
+                    } else {
+                        prev_age[a - 1] * promote[a - 1]
+                    };
+                    let expect = prev_age[a] * (1.0 - promote[a]) + from_below;
+                    assert!(
+                        util::close(g(m::BY_AGE + a), expect, 1e-9, 1e-6),
+                        "{} band {a} t {t}",
+                        c.la_name
+                    );
+                }
+                assert!(util::close(
+                    g(m::AGED_OUT),
+                    prev_age[AGE_BANDS - 1] * promote[AGE_BANDS - 1],
+                    1e-9,
+                    1e-9
+                ));
+                aged += g(m::AGED_OUT);
+            }
+        }
+        assert!(total(&c.caseload0) > 0.0);
+    }
+    assert!(aged > 0.0, "nobody aged out");
+}
+
+#[test]
+fn phase_transfer_rows_sum_to_one() {
+    let model = util::model(&util::scenario());
+    for (a, band) in model.structure.transfer.iter().enumerate() {
+        for (s, row) in band.iter().enumerate() {
+            let sum: f64 = row.iter().sum();
+            assert!(
+                (sum - 1.0).abs() < 1e-12,
+                "transfer[{a}][{s}] sums to {sum}: {row:?}"
+            );
+            assert!(
+                row.iter().all(|v| (0.0..=1.0 + 1e-12).contains(v)),
+                "{row:?}"
+            );
+        }
+    }
+    assert_eq!(model.structure.transfer.len(), AGE_BANDS);
+    assert_eq!(model.structure.transfer[0].len(), SETTINGS);
+}
+
+#[test]
+fn overflow_only_when_state_special_demand_exceeds_capacity() {
+    let mut any_overflow = false;
+    for ls in [util::scenario(), with_places(50_000.0, 0.3)] {
+        let model = util::model(&ls);
+        let (cs, _) = util::sim(&model, 20, SEED);
+        for cp in &cs {
+            let name = &model.councils[cp.council].la_name;
+            for p in 0..cp.paths {
+                for t in 0..cp.years {
+                    let state = cp.get(p, t, m::BY_SETTING + SPECIAL_STATE);
+                    let places = cp.get(p, t, m::SPECIAL_PLACES);
+                    let overflow = cp.get(p, t, m::OVERFLOW);
+                    assert!(overflow >= 0.0);
+                    assert!(
+                        state <= places + 1e-6,
+                        "{name} t {t}: {state} in {places} places"
+                    );
+                    if state < places - 1e-6 {
+                        assert_eq!(overflow, 0.0, "{name} t {t}: overflow with spare places");
+                    }
+                    if overflow > 0.0 {
+                        any_overflow = true;
+                        assert!(
+                            util::close(state, places, 1e-9, 1e-6),
+                            "{name}: overflow but not full"
+                        );
+                    }
+                    if t > 0 {
+                        assert!(places >= cp.get(p, t - 1, m::SPECIAL_PLACES), "places fell");
+                    }
+                }
+            }
+        }
+    }
+    assert!(any_overflow, "capacity never binds");
+}
+
+#[test]
+fn new_special_places_lower_independent_placements() {
+    let base = util::model(&with_places(0.0, 0.3));
+    let more = util::model(&with_places(50_000.0, 0.3));
+    let (a, _) = util::sim(&base, PATHS, SEED);
+    let (b, _) = util::sim(&more, PATHS, SEED);
+    let t = t_of(&base, "2030-31");
+    let k = m::BY_SETTING + SPECIAL_INDEPENDENT;
+    let mut checked = 0;
+    for (x, y) in a.iter().zip(&b) {
+        let c = &base.councils[x.council];
+        // Places only change where plans are placed, never how many there are.
+        for p in 0..PATHS {
+            for tt in 0..x.years {
+                assert!(util::close(
+                    x.get(p, tt, m::EHCPS),
+                    y.get(p, tt, m::EHCPS),
+                    1e-9,
+                    1e-6
+                ));
+            }
+        }
+        if highneeds::caseload::by_setting(&c.caseload0)[SPECIAL_STATE] < 1.0 {
+            continue;
+        }
+        checked += 1;
+        let va: Vec<f64> = (0..PATHS).map(|p| x.get(p, t, k)).collect();
+        let vb: Vec<f64> = (0..PATHS).map(|p| y.get(p, t, k)).collect();
+        let (ma, mb) = (
+            highneeds::summary::stats(&mut va.clone())[3],
+            highneeds::summary::stats(&mut vb.clone())[3],
+        );
+        assert!(
+            mb < ma,
+            "{}: independent median {mb} not below {ma}",
+            c.la_name
+        );
+    }
+    assert!(checked > 140, "{checked}");
+}
+
+#[test]
+fn new_places_with_induced_demand_raise_state_special_placements() {
+    let none = util::model(&with_places(0.0, 0.3));
+    let more = util::model(&with_places(50_000.0, 0.3));
+    let more_no_induced = util::model(&with_places(50_000.0, 0.0));
+    let (a, _) = util::sim(&none, PATHS, SEED);
+    let (b, _) = util::sim(&more, PATHS, SEED);
+    let (c0, _) = util::sim(&more_no_induced, PATHS, SEED);
+    let t = t_of(&none, "2026-27");
+    let ks = m::BY_SETTING + SPECIAL_STATE;
+    let km = m::BY_SETTING + MAINSTREAM;
+    let (mut induced_total, mut raised) = (0.0, 0);
+    for ((x, y), z) in a.iter().zip(&b).zip(&c0) {
+        let c = &none.councils[x.council];
+        if highneeds::caseload::by_setting(&c.caseload0)[SPECIAL_STATE] < 1.0 {
+            continue;
+        }
+        for p in 0..PATHS {
+            assert!(
+                y.get(p, t, ks) > x.get(p, t, ks),
+                "{} path {p}: places did not raise state special",
+                c.la_name
+            );
+            assert_eq!(x.get(p, t, m::INDUCED), 0.0);
+            assert_eq!(z.get(p, t, m::INDUCED), 0.0);
+            let induced = y.get(p, t, m::INDUCED);
+            induced_total += induced;
+            // Induced placements come out of mainstream.
+            assert!(y.get(p, t, km) <= z.get(p, t, km) + 1e-6);
+            assert!(
+                y.get(p, t, ks) >= z.get(p, t, ks) - 1e-6,
+                "{}: induced demand lowered state special",
+                c.la_name
+            );
+            if y.get(p, t, ks) > z.get(p, t, ks) + 1e-9 {
+                raised += 1;
+            }
+        }
+    }
+    assert!(induced_total > 0.0, "no induced placements");
+    assert!(
+        raised > 0,
+        "induced demand never raised state special placements"
+    );
+}

@@ -1,0 +1,180 @@
+//! Accounting identities of the engine, for random seeds and random policy switches:
+//! plans and money add up for every council, path and year, and England is the sum of councils.
+
+use crate::util::{self, close};
+use highneeds::caseload::{total, AGE_BANDS, SETTINGS};
+use highneeds::engine::m;
+use highneeds::scenario::Regime;
+use proptest::prelude::*;
+
+const PATHS: usize = 6;
+
+fn check_identities(
+    seed: u64,
+    ls: highneeds::scenario::LoadedScenario,
+) -> Result<(), TestCaseError> {
+    let model = util::model(&ls);
+    let (councils, national) = util::sim(&model, PATHS, seed);
+    let n = model.timeline.years.len();
+    prop_assert_eq!(councils.len(), model.councils.len());
+    for cp in &councils {
+        let c = &model.councils[cp.council];
+        prop_assert_eq!(cp.paths, PATHS);
+        prop_assert_eq!(cp.years, n);
+        prop_assert!(
+            cp.values.iter().all(|v| v.is_finite()),
+            "NaN/inf for {}",
+            c.la_name
+        );
+        for p in 0..PATHS {
+            let g = |t: usize, k: usize| cp.get(p, t, k);
+            for t in 0..n {
+                let ehcps = g(t, m::EHCPS);
+                // Plans add up.
+                let prev = if t == 0 {
+                    total(&c.caseload0)
+                } else {
+                    g(t - 1, m::EHCPS)
+                };
+                let expect = prev + g(t, m::NEW_PLANS) - g(t, m::CEASED_PLANS) - g(t, m::AGED_OUT);
+                prop_assert!(
+                    close(ehcps, expect, 1e-6, 1e-6),
+                    "{} path {p} t {t}: ehcps {ehcps} vs {expect}",
+                    c.la_name
+                );
+                let by_setting: f64 = (0..SETTINGS).map(|s| g(t, m::BY_SETTING + s)).sum();
+                let by_age: f64 = (0..AGE_BANDS).map(|a| g(t, m::BY_AGE + a)).sum();
+                prop_assert!(
+                    close(ehcps, by_setting, 1e-9, 1e-6),
+                    "{} settings",
+                    c.la_name
+                );
+                prop_assert!(close(ehcps, by_age, 1e-9, 1e-6), "{} ages", c.la_name);
+                for k in [
+                    m::NEW_PLANS,
+                    m::CEASED_PLANS,
+                    m::AGED_OUT,
+                    m::OVERFLOW,
+                    m::SPEND,
+                    m::FUNDING,
+                ] {
+                    prop_assert!(g(t, k) >= 0.0, "{} metric {k} negative", c.la_name);
+                }
+                for s in 0..SETTINGS {
+                    prop_assert!(g(t, m::BY_SETTING + s) >= -1e-9);
+                }
+                // Money adds up.
+                let (spend, funding) = (g(t, m::SPEND), g(t, m::FUNDING));
+                prop_assert!(close(
+                    g(t, m::IN_YEAR_BALANCE),
+                    funding - spend,
+                    1e-12,
+                    1e-6
+                ));
+                let d_prev = if t == 0 {
+                    c.deficit0
+                } else {
+                    g(t - 1, m::CUMULATIVE_DEFICIT)
+                };
+                let change = spend
+                    - funding
+                    - g(t, m::SV_PAYMENT)
+                    - g(t, m::HNSG_PAYMENT)
+                    - g(t, m::INTERIM_SUPPORT)
+                    - g(t, m::COUNCIL_CONTRIBUTION)
+                    - g(t, m::CENTRAL_PRESSURE)
+                    - g(t, m::WRITTEN_OFF);
+                let d = g(t, m::CUMULATIVE_DEFICIT);
+                let scale = spend.abs() + funding.abs() + d_prev.abs() + 1.0;
+                prop_assert!(
+                    (d - d_prev - change).abs() <= 1e-9 * scale,
+                    "{} path {p} t {t}: deficit moved by {} but flows say {change}",
+                    c.la_name,
+                    d - d_prev
+                );
+                prop_assert!(close(
+                    g(t, m::SHORTFALL),
+                    (d - g(t, m::RESERVES)).max(0.0),
+                    1e-12,
+                    1e-6
+                ));
+            }
+        }
+    }
+    // England = sum of councils, per path and year.
+    let tol = 1e-3 * councils.len() as f64;
+    for p in 0..PATHS {
+        for t in 0..n {
+            let ehcps: f64 = councils.iter().map(|cp| cp.get(p, t, m::EHCPS)).sum();
+            let def: f64 = councils
+                .iter()
+                .map(|cp| cp.get(p, t, m::CUMULATIVE_DEFICIT).max(0.0))
+                .sum();
+            let net: f64 = councils
+                .iter()
+                .map(|cp| cp.get(p, t, m::CUMULATIVE_DEFICIT))
+                .sum();
+            let spend: f64 = councils.iter().map(|cp| cp.get(p, t, m::SPEND)).sum();
+            let in_deficit = councils
+                .iter()
+                .filter(|cp| cp.get(p, t, m::CUMULATIVE_DEFICIT) > 0.0)
+                .count() as f64;
+            let over = councils
+                .iter()
+                .filter(|cp| cp.get(p, t, m::DEFICIT_EXCEEDS_RESERVES) > 0.5)
+                .count() as f64;
+            let ng = |name: &str| national.get(p, t, util::nat(name));
+            prop_assert!(
+                (ng("ehcps") - ehcps).abs() <= tol,
+                "ehcps p{p} t{t}: {} vs {ehcps}",
+                ng("ehcps")
+            );
+            prop_assert!(
+                (ng("cumulative_deficit") - def).abs() <= tol,
+                "deficit p{p} t{t}"
+            );
+            prop_assert!(
+                (ng("net_cumulative_deficit") - net).abs() <= tol,
+                "net p{p} t{t}"
+            );
+            prop_assert!((ng("spend") - spend).abs() <= tol, "spend p{p} t{t}");
+            prop_assert!((ng("councils_in_deficit") - in_deficit).abs() < 1e-6);
+            prop_assert!((ng("councils_over_reserves") - over).abs() < 1e-6);
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 8,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn plans_and_money_add_up_for_every_council_path_and_year(
+        seed in any::<u64>(),
+        regime in 0u8..3,
+        withhold in any::<bool>(),
+        savings in 0.0f64..0.1,
+        contribution in 0.0f64..0.5,
+        reform in any::<bool>(),
+        places in 0.0f64..20_000.0,
+    ) {
+        let mut ls = util::scenario();
+        let s = &mut ls.scenario;
+        s.after_override.regime = [Regime::Council, Regime::Central, Regime::WriteOff][regime as usize];
+        s.safety_valve.withhold = withhold;
+        s.safety_valve.last_payment_fy = util::fy("2030-31");
+        s.safety_valve.council_contribution_share = contribution;
+        s.mitigation.savings_share = savings;
+        s.reform.enabled = reform;
+        s.reserves.interest_rate = 0.03;
+        s.placement.new_places = vec![highneeds::scenario::NewPlaces {
+            fy: util::fy("2026-27"),
+            places,
+        }];
+        check_identities(seed, ls)?;
+    }
+}
