@@ -489,6 +489,15 @@ pub fn calibrate(
     let infl = sc.costs.inflation.to_array();
     let price = |s: usize, fy: FinancialYear| (1.0 + infl[s]).powi(fy.0 - sc.costs.price_fy.0);
 
+    for code in sc.reserves.overrides.keys() {
+        if !baseline
+            .councils
+            .iter()
+            .any(|c| c.la_code.to_string() == *code)
+        {
+            return Err(err(ls, "reserves.overrides", format!("`{code}` is not a council in the seeds (use a DfE 3-digit code from seeds/councils.csv)")));
+        }
+    }
     let mut councils = Vec::with_capacity(baseline.councils.len());
     for c in &baseline.councils {
         let name = format!("{} ({})", c.la_name, c.la_code);
@@ -562,7 +571,7 @@ pub fn calibrate(
         };
         // Money at origin.
         let deficit0 = *c.deficits.get(&origin).ok_or_else(|| {
-            err(ls, "horizon.first_fy", format!("seeds have no DSG balance for {name} at the end of {origin}; balances exist at the end of {:?}", c.deficits.keys().map(|k| k.to_string()).collect::<Vec<_>>()))
+            InputError::invalid(baseline.dir.join("deficits.csv"), format!("scenario key horizon.first_fy = {first} needs a DSG balance for {name} at 31 March {}; balances exist at the end of {:?}", origin.end_year(), c.deficits.keys().map(|k| k.to_string()).collect::<Vec<_>>()))
         })?;
         let hnb_after = |fy: FinancialYear| c.hnb.get(&fy).map(|v| v.1);
         let hnb_origin = hnb_after(origin).ok_or_else(|| {

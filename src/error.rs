@@ -6,7 +6,7 @@ use std::path::PathBuf;
 /// says what is allowed.
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
-    #[error("{path}: cannot read the file: {source}")]
+    #[error("{path}: cannot read the file")]
     Unreadable {
         path: PathBuf,
         source: std::io::Error,

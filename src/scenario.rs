@@ -259,30 +259,96 @@ fn merge(base: &mut toml::Table, over: toml::Table) {
     }
 }
 
-fn contains_key(t: &toml::Table, key: &str) -> bool {
-    t.iter().any(|(k, v)| {
-        k == key
-            || match v {
-                toml::Value::Table(inner) => contains_key(inner, key),
-                toml::Value::Array(items) => items.iter().any(|i| match i {
-                    toml::Value::Table(inner) => contains_key(inner, key),
-                    _ => false,
-                }),
-                _ => false,
+/// Dotted paths of the tables in `t` that hold `key` (arrays of tables count as their parent).
+fn tables_with_key<'a>(
+    t: &'a toml::Table,
+    key: &str,
+    prefix: &str,
+    out: &mut Vec<(String, &'a toml::Table)>,
+) {
+    if t.contains_key(key) {
+        out.push((prefix.to_string(), t));
+    }
+    for (k, v) in t {
+        let path = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        match v {
+            toml::Value::Table(inner) => tables_with_key(inner, key, &path, out),
+            toml::Value::Array(items) => {
+                for i in items {
+                    if let toml::Value::Table(inner) = i {
+                        tables_with_key(inner, key, &path, out);
+                    }
+                }
             }
-    })
+            _ => {}
+        }
+    }
 }
 
-fn line_of_key(path: &Path, key: &str) -> Option<u64> {
+/// Line of `key = ...` inside the table `[section]` (empty section = top level), also
+/// accepting dotted keys written from a parent table (`section.key = ...`).
+fn line_of_key(path: &Path, section: &str, key: &str) -> Option<u64> {
     let text = std::fs::read_to_string(path).ok()?;
-    text.lines()
-        .position(|l| {
-            let l = l.trim_start();
-            l.strip_prefix(key)
-                .map(|rest| rest.trim_start().starts_with('='))
-                .unwrap_or(false)
-        })
-        .map(|i| i as u64 + 1)
+    let mut current = String::new();
+    for (i, line) in text.lines().enumerate() {
+        let l = line.trim();
+        if let Some(h) = l.strip_prefix('[') {
+            current = h
+                .trim_start_matches('[')
+                .split(']')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_string();
+            continue;
+        }
+        let Some((lhs, _)) = l.split_once('=') else {
+            continue;
+        };
+        let lhs = lhs.trim();
+        let full = if current.is_empty() {
+            lhs.to_string()
+        } else {
+            format!("{current}.{lhs}")
+        };
+        let want = if section.is_empty() {
+            key.to_string()
+        } else {
+            format!("{section}.{key}")
+        };
+        if full == want {
+            return Some(i as u64 + 1);
+        }
+    }
+    None
+}
+
+/// Finds where an unknown key was written: the file (child first) and table whose other keys
+/// are all among the fields serde expected there.
+fn locate_unknown(
+    chain: &[(PathBuf, toml::Table)],
+    key: &str,
+    expected: &[&str],
+) -> Option<(PathBuf, String)> {
+    let mut fallback = None;
+    for (p, t) in chain {
+        let mut found = Vec::new();
+        tables_with_key(t, key, "", &mut found);
+        for (section, table) in found {
+            let fits = table
+                .keys()
+                .all(|k| k == key || expected.contains(&k.as_str()));
+            if fits {
+                return Some((p.clone(), section));
+            }
+            fallback.get_or_insert((p.clone(), section));
+        }
+    }
+    fallback
 }
 
 /// Loads a scenario file, following `extends` (relative to the file), and validates it.
@@ -316,20 +382,22 @@ pub fn load(path: &Path) -> Result<LoadedScenario, InputError> {
                     .strip_prefix("unknown field `")
                     .and_then(|r| r.split('`').next())
                 {
-                    for (p, t) in &chain {
-                        if contains_key(t, key) {
-                            return match line_of_key(p, key) {
-                                Some(line) => InputError::at_line(
-                                    p,
-                                    line,
-                                    format!("`{key}` is not a scenario key: {msg}"),
-                                ),
-                                None => InputError::invalid(
-                                    p,
-                                    format!("`{key}` is not a scenario key: {msg}"),
-                                ),
-                            };
-                        }
+                    let expected: Vec<&str> = msg
+                        .split("expected")
+                        .nth(1)
+                        .map(|r| r.split('`').skip(1).step_by(2).collect())
+                        .unwrap_or_default();
+                    if let Some((p, section)) = locate_unknown(&chain, key, &expected) {
+                        let name = if section.is_empty() {
+                            key.to_string()
+                        } else {
+                            format!("{section}.{key}")
+                        };
+                        let text = format!("`{name}` is not a scenario key: {msg}");
+                        return match line_of_key(&p, &section, key) {
+                            Some(line) => InputError::at_line(&p, line, text),
+                            None => InputError::invalid(&p, text),
+                        };
                     }
                 }
                 InputError::invalid(path, msg)

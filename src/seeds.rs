@@ -534,7 +534,46 @@ impl Baseline {
                 }
             }
         }
-        // Completeness: every council has the series the model needs.
+        // Completeness: every council has every period that any council has.
+        fn union<K: Ord + Copy, V>(
+            cs: &[CouncilSeed],
+            f: impl Fn(&CouncilSeed) -> &BTreeMap<K, V>,
+        ) -> Vec<K> {
+            let mut all: Vec<K> = cs.iter().flat_map(|c| f(c).keys().copied()).collect();
+            all.sort();
+            all.dedup();
+            all
+        }
+        let januaries = union(&councils, |c| &c.ehcps);
+        let fys = union(&councils, |c| &c.hnb);
+        let balances = union(&councils, |c| &c.deficits);
+        let flow_years = union(&councils, |c| &c.flows);
+        for c in &councils {
+            let missing = |file: &str, what: String| {
+                InputError::invalid(
+                    p(file),
+                    format!(
+                        "council {} ({}) has no row for {what}; every council needs every period",
+                        c.la_code, c.la_name
+                    ),
+                )
+            };
+            if let Some(j) = januaries.iter().find(|j| !c.ehcps.contains_key(j)) {
+                return Err(missing("ehcps.csv", format!("January {j}")));
+            }
+            if let Some(fy) = fys.iter().find(|fy| !c.hnb.contains_key(fy)) {
+                return Err(missing("hnb.csv", format!("FY {fy}")));
+            }
+            if let Some(fy) = balances.iter().find(|fy| !c.deficits.contains_key(fy)) {
+                return Err(missing(
+                    "deficits.csv",
+                    format!("31 March {}", fy.end_year()),
+                ));
+            }
+            if let Some(y) = flow_years.iter().find(|y| !c.flows.contains_key(y)) {
+                return Err(missing("flows.csv", format!("calendar year {y}")));
+            }
+        }
         for c in &councils {
             let need = |ok: bool, file: &str, what: &str| -> Result<(), InputError> {
                 if ok {

@@ -480,7 +480,6 @@ fn bad_run_options_and_missing_files_exit_2() {
 }
 
 #[test]
-#[ignore = "bug: scenario.rs line_of_key reports the first line holding a key of that name, not the misplaced one"]
 fn misplaced_key_is_reported_at_its_own_line() {
     let dir = tempfile::tempdir().unwrap();
     // `persistence` is valid in [demand] (line 3) but not in [costs] (line 5).
@@ -496,7 +495,6 @@ fn misplaced_key_is_reported_at_its_own_line() {
 }
 
 #[test]
-#[ignore = "bug: error.rs InputError::Unreadable prints its io::Error source in Display and as the error source, so `{e:#}` repeats it"]
 fn unreadable_file_message_is_not_repeated() {
     let dir = tempfile::tempdir().unwrap();
     let a = bin()
@@ -512,7 +510,6 @@ fn unreadable_file_message_is_not_repeated() {
 }
 
 #[test]
-#[ignore = "bug: seeds.rs Baseline::load does not check that every council has every January; calibration.rs panics (exit 101) on the missing caseload"]
 fn council_missing_a_census_year_exits_2() {
     let seeds = util::copy_seeds();
     for f in ["ehcps.csv", "caseload.csv"] {
@@ -534,7 +531,6 @@ fn council_missing_a_census_year_exits_2() {
 }
 
 #[test]
-#[ignore = "bug: seeds.rs Baseline::load accepts a council with a missing hnb.csv year; the run silently projects that allocation"]
 fn council_missing_an_allocation_year_exits_2() {
     let seeds = util::copy_seeds();
     let p = seeds.path().join("hnb.csv");
