@@ -1,1 +1,82 @@
-fn main() {}
+//! Engine benchmarks (criterion). Throughput is in council-years: paths x councils x years.
+//!
+//!   cargo bench --bench engine                      # everything (a few minutes on 2 cores)
+//!   cargo bench --bench engine -- --quick           # quick estimates (criterion's --quick)
+//!   cargo bench --bench engine -- simulate/threads=1  # one group (filter is a substring/regex)
+//!
+//! `simulate/*`: the engine alone (every council, the full horizon, national per-path sums),
+//! with a trivial per-council callback, so no percentile summaries.
+//! `run/*`: `run::run_model` = engine + per-council and national percentile summaries, i.e. what
+//! `highneeds run` does before writing files.
+
+use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use highneeds::calibration::{calibrate, Model, Vintage};
+use highneeds::engine::{simulate, RunConfig};
+use highneeds::run::run_model;
+use highneeds::seeds::Baseline;
+use std::path::Path;
+use std::time::Duration;
+
+const SEED: u64 = 20260331;
+
+fn model() -> Model {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let baseline = Baseline::load(&root.join("seeds")).expect("seeds load");
+    let ls = highneeds::scenario::load(&root.join("scenarios/baseline.toml")).expect("scenario");
+    calibrate(&baseline, &ls, Vintage::latest()).expect("calibration")
+}
+
+fn pools() -> Vec<(&'static str, rayon::ThreadPool)> {
+    let build = |n: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build()
+            .expect("thread pool")
+    };
+    // num_threads(0) = rayon's default: one thread per logical CPU (or RAYON_NUM_THREADS).
+    vec![("threads=1", build(1)), ("threads=all", build(0))]
+}
+
+fn council_years(model: &Model, paths: usize) -> u64 {
+    (paths * model.councils.len() * model.timeline.years.len()) as u64
+}
+
+fn bench_simulate(c: &mut Criterion) {
+    let model = model();
+    for (label, pool) in pools() {
+        let mut group = c.benchmark_group(format!("simulate/{label}"));
+        group.sample_size(10);
+        for paths in [1_000usize, 10_000] {
+            group.throughput(Throughput::Elements(council_years(&model, paths)));
+            group.measurement_time(Duration::from_secs(if paths >= 10_000 { 10 } else { 5 }));
+            let cfg = RunConfig { paths, seed: SEED };
+            group.bench_with_input(BenchmarkId::from_parameter(paths), &cfg, |b, &cfg| {
+                b.iter(|| {
+                    pool.install(|| black_box(simulate(&model, cfg, |cp| cp.values.len(), &|| {})))
+                })
+            });
+        }
+        group.finish();
+    }
+}
+
+fn bench_run(c: &mut Criterion) {
+    let model = model();
+    for (label, pool) in pools() {
+        let mut group = c.benchmark_group(format!("run/{label}"));
+        group.sample_size(10);
+        group.measurement_time(Duration::from_secs(5));
+        let paths = 1_000usize;
+        group.throughput(Throughput::Elements(council_years(&model, paths)));
+        let cfg = RunConfig { paths, seed: SEED };
+        group.bench_with_input(BenchmarkId::from_parameter(paths), &cfg, |b, &cfg| {
+            // The clone of the model (153 councils, small vectors) is part of each iteration;
+            // it is negligible next to the run itself.
+            b.iter(|| pool.install(|| black_box(run_model(model.clone(), cfg, &|| {}))))
+        });
+        group.finish();
+    }
+}
+
+criterion_group!(benches, bench_simulate, bench_run);
+criterion_main!(benches);
