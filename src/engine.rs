@@ -1,6 +1,6 @@
 //! The Monte Carlo engine: MODEL.md section 4, one council at a time over all paths.
 //! No I/O and no printing. Every random stream is derived from (seed, path, council), so
-//! results do not depend on the thread count; national sums are exact integer sums.
+//! results do not depend on the thread count; national sums are added in a fixed order.
 
 use crate::calibration::{CouncilModel, Model};
 use crate::caseload::{
@@ -126,9 +126,6 @@ pub const NATIONAL_COUNT: usize = 37;
 const N_NET_DEFICIT: usize = 35;
 const N_IN_DEFICIT: usize = 36;
 
-/// Fixed-point scale for exact, order-independent national sums (milli-units).
-const FIXED: f64 = 1000.0;
-
 /// Run size and seed.
 #[derive(Debug, Clone, Copy)]
 pub struct RunConfig {
@@ -167,6 +164,9 @@ pub fn stream(seed: u64, kind: u64, path: usize, council: usize) -> Pcg64Mcg {
 
 const NATIONAL_STREAM: u64 = 1;
 const COUNCIL_STREAM: u64 = 2;
+/// The delivered share of a savings plan has its own stream, so switching mitigation on or off
+/// (or changing its Beta parameters) leaves every other draw of the path unchanged.
+const MITIGATION_STREAM: u64 = 3;
 
 fn normal(rng: &mut Pcg64Mcg) -> f64 {
     rng.sample::<f64, _>(StandardNormal)
@@ -248,24 +248,55 @@ pub fn simulate_council(
     ci: usize,
     cfg: RunConfig,
 ) -> CouncilPaths {
+    let n = model.timeline.years.len();
+    let mut cp = CouncilPaths {
+        council: ci,
+        paths: cfg.paths,
+        years: n,
+        values: vec![0.0; cfg.paths * n * m::COUNT],
+    };
+    simulate_council_into(model, nat, ci, cfg, &mut cp, None);
+    cp
+}
+
+/// Fills `cp` (reused between councils: no allocation, no page faults) and, if given, adds
+/// each path to the national sums right after simulating it, while its rows are in L1.
+fn simulate_council_into(
+    model: &Model,
+    nat: &[NationalPathsDraws],
+    ci: usize,
+    cfg: RunConfig,
+    cp: &mut CouncilPaths,
+    mut acc: Option<&mut NationalAcc>,
+) {
     let c = &model.councils[ci];
     let n = model.timeline.years.len();
-    let mut values = vec![0.0; cfg.paths * n * m::COUNT];
+    let stride = n * m::COUNT;
+    cp.council = ci;
+    cp.paths = cfg.paths;
+    cp.years = n;
+    cp.values.resize(cfg.paths * stride, 0.0);
+    let mit = &model.scenario.mitigation;
+    let savings = (mit.savings_share > 0.0)
+        .then(|| Beta::new(mit.delivered_alpha, mit.delivered_beta).ok())
+        .flatten();
     for (p, np) in nat.iter().enumerate().take(cfg.paths) {
-        let out = &mut values[p * n * m::COUNT..(p + 1) * n * m::COUNT];
+        let out = &mut cp.values[p * stride..(p + 1) * stride];
+        let delivered = match &savings {
+            Some(beta) => beta.sample(&mut stream(cfg.seed, MITIGATION_STREAM, p, ci)),
+            None => 1.0,
+        };
         simulate_path(
             model,
             c,
             &np.0,
             stream(cfg.seed, COUNCIL_STREAM, p, ci),
+            delivered,
             out,
         );
-    }
-    CouncilPaths {
-        council: ci,
-        paths: cfg.paths,
-        years: n,
-        values,
+        if let Some(acc) = acc.as_deref_mut() {
+            acc.add_path(p, out);
+        }
     }
 }
 
@@ -286,6 +317,7 @@ fn simulate_path(
     c: &CouncilModel,
     np: &NationalPath,
     mut rng: Pcg64Mcg,
+    delivered: f64,
     out: &mut [f64],
 ) {
     let sc = &model.scenario;
@@ -295,9 +327,6 @@ fn simulate_path(
     // Draws made once per path, always in the same order, whatever the scenario switches:
     // scenarios that differ only in policy share their random numbers.
     let council_level = d.council_level_sd * normal(&mut rng);
-    let delivered: f64 = Beta::new(sc.mitigation.delivered_alpha, sc.mitigation.delivered_beta)
-        .map(|b| b.sample(&mut rng))
-        .unwrap_or(1.0);
     let approved = rng.gen::<f64>() < sc.hnsg.approval_probability;
     let delayed = rng.gen::<f64>() < sc.hnsg.delay_probability;
     // Council spend level relative to calibration (calibration error), once per path.
@@ -529,11 +558,16 @@ fn simulate_path(
     }
 }
 
-/// National accumulators in fixed point (exact integer sums: order does not matter).
+/// Councils per chunk. Chunks are fixed (never depend on the thread count), each chunk sums its
+/// councils in council order, and chunks are added into England's totals in chunk order, so the
+/// national floating-point sums are the same bits whatever the number of threads.
+const COUNCILS_PER_CHUNK: usize = 4;
+
+/// National sums for one chunk of councils: per path, year and national metric.
 struct NationalAcc {
     paths: usize,
     years: usize,
-    sums: Vec<i64>,
+    sums: Vec<f64>,
 }
 
 impl NationalAcc {
@@ -541,38 +575,37 @@ impl NationalAcc {
         NationalAcc {
             paths,
             years,
-            sums: vec![0; paths * years * NATIONAL_COUNT],
+            sums: vec![0.0; paths * years * NATIONAL_COUNT],
         }
     }
-    fn add(&mut self, cp: &CouncilPaths) {
-        let fx = |v: f64| (v * FIXED).round() as i64;
-        for p in 0..self.paths {
-            for t in 0..self.years {
-                let src = &cp.values
-                    [(p * self.years + t) * m::COUNT..(p * self.years + t + 1) * m::COUNT];
-                let dst = &mut self.sums[(p * self.years + t) * NATIONAL_COUNT
-                    ..(p * self.years + t + 1) * NATIONAL_COUNT];
-                for k in 0..m::COUNT {
-                    let v = match k {
-                        m::CUMULATIVE_DEFICIT => src[k].max(0.0),
-                        m::DEFICIT_TO_RESERVES => 0.0,
-                        _ => src[k],
-                    };
-                    dst[k] += fx(v);
-                }
-                dst[N_NET_DEFICIT] += fx(src[m::CUMULATIVE_DEFICIT]);
-                dst[N_IN_DEFICIT] += fx(f64::from(u8::from(src[m::CUMULATIVE_DEFICIT] > 0.0)));
+    /// Adds one path of one council (`years x METRICS` rows) to the sums.
+    #[inline]
+    fn add_path(&mut self, p: usize, rows: &[f64]) {
+        let dst_all =
+            &mut self.sums[p * self.years * NATIONAL_COUNT..(p + 1) * self.years * NATIONAL_COUNT];
+        for (src, dst) in rows
+            .chunks_exact(m::COUNT)
+            .zip(dst_all.chunks_exact_mut(NATIONAL_COUNT))
+        {
+            let cum = src[m::CUMULATIVE_DEFICIT];
+            for (d, x) in dst[..m::COUNT].iter_mut().zip(src) {
+                *d += x;
             }
+            // England's cumulative deficit is the sum over councils in deficit; the ratio is
+            // recomputed from the sums in `finish`.
+            dst[m::CUMULATIVE_DEFICIT] += cum.max(0.0) - cum;
+            dst[N_NET_DEFICIT] += cum;
+            dst[N_IN_DEFICIT] += f64::from(u8::from(cum > 0.0));
         }
     }
-    fn merge(mut self, other: NationalAcc) -> NationalAcc {
-        for (a, b) in self.sums.iter_mut().zip(other.sums) {
+    /// Adds another chunk's sums (call in chunk order).
+    fn add(&mut self, other: &NationalAcc) {
+        for (a, b) in self.sums.iter_mut().zip(&other.sums) {
             *a += b;
         }
-        self
     }
     fn finish(self) -> NationalPaths {
-        let mut values: Vec<f64> = self.sums.iter().map(|v| *v as f64 / FIXED).collect();
+        let mut values = self.sums;
         for chunk in values.chunks_mut(NATIONAL_COUNT) {
             let r = chunk[m::RESERVES];
             chunk[m::DEFICIT_TO_RESERVES] = if r > 0.0 {
@@ -604,28 +637,48 @@ where
 {
     let years = model.timeline.years.len();
     let nat = national_draws(model, cfg);
-    let (results, acc) = (0..model.councils.len())
-        .into_par_iter()
-        .fold(
-            || (Vec::new(), NationalAcc::new(cfg.paths, years)),
-            |(mut rs, mut acc), ci| {
-                let cp = simulate_council(model, &nat, ci, cfg);
-                acc.add(&cp);
-                rs.push((ci, per_council(&cp)));
-                progress();
-                (rs, acc)
-            },
-        )
-        .reduce(
-            || (Vec::new(), NationalAcc::new(cfg.paths, years)),
-            |(mut ra, aa), (rb, ab)| {
-                ra.extend(rb);
-                (ra, aa.merge(ab))
-            },
-        );
-    let mut results = results;
-    results.sort_by_key(|(ci, _)| *ci);
-    (results.into_iter().map(|(_, r)| r).collect(), acc.finish())
+    let n = model.councils.len();
+    let chunks: Vec<std::ops::Range<usize>> = (0..n)
+        .step_by(COUNCILS_PER_CHUNK)
+        .map(|start| start..(start + COUNCILS_PER_CHUNK).min(n))
+        .collect();
+    let mut total = NationalAcc::new(cfg.paths, years);
+    let mut results = Vec::with_capacity(n);
+    // Chunks run in parallel a group at a time, reusing their buffers (bounded memory, no page
+    // faults), and are added into England's totals in chunk order.
+    let group = 2 * rayon::current_num_threads().max(1);
+    let mut pool: Vec<(NationalAcc, CouncilPaths)> = (0..group.min(chunks.len()))
+        .map(|_| {
+            let buf = CouncilPaths {
+                council: 0,
+                paths: cfg.paths,
+                years,
+                values: Vec::new(),
+            };
+            (NationalAcc::new(cfg.paths, years), buf)
+        })
+        .collect();
+    for batch in chunks.chunks(group) {
+        let done: Vec<Vec<R>> = batch
+            .par_iter()
+            .zip(pool.par_iter_mut())
+            .map(|(range, (acc, buf))| {
+                acc.sums.iter_mut().for_each(|v| *v = 0.0);
+                let mut rs = Vec::with_capacity(range.len());
+                for ci in range.clone() {
+                    simulate_council_into(model, &nat, ci, cfg, buf, Some(acc));
+                    rs.push(per_council(buf));
+                    progress();
+                }
+                rs
+            })
+            .collect();
+        for (rs, (acc, _)) in done.into_iter().zip(&pool) {
+            results.extend(rs);
+            total.add(acc);
+        }
+    }
+    (results, total.finish())
 }
 
 #[cfg(test)]
