@@ -101,7 +101,7 @@ impl Reader {
         for rec in rdr.deserialize::<T>() {
             let row = rec.map_err(|e| {
                 let line = e.position().map(|p| p.line()).unwrap_or(0);
-                InputError::at_line(&path, line, format!("{}", csv_message(&e)))
+                InputError::at_line(&path, line, csv_message(&e))
             })?;
             out.push((out.len() as u64 + 2, row));
         }
