@@ -15,6 +15,11 @@ pub fn stats(values: &mut [f64]) -> Stats {
         return [0.0; 6];
     }
     let mean = values.iter().sum::<f64>() / n as f64;
+    // Many metrics are the same on every path (known years, policies that do not apply).
+    let first = values[0];
+    if values.iter().all(|v| v.to_bits() == first.to_bits()) {
+        return [mean, first, first, first, first, first];
+    }
     let mut out = [mean, 0.0, 0.0, 0.0, 0.0, 0.0];
     let mut from = 0;
     for (i, p) in PERCENTILES.iter().enumerate() {
