@@ -82,46 +82,23 @@ pub mod m {
     pub const COUNT: usize = 35;
 }
 
-/// National metrics computed per path (sums over councils, or counts), in output order.
-pub const NATIONAL_METRICS: [&str; 37] = [
-    "ehcps",
-    "ehcps_mainstream",
-    "ehcps_special_state",
-    "ehcps_special_independent",
-    "ehcps_post16",
-    "ehcps_ap_other",
-    "ehcps_under_5",
-    "ehcps_age_5_10",
-    "ehcps_age_11_15",
-    "ehcps_age_16_19",
-    "ehcps_age_20_25",
-    "new_plans",
-    "ceased_plans",
-    "aged_out",
-    "special_places",
-    "overflow",
-    "spend",
-    "savings",
-    "funding",
-    "in_year_balance",
-    "sv_payment",
-    "sv_withheld",
-    "councils_sv_breach",
-    "council_contribution",
-    "hnsg_payment",
-    "interim_support",
-    "central_pressure",
-    "written_off",
-    "cumulative_deficit",
-    "reserves",
-    "deficit_to_reserves",
-    "councils_over_reserves",
-    "shortfall",
-    "induced_placements",
-    "interest_cost",
-    "net_cumulative_deficit",
-    "councils_in_deficit",
-];
+/// National metrics computed per path (sums over councils, or counts), in output order: the
+/// council metrics (0/1 flags become counts of councils), then two England-only metrics.
+pub const NATIONAL_METRICS: [&str; NATIONAL_COUNT] = national_names();
+
+const fn national_names() -> [&'static str; NATIONAL_COUNT] {
+    let mut names = [""; NATIONAL_COUNT];
+    let mut k = 0;
+    while k < m::COUNT {
+        names[k] = METRICS[k];
+        k += 1;
+    }
+    names[m::SV_BREACH] = "councils_sv_breach";
+    names[m::DEFICIT_EXCEEDS_RESERVES] = "councils_over_reserves";
+    names[N_NET_DEFICIT] = "net_cumulative_deficit";
+    names[N_IN_DEFICIT] = "councils_in_deficit";
+    names
+}
 pub const NATIONAL_COUNT: usize = 37;
 const N_NET_DEFICIT: usize = 35;
 const N_IN_DEFICIT: usize = 36;
