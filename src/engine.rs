@@ -318,6 +318,8 @@ fn simulate_path(
     let mut reserves = c.reserves0;
     let mut hnb = c.hnb_origin;
     let mut shock = 0.0;
+    // Plans in force; overflow and induced placements move plans without changing it.
+    let mut stock = total(&cells);
     let mut held_back = 0.0;
     let mut breached = false;
     let mut hnsg_due = 0.0;
@@ -334,45 +336,40 @@ fn simulate_path(
         let mut aged_out = 0.0;
         // 1. Demand (unless this year's census is already known).
         if t > 0 || !c.caseload_is_first_year {
-            let stock = total(&cells);
             let k = (t + 1) as f64;
             let rate = c.new_rate
                 * (np.level + council_level + np.trend * k + np.demand[t] + shock).exp()
                 * tl.new_plan_factor[t];
             new_total = rate * stock;
             let reassess = tl.reassessment[t];
+            // Each band keeps its stayers, gains the plans moving up from the band below
+            // (re-placed by the phase-transfer matrix) and its share of new plans.
             let mut next = [[0.0; SETTINGS]; AGE_BANDS];
+            let mut arriving = [0.0; SETTINGS];
             for a in 0..AGE_BANDS {
-                let stay_share = 1.0 - c.cease_rate[a];
+                let stay = 1.0 - c.cease_rate[a];
                 let promote = st.promote[a];
                 // Phase transfer: reform may reassess (and end) some plans here.
-                let keep_at_transfer = if a == 1 || a == 2 {
+                let keep = if a == 1 || a == 2 {
                     1.0 - reassess
                 } else {
                     1.0
                 };
-                let mut moving = nalgebra::Vector5::zeros();
+                let remain_share = stay * (1.0 - promote);
+                let up_share = stay * promote * keep;
+                let band: f64 = cells[a].iter().sum();
+                ceased_total += band * (c.cease_rate[a] + stay * promote * (1.0 - keep));
                 for s in 0..SETTINGS {
-                    let v = cells[a][s];
-                    let remain = v * stay_share;
-                    let up = remain * promote;
-                    next[a][s] += remain - up;
-                    moving[s] = up * keep_at_transfer;
-                    ceased_total += v - remain + up - moving[s];
+                    next[a][s] =
+                        cells[a][s] * remain_share + arriving[s] + new_total * c.entry_mix[a][s];
                 }
                 if a + 1 < AGE_BANDS {
-                    // Moves between settings as plans enter the next band (nalgebra mat-vec).
+                    // Plans moving up are re-placed by the phase-transfer matrix (nalgebra).
+                    let moving = nalgebra::Vector5::from_fn(|s, _| cells[a][s] * up_share);
                     let arrived = st.transition[a] * moving;
-                    for s in 0..SETTINGS {
-                        next[a + 1][s] += arrived[s];
-                    }
+                    arriving = std::array::from_fn(|s| arrived[s]);
                 } else {
-                    aged_out = moving.sum();
-                }
-            }
-            for a in 0..AGE_BANDS {
-                for s in 0..SETTINGS {
-                    next[a][s] += new_total * c.entry_mix[a][s];
+                    aged_out = band * up_share;
                 }
             }
             cells = next;
@@ -418,6 +415,7 @@ fn simulate_path(
         }
         non_plan *= 1.0 + np.inflation[MAINSTREAM] + np.cost_noise[t];
         let settings = by_setting(&cells);
+        stock = settings.iter().sum();
         let plan_spend: f64 = (0..SETTINGS).map(|s| settings[s] * unit_cost[s]).sum();
         let gross = (plan_spend + non_plan) * (cost_level + cost_shock).exp();
         // 5. Mitigation (a share of spend, ramped, delivered share uncertain per path).
@@ -505,7 +503,7 @@ fn simulate_path(
             0.0
         };
 
-        row[m::EHCPS] = settings.iter().sum();
+        row[m::EHCPS] = stock;
         row[m::BY_SETTING..m::BY_SETTING + SETTINGS].copy_from_slice(&settings);
         row[m::BY_AGE..m::BY_AGE + AGE_BANDS].copy_from_slice(&by_age(&cells));
         row[m::NEW_PLANS] = new_total;
