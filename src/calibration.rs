@@ -22,22 +22,22 @@ impl Vintage {
     pub fn as_of(fy: FinancialYear) -> Self {
         Vintage { cutoff: Some(fy) }
     }
-    /// A January census is known once its FY has ended... or during it (published mid-year;
-    /// we treat the census inside the cutoff FY as known).
+    /// A January census is known if it falls in the cutoff FY or before (it is published in
+    /// the summer after; we treat the census inside the cutoff FY as known).
     fn january_known(&self, january: i32) -> bool {
         self.cutoff
-            .map_or(true, |c| FinancialYear::of_january(january) <= c)
+            .is_none_or(|c| FinancialYear::of_january(january) <= c)
     }
     /// Calendar-year flows are known when the calendar year ended inside or before the cutoff FY.
     fn calendar_year_known(&self, year: i32) -> bool {
-        self.cutoff.map_or(true, |c| year <= c.start_year())
+        self.cutoff.is_none_or(|c| year <= c.start_year())
     }
     fn balance_known(&self, fy: FinancialYear) -> bool {
-        self.cutoff.map_or(true, |c| fy <= c)
+        self.cutoff.is_none_or(|c| fy <= c)
     }
     /// Allocations for the next FY are announced in the December before it starts.
     fn allocation_known(&self, fy: FinancialYear) -> bool {
-        self.cutoff.map_or(true, |c| fy <= c.next())
+        self.cutoff.is_none_or(|c| fy <= c.next())
     }
 }
 
