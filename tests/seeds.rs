@@ -125,7 +125,7 @@ fn every_status_is_real_or_estimated() {
     let mut checked = 0;
     for entry in std::fs::read_dir(util::seeds_dir()).unwrap() {
         let p = entry.unwrap().path();
-        if p.extension().map_or(true, |e| e != "csv") {
+        if p.extension().is_none_or(|e| e != "csv") {
             continue;
         }
         let (h, rows) = read_csv(&p);
