@@ -218,24 +218,6 @@ impl NationalPaths {
     }
 }
 
-/// Simulates one council over all paths.
-pub fn simulate_council(
-    model: &Model,
-    nat: &[NationalPathsDraws],
-    ci: usize,
-    cfg: RunConfig,
-) -> CouncilPaths {
-    let n = model.timeline.years.len();
-    let mut cp = CouncilPaths {
-        council: ci,
-        paths: cfg.paths,
-        years: n,
-        values: vec![0.0; cfg.paths * n * m::COUNT],
-    };
-    simulate_council_into(model, nat, ci, cfg, &mut cp, None);
-    cp
-}
-
 /// Fills `cp` (reused between councils: no allocation, no page faults) and, if given, adds
 /// each path to the national sums right after simulating it, while its rows are in L1.
 fn simulate_council_into(

@@ -268,11 +268,7 @@ fn run(common: Common, out: Option<PathBuf>) -> Result<()> {
             "national_ehcps.svg".into(),
         ],
     };
-    staged.file("manifest.json", |w| {
-        serde_json::to_writer_pretty(&mut *w, &manifest)?;
-        writeln!(w)?;
-        Ok(())
-    })?;
+    staged.json("manifest.json", &manifest)?;
     staged.commit()?;
     if !common.quiet {
         print_headline(&result, &out, wall, council_years);
@@ -397,11 +393,7 @@ fn backtest(common: Common, origin: FinancialYear, out: Option<PathBuf>) -> Resu
         "inputs": inputs(&p)?,
         "wall_seconds": wall,
     });
-    staged.file("manifest.json", |w| {
-        serde_json::to_writer_pretty(&mut *w, &manifest)?;
-        writeln!(w)?;
-        Ok(())
-    })?;
+    staged.json("manifest.json", &manifest)?;
     staged.commit()?;
     print!("{}", highneeds::backtest::table(&bt));
     if !common.quiet {

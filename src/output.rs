@@ -67,6 +67,14 @@ impl Staged {
         self.files.push((tmp, self.dir.join(name)));
         Ok(())
     }
+    /// Stages a pretty-printed JSON file (the run manifest).
+    pub fn json(&mut self, name: &str, value: &impl Serialize) -> Result<()> {
+        self.file(name, |w| {
+            serde_json::to_writer_pretty(&mut *w, value)?;
+            writeln!(w)?;
+            Ok(())
+        })
+    }
     pub fn commit(self) -> Result<Vec<PathBuf>> {
         let mut written = Vec::new();
         for (tmp, path) in self.files {
