@@ -1,11 +1,10 @@
-//! The Monte Carlo engine: MODEL.md section 4, one council at a time over all paths.
+//! The Monte Carlo engine: MODEL.md section 4. Councils run in fixed chunks of 4 (in parallel),
+//! a chunk's councils a block of paths at a time, and a council's paths `LANES` at a time.
 //! No I/O and no printing. Every random stream is derived from (seed, path, council), so
 //! results do not depend on the thread count; national sums are added in a fixed order.
 
-use crate::calibration::{CouncilModel, Model};
-use crate::caseload::{
-    by_age, by_setting, total, AGE_BANDS, MAINSTREAM, SETTINGS, SPECIAL_INDEPENDENT, SPECIAL_STATE,
-};
+use crate::calibration::{CouncilModel, Model, Structure};
+use crate::caseload::{total, AGE_BANDS, MAINSTREAM, SETTINGS, SPECIAL_INDEPENDENT, SPECIAL_STATE};
 use crate::scenario::Regime;
 use rand::{Rng, SeedableRng};
 use rand_distr::{Beta, Distribution, StandardNormal};
@@ -218,44 +217,36 @@ impl NationalPaths {
     }
 }
 
-/// Fills `cp` (reused between councils: no allocation, no page faults) and, if given, adds
-/// each path to the national sums right after simulating it, while its rows are in L1.
-fn simulate_council_into(
+/// Paths simulated side by side for one council. Each lane is one path with its own random
+/// stream and does exactly the arithmetic a lone path would, in the same order, so results are
+/// the same bits whatever the lane count (tested): lanes only let the CPU overlap and vectorise
+/// independent paths.
+pub const LANES: usize = 4;
+
+/// Simulates paths `paths` of council `ci` into `cp` (sized for all the run's paths) and adds
+/// them to the chunk's national sums right after each group of lanes, while its rows are in cache.
+fn simulate_paths(
     model: &Model,
     nat: &[NationalPathsDraws],
     ci: usize,
-    cfg: RunConfig,
+    seed: u64,
+    paths: std::ops::Range<usize>,
     cp: &mut CouncilPaths,
-    mut acc: Option<&mut NationalAcc>,
+    acc: &mut NationalAcc,
 ) {
-    let c = &model.councils[ci];
-    let n = model.timeline.years.len();
-    let stride = n * m::COUNT;
-    cp.council = ci;
-    cp.paths = cfg.paths;
-    cp.years = n;
-    cp.values.resize(cfg.paths * stride, 0.0);
-    let mit = &model.scenario.mitigation;
-    let savings = (mit.savings_share > 0.0)
-        .then(|| Beta::new(mit.delivered_alpha, mit.delivered_beta).ok())
-        .flatten();
-    for (p, np) in nat.iter().enumerate().take(cfg.paths) {
-        let out = &mut cp.values[p * stride..(p + 1) * stride];
-        let delivered = match &savings {
-            Some(beta) => beta.sample(&mut stream(cfg.seed, MITIGATION_STREAM, p, ci)),
-            None => 1.0,
-        };
-        simulate_path(
-            model,
-            c,
-            &np.0,
-            stream(cfg.seed, COUNCIL_STREAM, p, ci),
-            delivered,
-            out,
-        );
-        if let Some(acc) = acc.as_deref_mut() {
-            acc.add_path(p, out);
+    let stride = cp.years * m::COUNT;
+    let mut p = paths.start;
+    while p < paths.end {
+        let lanes = if paths.end - p >= LANES { LANES } else { 1 };
+        if lanes == LANES {
+            simulate_lanes::<LANES>(model, nat, ci, seed, p, &mut cp.values);
+        } else {
+            simulate_lanes::<1>(model, nat, ci, seed, p, &mut cp.values);
         }
+        for q in p..p + lanes {
+            acc.add_path(q, &cp.values[q * stride..(q + 1) * stride]);
+        }
+        p += lanes;
     }
 }
 
@@ -270,255 +261,413 @@ pub fn national_draws(model: &Model, cfg: RunConfig) -> Vec<NationalPathsDraws> 
         .collect()
 }
 
-/// One council, one path: the yearly step of MODEL.md section 4. Writes `years x METRICS`.
-fn simulate_path(
+/// One council, paths `p0 .. p0 + L`: the yearly step of MODEL.md section 4. Writes
+/// `years x METRICS` rows for each path into `values` (all paths of the council).
+fn simulate_lanes<const L: usize>(
     model: &Model,
-    c: &CouncilModel,
-    np: &NationalPath,
-    mut rng: Pcg64Mcg,
-    delivered: f64,
-    out: &mut [f64],
+    nat: &[NationalPathsDraws],
+    ci: usize,
+    seed: u64,
+    p0: usize,
+    values: &mut [f64],
 ) {
     let sc = &model.scenario;
     let tl = &model.timeline;
     let st = &model.structure;
     let d = &sc.demand;
+    let c = &model.councils[ci];
+    let n = tl.years.len();
+    let stride = n * m::COUNT;
+    let out = &mut values[p0 * stride..(p0 + L) * stride];
+    let np: [&NationalPath; L] = std::array::from_fn(|l| &nat[p0 + l].0);
+    let mut rng: [Pcg64Mcg; L] = std::array::from_fn(|l| stream(seed, COUNCIL_STREAM, p0 + l, ci));
+    let mit = &sc.mitigation;
+    let savings_dist = (mit.savings_share > 0.0)
+        .then(|| Beta::new(mit.delivered_alpha, mit.delivered_beta).ok())
+        .flatten();
+    let delivered: [f64; L] = std::array::from_fn(|l| match &savings_dist {
+        Some(beta) => beta.sample(&mut stream(seed, MITIGATION_STREAM, p0 + l, ci)),
+        None => 1.0,
+    });
     // Draws made once per path, always in the same order, whatever the scenario switches:
     // scenarios that differ only in policy share their random numbers.
-    let council_level = d.council_level_sd * normal(&mut rng);
-    let approved = rng.gen::<f64>() < sc.hnsg.approval_probability;
-    let delayed = rng.gen::<f64>() < sc.hnsg.delay_probability;
+    let mut council_level = [0.0; L];
+    let mut approved = [false; L];
+    let mut delayed = [false; L];
     // Council spend level relative to calibration (calibration error), once per path.
-    let cost_level = sc.costs.council_level_sd * normal(&mut rng);
-    let mut cost_shock = 0.0;
+    let mut cost_level = [0.0; L];
+    for l in 0..L {
+        let r = &mut rng[l];
+        council_level[l] = d.council_level_sd * normal(r);
+        approved[l] = r.gen::<f64>() < sc.hnsg.approval_probability;
+        delayed[l] = r.gen::<f64>() < sc.hnsg.delay_probability;
+        cost_level[l] = sc.costs.council_level_sd * normal(r);
+    }
+    let hnsg_pay_t: [Option<usize>; L] =
+        std::array::from_fn(|l| tl.hnsg_payment.map(|t| if delayed[l] { t + 1 } else { t }));
 
-    let mut cells = c.caseload0;
-    let mut unit_cost = c.unit_cost0;
-    let mut non_plan = c.non_plan0;
+    // Each lane's draws that do not change over the years.
+    let level: [f64; L] = std::array::from_fn(|l| np[l].level + council_level[l]);
+    let trend: [f64; L] = std::array::from_fn(|l| np[l].trend);
+    let inflation: [[f64; L]; SETTINGS] =
+        std::array::from_fn(|s| std::array::from_fn(|l| np[l].inflation[s]));
+
+    // State by lane: plans by age band and setting, unit costs by setting, money.
+    let mut cells: [[[f64; L]; SETTINGS]; AGE_BANDS] =
+        std::array::from_fn(|a| std::array::from_fn(|s| [c.caseload0[a][s]; L]));
+    let mut unit_cost: [[f64; L]; SETTINGS] = std::array::from_fn(|s| [c.unit_cost0[s]; L]);
+    let mut non_plan = [c.non_plan0; L];
     let mut capacity = c.capacity0;
-    let mut deficit = c.deficit0;
-    let mut reserves = c.reserves0;
-    let mut hnb = c.hnb_origin;
-    let mut shock = 0.0;
+    let mut deficit = [c.deficit0; L];
+    let mut reserves = [c.reserves0; L];
+    let mut hnb = [c.hnb_origin; L];
     // Plans in force; overflow and induced placements move plans without changing it.
-    let mut stock = total(&cells);
-    let mut held_back = 0.0;
-    let mut breached = false;
-    let mut hnsg_due = 0.0;
-    let hnsg_pay_t = tl.hnsg_payment.map(|t| if delayed { t + 1 } else { t });
+    let mut stock = [total(&c.caseload0); L];
+    let mut held_back = [0.0; L];
+    let mut breached = [false; L];
+    let mut hnsg_due = [0.0; L];
 
-    for t in 0..tl.years.len() {
-        let row = &mut out[t * m::COUNT..(t + 1) * m::COUNT];
-        let eps = normal(&mut rng);
-        shock = d.persistence * shock + d.council_shock_sd * eps;
-        let eps_cost = normal(&mut rng);
-        cost_shock = d.persistence * cost_shock + sc.costs.council_noise_sd * eps_cost;
-        let mut new_total = 0.0;
-        let mut ceased_total = 0.0;
-        let mut aged_out = 0.0;
+    // The yearly council shocks do not depend on the state, so they (and their `exp`) are
+    // worked out first, in the same draw order; the year loop below is then plain arithmetic.
+    let mut shock = [0.0; L];
+    let mut cost_shock = [0.0; L];
+    let mut new_rate = Vec::with_capacity(n);
+    let mut cost_factor = Vec::with_capacity(n);
+    for t in 0..n {
+        let k = (t + 1) as f64;
+        let mut rate = [0.0; L];
+        let mut factor = [0.0; L];
+        for l in 0..L {
+            let eps = normal(&mut rng[l]);
+            shock[l] = d.persistence * shock[l] + d.council_shock_sd * eps;
+            let eps_cost = normal(&mut rng[l]);
+            cost_shock[l] = d.persistence * cost_shock[l] + sc.costs.council_noise_sd * eps_cost;
+            rate[l] = c.new_rate
+                * (level[l] + trend[l] * k + np[l].demand[t] + shock[l]).exp()
+                * tl.new_plan_factor[t];
+            factor[l] = (cost_level[l] + cost_shock[l]).exp();
+        }
+        new_rate.push(rate);
+        cost_factor.push(factor);
+    }
+
+    for t in 0..n {
+        let mut new_total = [0.0; L];
+        let mut ceased_total = [0.0; L];
+        let mut aged_out = [0.0; L];
         // 1. Demand (unless this year's census is already known).
         if t > 0 || !c.caseload_is_first_year {
-            let k = (t + 1) as f64;
-            let rate = c.new_rate
-                * (np.level + council_level + np.trend * k + np.demand[t] + shock).exp()
-                * tl.new_plan_factor[t];
-            new_total = rate * stock;
-            let reassess = tl.reassessment[t];
-            // Each band keeps its stayers, gains the plans moving up from the band below
-            // (re-placed by the phase-transfer matrix) and its share of new plans.
-            let mut next = [[0.0; SETTINGS]; AGE_BANDS];
-            let mut arriving = [0.0; SETTINGS];
-            for a in 0..AGE_BANDS {
-                let stay = 1.0 - c.cease_rate[a];
-                let promote = st.promote[a];
-                // Phase transfer: reform may reassess (and end) some plans here.
-                let keep = if a == 1 || a == 2 {
-                    1.0 - reassess
-                } else {
-                    1.0
-                };
-                let remain_share = stay * (1.0 - promote);
-                let up_share = stay * promote * keep;
-                let band: f64 = cells[a].iter().sum();
-                ceased_total += band * (c.cease_rate[a] + stay * promote * (1.0 - keep));
-                for s in 0..SETTINGS {
-                    next[a][s] =
-                        cells[a][s] * remain_share + arriving[s] + new_total * c.entry_mix[a][s];
-                }
-                if a + 1 < AGE_BANDS {
-                    // Plans moving up are re-placed by the phase-transfer matrix (nalgebra).
-                    let moving = nalgebra::Vector5::from_fn(|s, _| cells[a][s] * up_share);
-                    let arrived = st.transition[a] * moving;
-                    arriving = std::array::from_fn(|s| arrived[s]);
-                } else {
-                    aged_out = band * up_share;
-                }
+            for l in 0..L {
+                new_total[l] = new_rate[t][l] * stock[l];
             }
-            cells = next;
+            demand_step(
+                c,
+                st,
+                tl.reassessment[t],
+                &new_total,
+                &mut cells,
+                &mut ceased_total,
+                &mut aged_out,
+            );
         }
         // 2. Placement: capacity, induced demand, overflow to independent special schools.
         let added = c.places_added[t];
         capacity += added;
-        let mut induced = 0.0;
+        let mut induced = [0.0; L];
         if added > 0.0 && sc.placement.induced_demand > 0.0 {
             let want = sc.placement.induced_demand * added;
-            let main: f64 = cells.iter().map(|r| r[MAINSTREAM]).sum();
-            induced = want.min(main);
-            if main > 0.0 {
-                // Induced placements follow the age profile of mainstream plans.
-                let f = induced / main;
-                for row_c in cells.iter_mut() {
-                    let moved = row_c[MAINSTREAM] * f;
-                    row_c[MAINSTREAM] -= moved;
-                    row_c[SPECIAL_STATE] += moved;
-                }
-            }
-        }
-        let state_demand: f64 = cells.iter().map(|r| r[SPECIAL_STATE]).sum();
-        let mut overflow = 0.0;
-        if state_demand > capacity && state_demand > 0.0 {
-            overflow = state_demand - capacity;
-            let f = overflow / state_demand;
-            for row_c in cells.iter_mut() {
-                let moved = row_c[SPECIAL_STATE] * f;
-                row_c[SPECIAL_STATE] -= moved;
-                row_c[SPECIAL_INDEPENDENT] += moved;
-            }
-        }
-        // 3. Costs: one year of inflation per FY (drawn per path, national yearly noise).
-        for s in 0..SETTINGS {
-            let mut g = np.inflation[s] + np.cost_noise[t];
-            if s == SPECIAL_INDEPENDENT {
-                if let Some(cap) = tl.fee_cap[t] {
-                    g = g.min(cap);
-                }
-            }
-            unit_cost[s] *= 1.0 + g;
-        }
-        non_plan *= 1.0 + np.inflation[MAINSTREAM] + np.cost_noise[t];
-        let settings = by_setting(&cells);
-        stock = settings.iter().sum();
-        let plan_spend: f64 = (0..SETTINGS).map(|s| settings[s] * unit_cost[s]).sum();
-        let gross = (plan_spend + non_plan) * (cost_level + cost_shock).exp();
-        // 5. Mitigation (a share of spend, ramped, delivered share uncertain per path).
-        let savings = gross * sc.mitigation.savings_share * tl.savings_ramp[t] * delivered;
-        let spend = gross - savings;
-        // 4. Funding: known allocations, then growth with uncertainty.
-        hnb = match c.hnb_known[t] {
-            Some(v) => v,
-            None => hnb * (1.0 + np.funding_growth + np.funding_noise[t]),
-        };
-        let funding =
-            hnb * (1.0 + sc.funding.schools_block_transfer * sc.funding.schools_block_ratio);
-        let in_year_balance = funding - spend;
-        let overspend = -in_year_balance;
-        // 7. Policy: safety valve.
-        let (mut sv_payment, mut sv_withheld, mut contribution) = (0.0, 0.0, 0.0);
-        if let Some(sv) = &c.safety_valve {
-            let scheduled = sv.instalment[t];
-            if sv.live[t] {
-                contribution = sc.safety_valve.council_contribution_share * scheduled;
-            }
-            let off_track =
-                sv.live[t] && overspend > sv.trajectory[t] + sc.safety_valve.tolerance * funding;
-            if off_track {
-                breached = true;
-            }
-            if tl.sv_payments_allowed[t] {
-                if off_track && sc.safety_valve.withhold {
-                    sv_withheld = sc.safety_valve.withhold_share * scheduled;
-                    held_back += sv_withheld;
-                    sv_payment = scheduled - sv_withheld;
-                } else {
-                    sv_payment = scheduled;
-                    if !off_track && sc.safety_valve.release_when_back_on_track {
-                        sv_payment += held_back;
-                        held_back = 0.0;
+            for l in 0..L {
+                let main: f64 = cells.iter().map(|r| r[MAINSTREAM][l]).sum();
+                induced[l] = want.min(main);
+                if main > 0.0 {
+                    // Induced placements follow the age profile of mainstream plans.
+                    let f = induced[l] / main;
+                    for row_c in cells.iter_mut() {
+                        let moved = row_c[MAINSTREAM][l] * f;
+                        row_c[MAINSTREAM][l] -= moved;
+                        row_c[SPECIAL_STATE][l] += moved;
                     }
                 }
             }
         }
-        // Support for deficits accrued between the HNSG date and the override end.
-        let interim = if tl.interim[t] {
-            np.interim_share * overspend.max(0.0)
-        } else {
-            0.0
-        };
-        // HNSG payment (measured earlier, paid in the payment FY, maybe a year late).
-        let hnsg_payment = if Some(t) == hnsg_pay_t {
-            std::mem::take(&mut hnsg_due)
-        } else {
-            0.0
-        };
-        // After the override: regime.
-        let mut written_off = 0.0;
-        if Some(t) == tl.write_off_at {
-            written_off = deficit.max(0.0);
-        }
-        let grants = sv_payment + hnsg_payment + interim + contribution;
-        let central = if tl.regime[t] == Regime::Central {
-            (spend - funding - grants).max(0.0)
-        } else {
-            0.0
-        };
-        // 6. Balance.
-        let interest = sc.reserves.interest_rate * deficit.max(0.0);
-        reserves = reserves * (1.0 - sc.reserves.drawdown_rate) - interest - contribution;
-        deficit += spend - funding - grants - central - written_off;
-        if Some(t) == tl.hnsg_measure {
-            let mut eligible = deficit.max(0.0) * (1.0 - sc.hnsg.haircut);
-            if sc.hnsg.net_safety_valve_due {
-                eligible -= c.safety_valve.as_ref().map_or(0.0, |sv| sv.due_after_hnsg);
+        let overflow = overflow_step(capacity, &mut cells);
+        // 3. Costs: one year of inflation per FY (drawn per path, national yearly noise).
+        let noise: [f64; L] = std::array::from_fn(|l| np[l].cost_noise[t]);
+        for s in 0..SETTINGS {
+            for l in 0..L {
+                let mut g = inflation[s][l] + noise[l];
+                if s == SPECIAL_INDEPENDENT {
+                    if let Some(cap) = tl.fee_cap[t] {
+                        g = g.min(cap);
+                    }
+                }
+                unit_cost[s][l] *= 1.0 + g;
             }
-            hnsg_due = if approved {
-                sc.hnsg.share * eligible.max(0.0)
+        }
+        let mut settings = [[0.0; L]; SETTINGS];
+        let mut ages = [[0.0; L]; AGE_BANDS];
+        for a in 0..AGE_BANDS {
+            for s in 0..SETTINGS {
+                for l in 0..L {
+                    settings[s][l] += cells[a][s][l];
+                    ages[a][l] += cells[a][s][l];
+                }
+            }
+        }
+        let mut plan_spend = [0.0; L];
+        for l in 0..L {
+            non_plan[l] *= 1.0 + inflation[MAINSTREAM][l] + noise[l];
+            stock[l] = 0.0;
+        }
+        for s in 0..SETTINGS {
+            for l in 0..L {
+                stock[l] += settings[s][l];
+                plan_spend[l] += settings[s][l] * unit_cost[s][l];
+            }
+        }
+        for l in 0..L {
+            let np = np[l];
+            let gross = (plan_spend[l] + non_plan[l]) * cost_factor[t][l];
+            // 5. Mitigation (a share of spend, ramped, delivered share uncertain per path).
+            let savings = gross * mit.savings_share * tl.savings_ramp[t] * delivered[l];
+            let spend = gross - savings;
+            // 4. Funding: known allocations, then growth with uncertainty.
+            hnb[l] = match c.hnb_known[t] {
+                Some(v) => v,
+                None => hnb[l] * (1.0 + np.funding_growth + np.funding_noise[t]),
+            };
+            let funding =
+                hnb[l] * (1.0 + sc.funding.schools_block_transfer * sc.funding.schools_block_ratio);
+            let in_year_balance = funding - spend;
+            let overspend = -in_year_balance;
+            // 7. Policy: safety valve.
+            let (mut sv_payment, mut sv_withheld, mut contribution) = (0.0, 0.0, 0.0);
+            if let Some(sv) = &c.safety_valve {
+                let scheduled = sv.instalment[t];
+                if sv.live[t] {
+                    contribution = sc.safety_valve.council_contribution_share * scheduled;
+                }
+                let off_track = sv.live[t]
+                    && overspend > sv.trajectory[t] + sc.safety_valve.tolerance * funding;
+                if off_track {
+                    breached[l] = true;
+                }
+                if tl.sv_payments_allowed[t] {
+                    if off_track && sc.safety_valve.withhold {
+                        sv_withheld = sc.safety_valve.withhold_share * scheduled;
+                        held_back[l] += sv_withheld;
+                        sv_payment = scheduled - sv_withheld;
+                    } else {
+                        sv_payment = scheduled;
+                        if !off_track && sc.safety_valve.release_when_back_on_track {
+                            sv_payment += held_back[l];
+                            held_back[l] = 0.0;
+                        }
+                    }
+                }
+            }
+            // Support for deficits accrued between the HNSG date and the override end.
+            let interim = if tl.interim[t] {
+                np.interim_share * overspend.max(0.0)
             } else {
                 0.0
             };
-        }
-        let exceeds = deficit > reserves;
-        let ratio = if reserves > 0.0 {
-            (deficit / reserves).clamp(-100.0, 100.0)
-        } else if deficit > 0.0 {
-            100.0
-        } else {
-            0.0
-        };
+            // HNSG payment (measured earlier, paid in the payment FY, maybe a year late).
+            let hnsg_payment = if Some(t) == hnsg_pay_t[l] {
+                std::mem::take(&mut hnsg_due[l])
+            } else {
+                0.0
+            };
+            // After the override: regime.
+            let mut written_off = 0.0;
+            if Some(t) == tl.write_off_at {
+                written_off = deficit[l].max(0.0);
+            }
+            let grants = sv_payment + hnsg_payment + interim + contribution;
+            let central = if tl.regime[t] == Regime::Central {
+                (spend - funding - grants).max(0.0)
+            } else {
+                0.0
+            };
+            // 6. Balance.
+            let interest = sc.reserves.interest_rate * deficit[l].max(0.0);
+            reserves[l] = reserves[l] * (1.0 - sc.reserves.drawdown_rate) - interest - contribution;
+            deficit[l] += spend - funding - grants - central - written_off;
+            if Some(t) == tl.hnsg_measure {
+                let mut eligible = deficit[l].max(0.0) * (1.0 - sc.hnsg.haircut);
+                if sc.hnsg.net_safety_valve_due {
+                    eligible -= c.safety_valve.as_ref().map_or(0.0, |sv| sv.due_after_hnsg);
+                }
+                hnsg_due[l] = if approved[l] {
+                    sc.hnsg.share * eligible.max(0.0)
+                } else {
+                    0.0
+                };
+            }
+            let exceeds = deficit[l] > reserves[l];
+            let ratio = if reserves[l] > 0.0 {
+                (deficit[l] / reserves[l]).clamp(-100.0, 100.0)
+            } else if deficit[l] > 0.0 {
+                100.0
+            } else {
+                0.0
+            };
 
-        row[m::EHCPS] = stock;
-        row[m::BY_SETTING..m::BY_SETTING + SETTINGS].copy_from_slice(&settings);
-        row[m::BY_AGE..m::BY_AGE + AGE_BANDS].copy_from_slice(&by_age(&cells));
-        row[m::NEW_PLANS] = new_total;
-        row[m::CEASED_PLANS] = ceased_total;
-        row[m::AGED_OUT] = aged_out;
-        row[m::SPECIAL_PLACES] = capacity;
-        row[m::OVERFLOW] = overflow;
-        row[m::SPEND] = spend;
-        row[m::SAVINGS] = savings;
-        row[m::FUNDING] = funding;
-        row[m::IN_YEAR_BALANCE] = in_year_balance;
-        row[m::SV_PAYMENT] = sv_payment;
-        row[m::SV_WITHHELD] = sv_withheld;
-        row[m::SV_BREACH] = f64::from(u8::from(breached));
-        row[m::COUNCIL_CONTRIBUTION] = contribution;
-        row[m::HNSG_PAYMENT] = hnsg_payment;
-        row[m::INTERIM_SUPPORT] = interim;
-        row[m::CENTRAL_PRESSURE] = central;
-        row[m::WRITTEN_OFF] = written_off;
-        row[m::CUMULATIVE_DEFICIT] = deficit;
-        row[m::RESERVES] = reserves;
-        row[m::DEFICIT_TO_RESERVES] = ratio;
-        row[m::DEFICIT_EXCEEDS_RESERVES] = f64::from(u8::from(exceeds));
-        row[m::SHORTFALL] = (deficit - reserves).max(0.0);
-        row[m::INDUCED] = induced;
-        row[m::INTEREST] = interest;
+            let row = &mut out[l * stride + t * m::COUNT..l * stride + (t + 1) * m::COUNT];
+            row[m::EHCPS] = stock[l];
+            for s in 0..SETTINGS {
+                row[m::BY_SETTING + s] = settings[s][l];
+            }
+            for a in 0..AGE_BANDS {
+                row[m::BY_AGE + a] = ages[a][l];
+            }
+            row[m::NEW_PLANS] = new_total[l];
+            row[m::CEASED_PLANS] = ceased_total[l];
+            row[m::AGED_OUT] = aged_out[l];
+            row[m::SPECIAL_PLACES] = capacity;
+            row[m::OVERFLOW] = overflow[l];
+            row[m::SPEND] = spend;
+            row[m::SAVINGS] = savings;
+            row[m::FUNDING] = funding;
+            row[m::IN_YEAR_BALANCE] = in_year_balance;
+            row[m::SV_PAYMENT] = sv_payment;
+            row[m::SV_WITHHELD] = sv_withheld;
+            row[m::SV_BREACH] = f64::from(u8::from(breached[l]));
+            row[m::COUNCIL_CONTRIBUTION] = contribution;
+            row[m::HNSG_PAYMENT] = hnsg_payment;
+            row[m::INTERIM_SUPPORT] = interim;
+            row[m::CENTRAL_PRESSURE] = central;
+            row[m::WRITTEN_OFF] = written_off;
+            row[m::CUMULATIVE_DEFICIT] = deficit[l];
+            row[m::RESERVES] = reserves[l];
+            row[m::DEFICIT_TO_RESERVES] = ratio;
+            row[m::DEFICIT_EXCEEDS_RESERVES] = f64::from(u8::from(exceeds));
+            row[m::SHORTFALL] = (deficit[l] - reserves[l]).max(0.0);
+            row[m::INDUCED] = induced[l];
+            row[m::INTEREST] = interest;
+        }
     }
+}
+
+/// Step 1 for every lane: each band keeps its stayers, gains the plans moving up from the band
+/// below (re-placed by the phase transfer) and its share of the new plans. Bands are updated in
+/// place from the top, so the band below is still last year's.
+#[inline(always)]
+fn demand_step<const L: usize>(
+    c: &CouncilModel,
+    st: &Structure,
+    reassess: f64,
+    new_total: &[f64; L],
+    cells: &mut [[[f64; L]; SETTINGS]; AGE_BANDS],
+    ceased_total: &mut [f64; L],
+    aged_out: &mut [f64; L],
+) {
+    let mut remain_share = [0.0; AGE_BANDS];
+    let mut up_share = [0.0; AGE_BANDS];
+    let mut ceased_share = [0.0; AGE_BANDS];
+    for a in 0..AGE_BANDS {
+        let stay = 1.0 - c.cease_rate[a];
+        let promote = st.promote[a];
+        // Phase transfer: reform may reassess (and end) some plans here.
+        let keep = if a == 1 || a == 2 {
+            1.0 - reassess
+        } else {
+            1.0
+        };
+        remain_share[a] = stay * (1.0 - promote);
+        up_share[a] = stay * promote * keep;
+        ceased_share[a] = c.cease_rate[a] + stay * promote * (1.0 - keep);
+    }
+    let mut ceased_band = [[0.0; L]; AGE_BANDS];
+    for a in (0..AGE_BANDS).rev() {
+        let mut arriving = [[0.0; L]; SETTINGS];
+        if a > 0 {
+            // Plans moving up: those leaving their setting are pooled and re-placed.
+            let tr = &st.phase[a - 1];
+            let below = &cells[a - 1];
+            let up = up_share[a - 1];
+            let moving: [[f64; L]; SETTINGS] =
+                std::array::from_fn(|s| std::array::from_fn(|l| below[s][l] * up));
+            let mut pool = [0.0; L];
+            for s in 0..SETTINGS {
+                for l in 0..L {
+                    pool[l] += tr.leave[s] * moving[s][l];
+                }
+            }
+            for s in 0..SETTINGS {
+                for l in 0..L {
+                    arriving[s][l] = tr.stay[s] * moving[s][l] + tr.to_share[s] * pool[l];
+                }
+            }
+        }
+        let row = &mut cells[a];
+        let mut band = [0.0; L];
+        for cell in row.iter() {
+            for l in 0..L {
+                band[l] += cell[l];
+            }
+        }
+        for l in 0..L {
+            ceased_band[a][l] = band[l] * ceased_share[a];
+        }
+        if a + 1 == AGE_BANDS {
+            for l in 0..L {
+                aged_out[l] = band[l] * up_share[a];
+            }
+        }
+        for s in 0..SETTINGS {
+            let mix = c.entry_mix[a][s];
+            for l in 0..L {
+                row[s][l] = row[s][l] * remain_share[a] + arriving[s][l] + new_total[l] * mix;
+            }
+        }
+    }
+    for band in &ceased_band {
+        for l in 0..L {
+            ceased_total[l] += band[l];
+        }
+    }
+}
+
+/// Step 2's overflow for every lane: state special demand above capacity moves to independent
+/// special schools, in proportion across age bands. Returns the overflow per lane.
+#[inline(always)]
+fn overflow_step<const L: usize>(
+    capacity: f64,
+    cells: &mut [[[f64; L]; SETTINGS]; AGE_BANDS],
+) -> [f64; L] {
+    let mut demand = [0.0; L];
+    for row in cells.iter() {
+        for l in 0..L {
+            demand[l] += row[SPECIAL_STATE][l];
+        }
+    }
+    let mut overflow = [0.0; L];
+    let mut moved_share = [0.0; L];
+    for l in 0..L {
+        if demand[l] > capacity && demand[l] > 0.0 {
+            overflow[l] = demand[l] - capacity;
+            moved_share[l] = overflow[l] / demand[l];
+        }
+    }
+    for row in cells.iter_mut() {
+        for l in 0..L {
+            let moved = row[SPECIAL_STATE][l] * moved_share[l];
+            row[SPECIAL_STATE][l] -= moved;
+            row[SPECIAL_INDEPENDENT][l] += moved;
+        }
+    }
+    overflow
 }
 
 /// Councils per chunk. Chunks are fixed (never depend on the thread count), each chunk sums its
 /// councils in council order, and chunks are added into England's totals in chunk order, so the
 /// national floating-point sums are the same bits whatever the number of threads.
 const COUNCILS_PER_CHUNK: usize = 4;
+
+/// Paths per block (a multiple of `LANES`): a block's national sums for one chunk, about
+/// `PATHS_PER_BLOCK x years x NATIONAL_METRICS x 8` bytes, stay in the core's cache.
+const PATHS_PER_BLOCK: usize = 64;
 
 /// National sums for one chunk of councils: per path, year and national metric.
 struct NationalAcc {
@@ -601,33 +750,45 @@ where
         .collect();
     let mut total = NationalAcc::new(cfg.paths, years);
     let mut results = Vec::with_capacity(n);
-    // Chunks run in parallel a group at a time, reusing their buffers (bounded memory, no page
-    // faults), and are added into England's totals in chunk order.
-    let group = 2 * rayon::current_num_threads().max(1);
-    let mut pool: Vec<(NationalAcc, CouncilPaths)> = (0..group.min(chunks.len()))
+    // Chunks run in parallel, one per thread at a time, reusing their buffers (bounded memory,
+    // no page faults), and are added into England's totals in chunk order.
+    let group = rayon::current_num_threads().max(1);
+    let mut pool: Vec<(NationalAcc, Vec<CouncilPaths>)> = (0..group.min(chunks.len()))
         .map(|_| {
-            let buf = CouncilPaths {
-                council: 0,
-                paths: cfg.paths,
-                years,
-                values: Vec::new(),
-            };
-            (NationalAcc::new(cfg.paths, years), buf)
+            let bufs = (0..COUNCILS_PER_CHUNK)
+                .map(|_| CouncilPaths {
+                    council: 0,
+                    paths: cfg.paths,
+                    years,
+                    values: vec![0.0; cfg.paths * years * m::COUNT],
+                })
+                .collect();
+            (NationalAcc::new(cfg.paths, years), bufs)
         })
         .collect();
     for batch in chunks.chunks(group) {
         let done: Vec<Vec<R>> = batch
             .par_iter()
             .zip(pool.par_iter_mut())
-            .map(|(range, (acc, buf))| {
+            .map(|(range, (acc, bufs))| {
                 acc.sums.iter_mut().for_each(|v| *v = 0.0);
-                let mut rs = Vec::with_capacity(range.len());
-                for ci in range.clone() {
-                    simulate_council_into(model, &nat, ci, cfg, buf, Some(acc));
-                    rs.push(per_council(buf));
-                    progress();
+                // A block of paths at a time for every council of the chunk, so the block's
+                // national sums stay in cache; each path still adds its councils in order.
+                for start in (0..cfg.paths).step_by(PATHS_PER_BLOCK) {
+                    let block = start..(start + PATHS_PER_BLOCK).min(cfg.paths);
+                    for (ci, buf) in range.clone().zip(bufs.iter_mut()) {
+                        buf.council = ci;
+                        simulate_paths(model, &nat, ci, cfg.seed, block.clone(), buf, acc);
+                    }
                 }
-                rs
+                bufs.iter()
+                    .take(range.len())
+                    .map(|buf| {
+                        let r = per_council(buf);
+                        progress();
+                        r
+                    })
+                    .collect()
             })
             .collect();
         for (rs, (acc, _)) in done.into_iter().zip(&pool) {

@@ -236,3 +236,46 @@ fn new_places_with_induced_demand_raise_state_special_placements() {
         "induced demand never raised state special placements"
     );
 }
+
+#[test]
+fn phase_transfer_re_places_plans_as_the_transition_matrix_does() {
+    // One year of ageing alone, with room for everyone in state special schools: plans by
+    // setting must equal those staying in their band plus, for each band, the nalgebra product
+    // of its transition matrix with the plans moving up (the engine uses the factored form).
+    let mut model = util::model(&util::scenario());
+    for c in &mut model.councils {
+        c.new_rate = 0.0;
+        c.cease_rate = [0.0; AGE_BANDS];
+        c.caseload_is_first_year = false;
+        c.capacity0 = 1e12;
+    }
+    let st = model.structure.clone();
+    let (cs, _) = util::sim(&model, 2, SEED);
+    let mut moved_setting = 0.0;
+    for cp in &cs {
+        let c0 = model.councils[cp.council].caseload0;
+        let mut expect = nalgebra::Vector5::<f64>::zeros();
+        for a in 0..AGE_BANDS {
+            let band = nalgebra::Vector5::from_fn(|s, _| c0[a][s]);
+            expect += band * (1.0 - st.promote[a]);
+            if a + 1 < AGE_BANDS {
+                let arriving = st.transition[a] * (band * st.promote[a]);
+                moved_setting += (arriving - band * st.promote[a]).abs().sum();
+                expect += arriving;
+            }
+        }
+        for s in 0..SETTINGS {
+            let got = cp.get(0, 0, m::BY_SETTING + s);
+            assert!(
+                util::close(got, expect[s], 1e-12, 1e-9),
+                "{} setting {s}: {got} vs {}",
+                model.councils[cp.council].la_name,
+                expect[s]
+            );
+        }
+    }
+    assert!(
+        moved_setting > 100.0,
+        "no plan changed setting: {moved_setting}"
+    );
+}

@@ -178,3 +178,20 @@ proptest! {
         check_identities(seed, ls)?;
     }
 }
+
+#[test]
+fn a_path_does_not_depend_on_how_many_paths_run_with_it() {
+    // Paths are simulated several at a time (engine::LANES) with a lone-path tail; each lane does
+    // the same arithmetic as a lone path, so path p is the same bits in a run of any size.
+    let model = util::model(&util::scenario());
+    let lanes = highneeds::engine::LANES;
+    let (small, small_nat) = util::sim(&model, lanes - 1, util::SEED);
+    let (big, big_nat) = util::sim(&model, 2 * lanes + 1, util::SEED);
+    let row = small[0].years * m::COUNT;
+    for (a, b) in small.iter().zip(&big) {
+        assert_eq!(a.council, b.council);
+        assert_eq!(a.values[..], b.values[..(lanes - 1) * row]);
+    }
+    let nrow = small_nat.years * highneeds::engine::NATIONAL_METRICS.len();
+    assert_eq!(small_nat.values[..], big_nat.values[..(lanes - 1) * nrow]);
+}
