@@ -235,13 +235,17 @@ fn simulate_paths(
     acc: &mut NationalAcc,
 ) {
     let stride = cp.years * m::COUNT;
+    let c = &model.councils[ci];
+    let shares: Vec<BandShares> = (model.timeline.reassessment.iter())
+        .map(|&r| BandShares::new(c, &model.structure, r))
+        .collect();
     let mut p = paths.start;
     while p < paths.end {
         let lanes = if paths.end - p >= LANES { LANES } else { 1 };
         if lanes == LANES {
-            simulate_lanes::<LANES>(model, nat, ci, seed, p, &mut cp.values);
+            simulate_lanes::<LANES>(model, &shares, nat, ci, seed, p, &mut cp.values);
         } else {
-            simulate_lanes::<1>(model, nat, ci, seed, p, &mut cp.values);
+            simulate_lanes::<1>(model, &shares, nat, ci, seed, p, &mut cp.values);
         }
         for q in p..p + lanes {
             acc.add_path(q, &cp.values[q * stride..(q + 1) * stride]);
@@ -265,6 +269,7 @@ pub fn national_draws(model: &Model, cfg: RunConfig) -> Vec<NationalPathsDraws> 
 /// `years x METRICS` rows for each path into `values` (all paths of the council).
 fn simulate_lanes<const L: usize>(
     model: &Model,
+    shares: &[BandShares],
     nat: &[NationalPathsDraws],
     ci: usize,
     seed: u64,
@@ -326,6 +331,15 @@ fn simulate_lanes<const L: usize>(
     let mut held_back = [0.0; L];
     let mut breached = [false; L];
     let mut hnsg_due = [0.0; L];
+    // Plans by age band, summed over settings in setting order: the next demand step's band
+    // totals (nothing moves plans between the end of a year and the next demand step).
+    let mut ages: [[f64; L]; AGE_BANDS] = std::array::from_fn(|a| {
+        let mut band = 0.0;
+        for v in c.caseload0[a] {
+            band += v;
+        }
+        [band; L]
+    });
 
     // The yearly council shocks do not depend on the state, so they (and their `exp`) are
     // worked out first, in the same draw order; the year loop below is then plain arithmetic.
@@ -360,15 +374,8 @@ fn simulate_lanes<const L: usize>(
             for l in 0..L {
                 new_total[l] = new_rate[t][l] * stock[l];
             }
-            demand_step(
-                c,
-                st,
-                tl.reassessment[t],
-                &new_total,
-                &mut cells,
-                &mut ceased_total,
-                &mut aged_out,
-            );
+            (ceased_total, aged_out) =
+                demand_step(c, st, &shares[t], &new_total, &mut cells, &ages);
         }
         // 2. Placement: capacity, induced demand, overflow to independent special schools.
         let added = c.places_added[t];
@@ -405,7 +412,7 @@ fn simulate_lanes<const L: usize>(
             }
         }
         let mut settings = [[0.0; L]; SETTINGS];
-        let mut ages = [[0.0; L]; AGE_BANDS];
+        ages = [[0.0; L]; AGE_BANDS];
         for a in 0..AGE_BANDS {
             for s in 0..SETTINGS {
                 for l in 0..L {
@@ -549,6 +556,39 @@ fn simulate_lanes<const L: usize>(
     }
 }
 
+/// Step 1's shares of each age band in one year: those who stay in the band, move up a band
+/// (or age out from the last) and whose plans end. The same for every path of a council.
+#[derive(Debug, Clone, Copy)]
+struct BandShares {
+    remain: [f64; AGE_BANDS],
+    up: [f64; AGE_BANDS],
+    ceased: [f64; AGE_BANDS],
+}
+
+impl BandShares {
+    fn new(c: &CouncilModel, st: &Structure, reassess: f64) -> Self {
+        let mut out = BandShares {
+            remain: [0.0; AGE_BANDS],
+            up: [0.0; AGE_BANDS],
+            ceased: [0.0; AGE_BANDS],
+        };
+        for a in 0..AGE_BANDS {
+            let stay = 1.0 - c.cease_rate[a];
+            let promote = st.promote[a];
+            // Phase transfer: reform may reassess (and end) some plans here.
+            let keep = if a == 1 || a == 2 {
+                1.0 - reassess
+            } else {
+                1.0
+            };
+            out.remain[a] = stay * (1.0 - promote);
+            out.up[a] = stay * promote * keep;
+            out.ceased[a] = c.cease_rate[a] + stay * promote * (1.0 - keep);
+        }
+        out
+    }
+}
+
 /// Step 1 for every lane: each band keeps its stayers, gains the plans moving up from the band
 /// below (re-placed by the phase transfer) and its share of the new plans. Bands are updated in
 /// place from the top, so the band below is still last year's.
@@ -556,36 +596,27 @@ fn simulate_lanes<const L: usize>(
 fn demand_step<const L: usize>(
     c: &CouncilModel,
     st: &Structure,
-    reassess: f64,
+    shares: &BandShares,
     new_total: &[f64; L],
     cells: &mut [[[f64; L]; SETTINGS]; AGE_BANDS],
-    ceased_total: &mut [f64; L],
-    aged_out: &mut [f64; L],
-) {
-    let mut remain_share = [0.0; AGE_BANDS];
-    let mut up_share = [0.0; AGE_BANDS];
-    let mut ceased_share = [0.0; AGE_BANDS];
-    for a in 0..AGE_BANDS {
-        let stay = 1.0 - c.cease_rate[a];
-        let promote = st.promote[a];
-        // Phase transfer: reform may reassess (and end) some plans here.
-        let keep = if a == 1 || a == 2 {
-            1.0 - reassess
-        } else {
-            1.0
-        };
-        remain_share[a] = stay * (1.0 - promote);
-        up_share[a] = stay * promote * keep;
-        ceased_share[a] = c.cease_rate[a] + stay * promote * (1.0 - keep);
+    bands: &[[f64; L]; AGE_BANDS],
+) -> ([f64; L], [f64; L]) {
+    // Plans ending (ceased, or reassessed at a phase transfer) and ageing out of the last band.
+    let mut ceased_total = [0.0; L];
+    for (band, share) in bands.iter().zip(&shares.ceased) {
+        for l in 0..L {
+            ceased_total[l] += band[l] * share;
+        }
     }
-    let mut ceased_band = [[0.0; L]; AGE_BANDS];
+    let aged_out: [f64; L] =
+        std::array::from_fn(|l| bands[AGE_BANDS - 1][l] * shares.up[AGE_BANDS - 1]);
     for a in (0..AGE_BANDS).rev() {
         let mut arriving = [[0.0; L]; SETTINGS];
         if a > 0 {
             // Plans moving up: those leaving their setting are pooled and re-placed.
             let tr = &st.phase[a - 1];
             let below = &cells[a - 1];
-            let up = up_share[a - 1];
+            let up = shares.up[a - 1];
             let moving: [[f64; L]; SETTINGS] =
                 std::array::from_fn(|s| std::array::from_fn(|l| below[s][l] * up));
             let mut pool = [0.0; L];
@@ -600,33 +631,15 @@ fn demand_step<const L: usize>(
                 }
             }
         }
-        let row = &mut cells[a];
-        let mut band = [0.0; L];
-        for cell in row.iter() {
-            for l in 0..L {
-                band[l] += cell[l];
-            }
-        }
-        for l in 0..L {
-            ceased_band[a][l] = band[l] * ceased_share[a];
-        }
-        if a + 1 == AGE_BANDS {
-            for l in 0..L {
-                aged_out[l] = band[l] * up_share[a];
-            }
-        }
-        for s in 0..SETTINGS {
+        let remain = shares.remain[a];
+        for (s, cell) in cells[a].iter_mut().enumerate() {
             let mix = c.entry_mix[a][s];
             for l in 0..L {
-                row[s][l] = row[s][l] * remain_share[a] + arriving[s][l] + new_total[l] * mix;
+                cell[l] = cell[l] * remain + arriving[s][l] + new_total[l] * mix;
             }
         }
     }
-    for band in &ceased_band {
-        for l in 0..L {
-            ceased_total[l] += band[l];
-        }
-    }
+    (ceased_total, aged_out)
 }
 
 /// Step 2's overflow for every lane: state special demand above capacity moves to independent
