@@ -236,7 +236,10 @@ fn simulate_paths(
 ) {
     let stride = cp.years * m::COUNT;
     let c = &model.councils[ci];
-    let shares: Vec<BandShares> = (model.timeline.reassessment.iter())
+    let shares: Vec<BandShares> = model
+        .timeline
+        .reassessment
+        .iter()
         .map(|&r| BandShares::new(c, &model.structure, r))
         .collect();
     let mut p = paths.start;
