@@ -223,18 +223,27 @@ impl NationalPaths {
 /// independent paths.
 pub const LANES: usize = 4;
 
+/// What every council and path of a run shares, set up once per run.
+struct RunInputs<'a> {
+    model: &'a Model,
+    /// Per-path national draws.
+    national: Vec<NationalPathsDraws>,
+    seed: u64,
+    /// The delivered share of a savings plan (when the scenario has one).
+    delivered: Option<Beta<f64>>,
+}
+
 /// Simulates paths `paths` of council `ci` into `cp` (sized for all the run's paths) and adds
 /// them to the chunk's national sums right after each group of lanes, while its rows are in cache.
 fn simulate_paths(
-    model: &Model,
-    nat: &[NationalPathsDraws],
+    run: &RunInputs,
     ci: usize,
-    seed: u64,
     paths: std::ops::Range<usize>,
     cp: &mut CouncilPaths,
     acc: &mut NationalAcc,
 ) {
     let stride = cp.years * m::COUNT;
+    let model = run.model;
     let c = &model.councils[ci];
     let shares: Vec<BandShares> = model
         .timeline
@@ -246,9 +255,9 @@ fn simulate_paths(
     while p < paths.end {
         let lanes = if paths.end - p >= LANES { LANES } else { 1 };
         if lanes == LANES {
-            simulate_lanes::<LANES>(model, &shares, nat, ci, seed, p, &mut cp.values);
+            simulate_lanes::<LANES>(run, &shares, ci, p, &mut cp.values);
         } else {
-            simulate_lanes::<1>(model, &shares, nat, ci, seed, p, &mut cp.values);
+            simulate_lanes::<1>(run, &shares, ci, p, &mut cp.values);
         }
         for q in p..p + lanes {
             acc.add_path(q, &cp.values[q * stride..(q + 1) * stride]);
@@ -271,14 +280,13 @@ pub fn national_draws(model: &Model, cfg: RunConfig) -> Vec<NationalPathsDraws> 
 /// One council, paths `p0 .. p0 + L`: the yearly step of MODEL.md section 4. Writes
 /// `years x METRICS` rows for each path into `values` (all paths of the council).
 fn simulate_lanes<const L: usize>(
-    model: &Model,
+    run: &RunInputs,
     shares: &[BandShares],
-    nat: &[NationalPathsDraws],
     ci: usize,
-    seed: u64,
     p0: usize,
     values: &mut [f64],
 ) {
+    let (model, seed) = (run.model, run.seed);
     let sc = &model.scenario;
     let tl = &model.timeline;
     let st = &model.structure;
@@ -287,13 +295,10 @@ fn simulate_lanes<const L: usize>(
     let n = tl.years.len();
     let stride = n * m::COUNT;
     let out = &mut values[p0 * stride..(p0 + L) * stride];
-    let np: [&NationalPath; L] = std::array::from_fn(|l| &nat[p0 + l].0);
+    let np: [&NationalPath; L] = std::array::from_fn(|l| &run.national[p0 + l].0);
     let mut rng: [Pcg64Mcg; L] = std::array::from_fn(|l| stream(seed, COUNCIL_STREAM, p0 + l, ci));
     let mit = &sc.mitigation;
-    let savings_dist = (mit.savings_share > 0.0)
-        .then(|| Beta::new(mit.delivered_alpha, mit.delivered_beta).ok())
-        .flatten();
-    let delivered: [f64; L] = std::array::from_fn(|l| match &savings_dist {
+    let delivered: [f64; L] = std::array::from_fn(|l| match &run.delivered {
         Some(beta) => beta.sample(&mut stream(seed, MITIGATION_STREAM, p0 + l, ci)),
         None => 1.0,
     });
@@ -329,6 +334,8 @@ fn simulate_lanes<const L: usize>(
     let mut deficit = [c.deficit0; L];
     let mut reserves = [c.reserves0; L];
     let mut hnb = [c.hnb_origin; L];
+    // HNB plus any schools-block transfer.
+    let funding_factor = 1.0 + sc.funding.schools_block_transfer * sc.funding.schools_block_ratio;
     // Plans in force; overflow and induced placements move plans without changing it.
     let mut stock = [total(&c.caseload0); L];
     let mut held_back = [0.0; L];
@@ -446,8 +453,7 @@ fn simulate_lanes<const L: usize>(
                 Some(v) => v,
                 None => hnb[l] * (1.0 + np.funding_growth + np.funding_noise[t]),
             };
-            let funding =
-                hnb[l] * (1.0 + sc.funding.schools_block_transfer * sc.funding.schools_block_ratio);
+            let funding = hnb[l] * funding_factor;
             let in_year_balance = funding - spend;
             let overspend = -in_year_balance;
             // 7. Policy: safety valve.
@@ -710,12 +716,13 @@ impl NationalAcc {
             .zip(dst_all.chunks_exact_mut(NATIONAL_COUNT))
         {
             let cum = src[m::CUMULATIVE_DEFICIT];
+            let in_deficit = dst[m::CUMULATIVE_DEFICIT] + cum.max(0.0);
             for (d, x) in dst[..m::COUNT].iter_mut().zip(src) {
                 *d += x;
             }
             // England's cumulative deficit is the sum over councils in deficit; the ratio is
             // recomputed from the sums in `finish`.
-            dst[m::CUMULATIVE_DEFICIT] += cum.max(0.0) - cum;
+            dst[m::CUMULATIVE_DEFICIT] = in_deficit;
             dst[N_NET_DEFICIT] += cum;
             dst[N_IN_DEFICIT] += f64::from(u8::from(cum > 0.0));
         }
@@ -758,7 +765,15 @@ where
     F: Fn(&CouncilPaths) -> R + Sync,
 {
     let years = model.timeline.years.len();
-    let nat = national_draws(model, cfg);
+    let mit = &model.scenario.mitigation;
+    let run = RunInputs {
+        model,
+        national: national_draws(model, cfg),
+        seed: cfg.seed,
+        delivered: (mit.savings_share > 0.0)
+            .then(|| Beta::new(mit.delivered_alpha, mit.delivered_beta).ok())
+            .flatten(),
+    };
     let n = model.councils.len();
     let chunks: Vec<std::ops::Range<usize>> = (0..n)
         .step_by(COUNCILS_PER_CHUNK)
@@ -794,7 +809,7 @@ where
                     let block = start..(start + PATHS_PER_BLOCK).min(cfg.paths);
                     for (ci, buf) in range.clone().zip(bufs.iter_mut()) {
                         buf.council = ci;
-                        simulate_paths(model, &nat, ci, cfg.seed, block.clone(), buf, acc);
+                        simulate_paths(&run, ci, block.clone(), buf, acc);
                     }
                 }
                 bufs.iter()

@@ -259,14 +259,7 @@ fn run(common: Common, out: Option<PathBuf>) -> Result<()> {
         wall_seconds: wall,
         council_years,
         council_years_per_second: council_years as f64 / wall.max(1e-9),
-        outputs: vec![
-            "councils.csv".into(),
-            "national.csv".into(),
-            "summary.csv".into(),
-            "councils_over_reserves.csv".into(),
-            "national_deficit.svg".into(),
-            "national_ehcps.svg".into(),
-        ],
+        outputs: staged.names(),
     };
     staged.json("manifest.json", &manifest)?;
     staged.commit()?;

@@ -75,6 +75,14 @@ impl Staged {
             Ok(())
         })
     }
+    /// The names of the files staged so far, in order.
+    pub fn names(&self) -> Vec<String> {
+        self.files
+            .iter()
+            .filter_map(|(_, path)| path.file_name())
+            .map(|n| n.to_string_lossy().into_owned())
+            .collect()
+    }
     pub fn commit(self) -> Result<Vec<PathBuf>> {
         let mut written = Vec::new();
         for (tmp, path) in self.files {

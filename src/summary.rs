@@ -74,17 +74,28 @@ pub struct OverrideEnd {
     pub p_sv_breach: (f64, f64),
 }
 
-pub fn summarise_council(cp: &CouncilPaths, override_t: usize) -> CouncilSummary {
-    let mut scratch = vec![0.0; cp.paths];
-    let mut stats_v = Vec::with_capacity(cp.years * m::COUNT);
-    for t in 0..cp.years {
-        for k in 0..m::COUNT {
+/// Stats over paths of `get(path, t, metric)` per year and metric: `[t * metrics + metric]`.
+fn stats_table(
+    paths: usize,
+    years: usize,
+    metrics: usize,
+    get: impl Fn(usize, usize, usize) -> f64,
+) -> Vec<Stats> {
+    let mut scratch = vec![0.0; paths];
+    let mut out = Vec::with_capacity(years * metrics);
+    for t in 0..years {
+        for k in 0..metrics {
             for (p, slot) in scratch.iter_mut().enumerate() {
-                *slot = cp.get(p, t, k);
+                *slot = get(p, t, k);
             }
-            stats_v.push(stats(&mut scratch));
+            out.push(stats(&mut scratch));
         }
     }
+    out
+}
+
+pub fn summarise_council(cp: &CouncilPaths, override_t: usize) -> CouncilSummary {
+    let stats_v = stats_table(cp.paths, cp.years, m::COUNT, |p, t, k| cp.get(p, t, k));
     let col = |k: usize| -> Vec<f64> { (0..cp.paths).map(|p| cp.get(p, override_t, k)).collect() };
     let hits = |k: usize| col(k).iter().filter(|v| **v > 0.5).count();
     let at_override = OverrideEnd {
@@ -104,17 +115,9 @@ pub fn summarise_council(cp: &CouncilPaths, override_t: usize) -> CouncilSummary
 
 /// Stats per year and national metric: `[t * NATIONAL_COUNT + metric]`.
 pub fn summarise_national(np: &NationalPaths) -> Vec<Stats> {
-    let mut scratch = vec![0.0; np.paths];
-    let mut out = Vec::with_capacity(np.years * NATIONAL_COUNT);
-    for t in 0..np.years {
-        for k in 0..NATIONAL_COUNT {
-            for (p, slot) in scratch.iter_mut().enumerate() {
-                *slot = np.get(p, t, k);
-            }
-            out.push(stats(&mut scratch));
-        }
-    }
-    out
+    stats_table(np.paths, np.years, NATIONAL_COUNT, |p, t, k| {
+        np.get(p, t, k)
+    })
 }
 
 #[cfg(test)]
