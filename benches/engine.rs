@@ -6,13 +6,13 @@
 //!
 //! `simulate/*`: the engine alone (every council, the full horizon, national per-path sums),
 //! with a trivial per-council callback, so no percentile summaries.
-//! `run/*`: `run::run_model` = engine + per-council and national percentile summaries, i.e. what
+//! `run/*`: `run::simulate_and_summarise` = engine + per-council and national percentile summaries, i.e. what
 //! `highneeds run` does before writing files.
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use highneeds::calibration::{calibrate, Model, Vintage};
 use highneeds::engine::{simulate, RunConfig};
-use highneeds::run::run_model;
+use highneeds::run::simulate_and_summarise;
 use highneeds::seeds::Baseline;
 use std::path::Path;
 use std::time::Duration;
@@ -38,7 +38,7 @@ fn pools() -> Vec<(&'static str, rayon::ThreadPool)> {
 }
 
 fn council_years(model: &Model, paths: usize) -> u64 {
-    (paths * model.councils.len() * model.timeline.years.len()) as u64
+    (paths * model.councils.len() * model.schedule.years.len()) as u64
 }
 
 fn bench_simulate(c: &mut Criterion) {
@@ -72,7 +72,9 @@ fn bench_run(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::from_parameter(paths), &cfg, |b, &cfg| {
             // The clone of the model (153 councils, small vectors) is part of each iteration;
             // it is negligible next to the run itself.
-            b.iter(|| pool.install(|| black_box(run_model(model.clone(), cfg, &|| {}))))
+            b.iter(|| {
+                pool.install(|| black_box(simulate_and_summarise(model.clone(), cfg, &|| {})))
+            })
         });
         group.finish();
     }

@@ -12,6 +12,9 @@ use crate::FinancialYear;
 use anyhow::Result;
 use std::io::Write;
 
+/// England's ONS code, written as the `la_code` of England's rows.
+pub const ENGLAND_CODE: &str = "E92000001";
+
 /// What is scored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Target {
@@ -32,6 +35,14 @@ impl Target {
         match self {
             Target::Deficit => m::CUMULATIVE_DEFICIT,
             Target::Ehcps => m::EHCPS,
+        }
+    }
+    /// The smallest actual (in absolute value) whose percentage error is scored: £1m of
+    /// deficit or 100 plans; deficits near zero make percentages meaningless.
+    pub fn pct_error_floor(self) -> f64 {
+        match self {
+            Target::Deficit => 1e6,
+            Target::Ehcps => 100.0,
         }
     }
     fn period(self, fy: FinancialYear) -> String {
@@ -65,12 +76,9 @@ impl Scored {
         self.forecast[3] - self.actual
     }
     /// Percentage error of the median, where the actual is large enough for a percentage to
-    /// mean something (at least 100 plans or £1m).
+    /// mean something (see [`Target::pct_error_floor`]).
     pub fn pct_error(&self) -> Option<f64> {
-        let floor = match self.target {
-            Target::Deficit => 1e6,
-            Target::Ehcps => 100.0,
-        };
+        let floor = self.target.pct_error_floor();
         (self.actual.abs() >= floor).then(|| 100.0 * self.error() / self.actual.abs())
     }
 }
@@ -127,7 +135,7 @@ pub fn backtest(
         s.after_override.from_fy = ls.override_end_fy.next();
     }
     let model = calibrate(baseline, &ls, Vintage::as_of(origin))?;
-    let years = model.timeline.years.clone();
+    let years = model.schedule.years.clone();
     let t_of = |fy: FinancialYear| years.iter().position(|y| *y == fy);
     let wanted: Vec<(Target, usize)> = targets
         .iter()
@@ -304,7 +312,8 @@ pub fn write_rows(w: &mut dyn Write, scenario: &str, bt: &Backtest) -> Result<()
             r.target.name().to_string(),
             r.target.period(r.fy),
             r.horizon.to_string(),
-            r.la_code.map_or("E92000001".to_string(), |c| c.to_string()),
+            r.la_code
+                .map_or(ENGLAND_CODE.to_string(), |c| c.to_string()),
             r.la_name.clone(),
             fmt(r.actual, d),
         ];

@@ -30,16 +30,6 @@ impl FinancialYear {
     pub fn prev(self) -> Self {
         FinancialYear(self.0 - 1)
     }
-    /// Financial year containing a date given as `YYYY-MM-DD`.
-    pub fn containing_date(date: &str) -> Option<Self> {
-        let (y, m, d) = parse_date(date)?;
-        let _ = d;
-        Some(if m >= 4 {
-            FinancialYear(y)
-        } else {
-            FinancialYear(y - 1)
-        })
-    }
 }
 
 /// Parses `YYYY-MM-DD` into (year, month, day), checking ranges.
@@ -110,15 +100,8 @@ mod tests {
 
     #[test]
     fn dates_map_to_years() {
-        assert_eq!(
-            FinancialYear::containing_date("2028-03-31"),
-            Some(FinancialYear(2027))
-        );
-        assert_eq!(
-            FinancialYear::containing_date("2028-04-01"),
-            Some(FinancialYear(2028))
-        );
-        assert_eq!(FinancialYear::containing_date("2028-02-30"), None);
+        assert_eq!(parse_date("2028-03-31"), Some((2028, 3, 31)));
+        assert_eq!(parse_date("2028-02-30"), None);
         assert_eq!(FinancialYear::ending_in(2026), FinancialYear(2025));
         assert_eq!(FinancialYear::of_january(2025).to_string(), "2024-25");
     }

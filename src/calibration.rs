@@ -1,9 +1,12 @@
 //! Turns the seeds and a scenario into the engine's starting state and parameters, using only
 //! data known at the vintage's cutoff (so the back-test cannot see the future).
 
-use crate::caseload::{by_setting, total, Cells, AGE_BANDS, SETTINGS, SPECIAL_STATE};
+use crate::caseload::{
+    by_setting, total, Cells, AGE_5_10, AGE_BANDS, MAINSTREAM, SETTINGS, SPECIAL_INDEPENDENT,
+    SPECIAL_STATE,
+};
 use crate::error::InputError;
-use crate::scenario::{LoadedScenario, Regime};
+use crate::scenario::{LoadedScenario, PlacesRule, Regime};
 use crate::seeds::{Baseline, CouncilSeed};
 use crate::FinancialYear;
 use std::collections::BTreeMap;
@@ -87,18 +90,13 @@ pub struct Structure {
     pub promote: [f64; AGE_BANDS],
     /// How plans leaving band `a` for band `a + 1` are re-placed (factored form; the engine's).
     pub phase: [PhaseTransfer; AGE_BANDS],
-    /// `transfer[a]` maps settings of plans leaving band `a` into band `a + 1`; rows sum to 1.
-    pub transfer: [[[f64; SETTINGS]; SETTINGS]; AGE_BANDS],
-    /// The same as nalgebra matrices, transposed: `transition[a] * plans_by_setting` gives the
-    /// settings the plans arrive in.
-    pub transition: [nalgebra::Matrix5<f64>; AGE_BANDS],
 }
 
-/// Year-by-year policy switches resolved from the scenario.
+/// The scenario's policy rules resolved year by year over the horizon: what applies in each
+/// projected FY (index `t` of `years`).
 #[derive(Debug, Clone)]
-pub struct Timeline {
+pub struct PolicySchedule {
     pub years: Vec<FinancialYear>,
-    pub origin: FinancialYear,
     pub override_end: usize,
     pub hnsg_measure: Option<usize>,
     pub hnsg_payment: Option<usize>,
@@ -117,21 +115,59 @@ pub struct Timeline {
 pub struct Model {
     pub councils: Vec<CouncilModel>,
     pub structure: Structure,
-    pub timeline: Timeline,
+    pub schedule: PolicySchedule,
     pub scenario: crate::scenario::Scenario,
 }
 
-fn latest_before<V: Copy>(m: &BTreeMap<i32, V>, ok: impl Fn(i32) -> bool) -> Option<(i32, V)> {
-    m.iter().rev().find(|(k, _)| ok(**k)).map(|(k, v)| (*k, *v))
+/// England's cease rate (excluding age-outs) when no council has both flows and a census for
+/// the flow year.
+pub const FALLBACK_CEASE_RATE: f64 = 0.05;
+
+/// No age band loses more than this share of its plans in a year (besides ageing out).
+pub const MAX_CEASE_RATE: f64 = 0.9;
+
+/// The cost calibration window starts at the latest known DSG balance this many years before
+/// the origin (nearest first): the window covers the FYs after it up to the origin.
+pub const COST_WINDOW_START_YEARS_BEFORE_ORIGIN: std::ops::RangeInclusive<i32> = 2..=4;
+
+/// Guards a division by a share or weight that may be zero.
+const TINY: f64 = 1e-9;
+
+/// The entry mix when the seeds have no national new-plan mix: every new plan aged 5-10, in
+/// mainstream.
+fn fallback_entry_mix() -> Cells {
+    let mut mix = [[0.0; SETTINGS]; AGE_BANDS];
+    mix[AGE_5_10][MAINSTREAM] = 1.0;
+    mix
 }
 
-fn normalise(c: &Cells) -> Cells {
-    let t = total(c);
+fn latest_before<V: Copy>(
+    series: &BTreeMap<i32, V>,
+    known: impl Fn(i32) -> bool,
+) -> Option<(i32, V)> {
+    series
+        .iter()
+        .rev()
+        .find(|(year, _)| known(**year))
+        .map(|(year, v)| (*year, *v))
+}
+
+/// The latest value known at the vintage, else the earliest value of the series (a structural
+/// share the seeds only have for later years; see the README's back-test limitations).
+fn latest_known_or_first<V: Copy>(
+    series: &BTreeMap<i32, V>,
+    known: impl Fn(i32) -> bool,
+) -> Option<(i32, V)> {
+    latest_before(series, known).or_else(|| series.iter().next().map(|(k, v)| (*k, *v)))
+}
+
+fn normalise(cells: &Cells) -> Cells {
+    let sum = total(cells);
     let mut out = [[0.0; SETTINGS]; AGE_BANDS];
-    if t > 0.0 {
+    if sum > 0.0 {
         for a in 0..AGE_BANDS {
             for s in 0..SETTINGS {
-                out[a][s] = c[a][s] / t;
+                out[a][s] = cells[a][s] / sum;
             }
         }
     }
@@ -162,13 +198,13 @@ impl PhaseTransfer {
     /// setting does not shrink; the surplus of shrinking settings is spread over growing ones
     /// in proportion to their growth.
     pub fn minimal_move(from: &[f64; SETTINGS], to: &[f64; SETTINGS]) -> PhaseTransfer {
-        let tf: f64 = from.iter().sum();
-        let tt: f64 = to.iter().sum();
-        if tf <= 0.0 || tt <= 0.0 {
+        let from_total: f64 = from.iter().sum();
+        let to_total: f64 = to.iter().sum();
+        if from_total <= 0.0 || to_total <= 0.0 {
             return PhaseTransfer::IDENTITY;
         }
-        let p: [f64; SETTINGS] = std::array::from_fn(|s| from[s] / tf);
-        let q: [f64; SETTINGS] = std::array::from_fn(|s| to[s] / tt);
+        let p: [f64; SETTINGS] = std::array::from_fn(|s| from[s] / from_total);
+        let q: [f64; SETTINGS] = std::array::from_fn(|s| to[s] / to_total);
         let gain: [f64; SETTINGS] = std::array::from_fn(|s| (q[s] - p[s]).max(0.0));
         let total_gain: f64 = gain.iter().sum();
         if total_gain <= 0.0 {
@@ -187,37 +223,16 @@ impl PhaseTransfer {
         }
         out
     }
-
-    /// The transfer as a matrix: `m[from][to]`; rows sum to 1.
-    pub fn matrix(&self) -> [[f64; SETTINGS]; SETTINGS] {
-        std::array::from_fn(|s| {
-            std::array::from_fn(|t| {
-                let own = if s == t { self.stay[s] } else { 0.0 };
-                own + self.leave[s] * self.to_share[t]
-            })
-        })
-    }
 }
 
-/// Minimal-move transition between two setting mixes as a matrix (see
-/// [`PhaseTransfer::minimal_move`]).
-pub fn minimal_move_matrix(
-    from: &[f64; SETTINGS],
-    to: &[f64; SETTINGS],
-) -> [[f64; SETTINGS]; SETTINGS] {
-    PhaseTransfer::minimal_move(from, to).matrix()
-}
-
+/// Ageing and phase transfer from England's single-year-of-age census.
 fn structure(baseline: &Baseline, vintage: Vintage) -> Structure {
     // Single-year-of-age data exist only for recent Januaries: they are structural shares (not
     // levels), used at every vintage (documented in the README as a back-test limitation).
-    let by_age = baseline
-        .national_caseload_by_age
-        .iter()
-        .rev()
-        .find(|(j, _)| vintage.january_known(**j))
-        .or_else(|| baseline.national_caseload_by_age.iter().next())
-        .map(|(_, v)| *v);
+    let by_age = latest_known_or_first(&baseline.national_caseload_by_age, |january| {
+        vintage.january_known(january)
+    })
+    .map(|(_, ages)| ages);
     let mut promote = [0.0; AGE_BANDS];
     let mut phase = [PhaseTransfer::IDENTITY; AGE_BANDS];
     let ranges = crate::caseload::AGE_BAND_RANGES;
@@ -247,186 +262,201 @@ fn structure(baseline: &Baseline, vintage: Vintage) -> Structure {
             }
         }
     }
-    let transfer = phase.map(|p| p.matrix());
-    let transition =
-        std::array::from_fn(|a| nalgebra::Matrix5::from_fn(|to, from| transfer[a][from][to]));
-    Structure {
-        promote,
-        phase,
-        transfer,
-        transition,
-    }
+    Structure { promote, phase }
 }
 
 fn err(ls: &LoadedScenario, key: &str, msg: String) -> InputError {
     InputError::invalid(&ls.files[0], format!("key `{key}`: {msg}"))
 }
 
-/// Builds the model for a scenario at a vintage.
-pub fn calibrate(
-    baseline: &Baseline,
-    ls: &LoadedScenario,
-    vintage: Vintage,
-) -> Result<Model, InputError> {
-    let sc = &ls.scenario;
-    let first = sc.horizon.first_fy;
-    let origin = first.prev();
-    if let Some(c) = vintage.cutoff {
-        if origin > c {
+/// The censuses and flows a vintage calibrates from.
+struct History {
+    /// The latest January census known at the vintage, at or before the first projected FY.
+    latest_january: i32,
+    /// The start of the growth history window (`history_years` back, as far as the seeds go).
+    from_january: i32,
+    /// Years between the two (at least 1).
+    span: f64,
+    /// The calendar year of flows (ceased plans) used for cease rates.
+    flow_year: i32,
+}
+
+impl History {
+    fn new(
+        baseline: &Baseline,
+        ls: &LoadedScenario,
+        vintage: Vintage,
+        first: FinancialYear,
+    ) -> Result<History, InputError> {
+        let januaries = &baseline.councils[0].ehcps;
+        let latest_january = januaries
+            .keys()
+            .rev()
+            .copied()
+            .find(|j| vintage.january_known(*j) && FinancialYear::of_january(*j) <= first)
+            .ok_or_else(|| {
+                err(
+                    ls,
+                    "horizon.first_fy",
+                    "no EHCP census at or before it".into(),
+                )
+            })?;
+        if FinancialYear::of_january(latest_january) < first.prev() {
             return Err(err(
                 ls,
                 "horizon.first_fy",
-                format!("starts after the data cutoff {c}"),
+                format!(
+                    "the latest census known is January {latest_january}, more than a year before {first}"
+                ),
             ));
         }
+        let history_years = ls.scenario.demand.history_years as i32;
+        let first_january = *januaries.keys().next().unwrap_or(&latest_january);
+        let from_january = (latest_january - history_years).max(first_january);
+        let cutoff_year = vintage.cutoff.map_or(i32::MAX, |c| c.start_year());
+        Ok(History {
+            latest_january,
+            from_january,
+            span: f64::from((latest_january - from_january).max(1)),
+            flow_year: (latest_january - 1).min(cutoff_year),
+        })
     }
-    let years: Vec<FinancialYear> = (first.0..=sc.horizon.last_fy.0)
-        .map(FinancialYear)
-        .collect();
-    let n = years.len();
-    let idx = |fy: FinancialYear| -> Option<usize> { years.iter().position(|y| *y == fy) };
-    let structure = structure(baseline, vintage);
+}
 
-    // National aggregates for shrinkage, from councils' data at this vintage.
-    let national_ehcps = |jan: i32| -> f64 {
+/// England's figures that councils' own figures are shrunk toward.
+struct EnglandPriors {
+    /// Mean log growth in EHCPs over the history window.
+    growth: f64,
+    /// Non-age-out ceased plans over stock in the flow year.
+    cease_rate: f64,
+    /// New plans by age band and setting (shares).
+    entry_mix: Cells,
+    /// Relative cease hazard by age band (mean 1 over England's stock).
+    cease_pattern: [f64; AGE_BANDS],
+}
+
+impl EnglandPriors {
+    fn new(baseline: &Baseline, vintage: Vintage, history: &History) -> Self {
+        EnglandPriors {
+            growth: england_growth(baseline, history),
+            cease_rate: england_cease_rate(baseline, history.flow_year),
+            entry_mix: latest_known_or_first(&baseline.national_new_plans_mix, |year| {
+                vintage.calendar_year_known(year)
+            })
+            .map(|(_, mix)| normalise(&mix))
+            .unwrap_or_else(fallback_entry_mix),
+            cease_pattern: cease_pattern(baseline, vintage),
+        }
+    }
+}
+
+/// England's mean log growth in EHCPs over the history window (sum of councils).
+fn england_growth(baseline: &Baseline, history: &History) -> f64 {
+    let england_ehcps = |january: i32| -> f64 {
         baseline
             .councils
             .iter()
-            .filter_map(|c| c.ehcps.get(&jan))
+            .filter_map(|c| c.ehcps.get(&january))
             .sum()
     };
-    let latest_jan = baseline.councils[0]
-        .ehcps
-        .keys()
-        .rev()
-        .copied()
-        .find(|j| vintage.january_known(*j) && FinancialYear::of_january(*j) <= first)
-        .ok_or_else(|| {
-            err(
-                ls,
-                "horizon.first_fy",
-                "no EHCP census at or before it".into(),
-            )
-        })?;
-    if FinancialYear::of_january(latest_jan) < origin {
-        return Err(err(
-            ls,
-            "horizon.first_fy",
-            format!(
-                "the latest census known is January {latest_jan}, more than a year before {first}"
-            ),
-        ));
+    let (from, latest) = (history.from_january, history.latest_january);
+    let (a, b) = (england_ehcps(from), england_ehcps(latest));
+    if a > 0.0 && latest > from {
+        (b / a).ln() / history.span
+    } else {
+        0.0
     }
-    let h = sc.demand.history_years as i32;
-    // History window: up to `history_years` back, as far as the seeds go.
-    let first_jan = *baseline.councils[0]
-        .ehcps
-        .keys()
-        .next()
-        .unwrap_or(&latest_jan);
-    let from_jan = (latest_jan - h).max(first_jan);
-    let span = f64::from((latest_jan - from_jan).max(1));
-    let nat_growth = {
-        let (a, b) = (national_ehcps(from_jan), national_ehcps(latest_jan));
-        if a > 0.0 && latest_jan > from_jan {
-            (b / a).ln() / span
-        } else {
-            0.0
-        }
-    };
-    // National cease rate (excluding age-outs) and national new-plan entry mix.
-    let flow_year = (latest_jan - 1).min(vintage.cutoff.map_or(i32::MAX, |c| c.start_year()));
-    let (nat_ceased, nat_stock) = baseline.councils.iter().fold((0.0, 0.0), |(c0, s0), c| {
+}
+
+/// England's cease rate excluding age-outs in `flow_year`, over the councils with both flows
+/// and a census then.
+fn england_cease_rate(baseline: &Baseline, flow_year: i32) -> f64 {
+    let (ceased, stock) = baseline.councils.iter().fold((0.0, 0.0), |(c0, s0), c| {
         match (c.flows.get(&flow_year), c.ehcps.get(&flow_year)) {
             (Some(f), Some(st)) => (c0 + (f.ceased_plans - f.ceased_max_age).max(0.0), s0 + st),
             _ => (c0, s0),
         }
     });
-    let nat_cease = if nat_stock > 0.0 {
-        nat_ceased / nat_stock
+    if stock > 0.0 {
+        ceased / stock
     } else {
-        0.05
-    };
-    let nat_mix = latest_before(&baseline.national_new_plans_mix, |y| {
-        vintage.calendar_year_known(y)
-    })
-    .or_else(|| {
-        baseline
-            .national_new_plans_mix
-            .iter()
-            .next()
-            .map(|(k, v)| (*k, *v))
-    })
-    .map(|(_, m)| normalise(&m))
-    .unwrap_or_else(|| {
-        let mut m = [[0.0; SETTINGS]; AGE_BANDS];
-        m[1][0] = 1.0;
-        m
+        FALLBACK_CEASE_RATE
+    }
+}
+
+/// Relative cease hazard by age band from England's ceased plans by age (structural shares;
+/// see the README), 1 in every band when the seeds have none.
+fn cease_pattern(baseline: &Baseline, vintage: Vintage) -> [f64; AGE_BANDS] {
+    let mut pattern = [1.0; AGE_BANDS];
+    let ceased_by_age = latest_known_or_first(&baseline.national_ceased_by_age, |year| {
+        vintage.calendar_year_known(year)
     });
-    // Relative cease hazard by age band (structural shares; see README).
-    let mut cease_pattern = [1.0; AGE_BANDS];
-    if let (Some((_, ceased)), Some(ages)) = (
-        latest_before(&baseline.national_ceased_by_age, |y| {
-            vintage.calendar_year_known(y)
-        })
-        .or_else(|| {
-            baseline
-                .national_ceased_by_age
-                .iter()
-                .next()
-                .map(|(k, v)| (*k, *v))
-        }),
+    let (Some((_, ceased)), Some(ages)) = (
+        ceased_by_age,
         baseline.national_caseload_by_age.values().next(),
-    ) {
-        let mut stock = [0.0; AGE_BANDS];
-        for (age, row) in ages.iter().enumerate() {
-            stock[crate::caseload::age_band_of(age as u8)] += row.iter().sum::<f64>();
-        }
-        let rates: Vec<f64> = (0..AGE_BANDS)
-            .map(|a| {
-                if stock[a] > 0.0 {
-                    (ceased[a].0 - ceased[a].1).max(0.0) / stock[a]
-                } else {
-                    0.0
-                }
-            })
-            .collect();
-        let tot_c: f64 = (0..AGE_BANDS)
-            .map(|a| (ceased[a].0 - ceased[a].1).max(0.0))
-            .sum();
-        let tot_s: f64 = stock.iter().sum();
-        if tot_c > 0.0 {
-            let mean = tot_c / tot_s;
-            for a in 0..AGE_BANDS {
-                cease_pattern[a] = rates[a] / mean;
+    ) else {
+        return pattern;
+    };
+    let mut stock = [0.0; AGE_BANDS];
+    for (age, row) in ages.iter().enumerate() {
+        stock[crate::caseload::age_band_of(age as u8)] += row.iter().sum::<f64>();
+    }
+    let rates: Vec<f64> = (0..AGE_BANDS)
+        .map(|a| {
+            if stock[a] > 0.0 {
+                (ceased[a].0 - ceased[a].1).max(0.0) / stock[a]
+            } else {
+                0.0
             }
+        })
+        .collect();
+    let total_ceased: f64 = (0..AGE_BANDS)
+        .map(|a| (ceased[a].0 - ceased[a].1).max(0.0))
+        .sum();
+    let total_stock: f64 = stock.iter().sum();
+    if total_ceased > 0.0 {
+        let mean = total_ceased / total_stock;
+        for a in 0..AGE_BANDS {
+            pattern[a] = rates[a] / mean;
         }
     }
+    pattern
+}
 
-    // Timeline.
-    let ov = ls.override_end_fy;
-    let override_end =
-        idx(ov).ok_or_else(|| err(ls, "override.end", "outside the horizon".into()))?;
-    let hn = &sc.hnsg;
-    let hnsg_measure = if hn.enabled { idx(ls.hnsg_fy) } else { None };
-    let hnsg_payment = if hn.enabled { idx(hn.payment_fy) } else { None };
+/// Resolves the scenario's policy rules over the projected years.
+fn policy_schedule(
+    ls: &LoadedScenario,
+    years: &[FinancialYear],
+) -> Result<PolicySchedule, InputError> {
+    let sc = &ls.scenario;
+    let idx = |fy: FinancialYear| -> Option<usize> { years.iter().position(|y| *y == fy) };
+    let override_end_fy = ls.override_end_fy;
+    let override_end = idx(override_end_fy)
+        .ok_or_else(|| err(ls, "override.end", "outside the horizon".into()))?;
+    let hnsg = &sc.hnsg;
+    let hnsg_measure = if hnsg.enabled { idx(ls.hnsg_fy) } else { None };
+    let hnsg_payment = if hnsg.enabled {
+        idx(hnsg.payment_fy)
+    } else {
+        None
+    };
     let interim = years
         .iter()
-        .map(|fy| *fy > ls.hnsg_fy && *fy <= ov)
+        .map(|fy| *fy > ls.hnsg_fy && *fy <= override_end_fy)
         .collect();
-    let ao = &sc.after_override;
+    let after_override = &sc.after_override;
     let regime = years
         .iter()
         .map(|fy| {
-            if *fy >= ao.from_fy {
-                ao.regime
+            if *fy >= after_override.from_fy {
+                after_override.regime
             } else {
                 Regime::Council
             }
         })
         .collect();
-    let write_off_at = if ao.regime == Regime::WriteOff {
-        idx(ao.from_fy)
+    let write_off_at = if after_override.regime == Regime::WriteOff {
+        idx(after_override.from_fy)
     } else {
         None
     };
@@ -434,16 +464,45 @@ pub fn calibrate(
         .iter()
         .map(|fy| *fy <= sc.safety_valve.last_payment_fy)
         .collect();
-    let rf = &sc.reform;
+    let reform = reform_schedule(&sc.reform, years);
+    let cholesky = crate::scenario::cholesky(&sc.shocks.correlation)
+        .ok_or_else(|| err(ls, "shocks.correlation", "must be positive definite".into()))?;
+    Ok(PolicySchedule {
+        years: years.to_vec(),
+        override_end,
+        hnsg_measure,
+        hnsg_payment,
+        interim,
+        regime,
+        write_off_at,
+        sv_payments_allowed,
+        new_plan_factor: reform.new_plan_factor,
+        reassessment: reform.reassessment,
+        fee_cap: reform.fee_cap,
+        savings_ramp: savings_ramp(&sc.mitigation, years),
+        cholesky,
+    })
+}
+
+/// SEND reform by year: the new-plan rate factor (surge before the start, change after), the
+/// share of plans reassessed at phase transfer, and the independent fee cap.
+struct ReformSchedule {
+    new_plan_factor: Vec<f64>,
+    reassessment: Vec<f64>,
+    fee_cap: Vec<Option<f64>>,
+}
+
+fn reform_schedule(reform: &crate::scenario::Reform, years: &[FinancialYear]) -> ReformSchedule {
+    let in_force = |fy: &FinancialYear| reform.enabled && *fy >= reform.start_fy;
     let new_plan_factor = years
         .iter()
         .map(|fy| {
-            if !rf.enabled {
+            if !reform.enabled {
                 1.0
-            } else if *fy >= rf.start_fy {
-                1.0 + rf.new_plan_rate_change
-            } else if fy.0 >= rf.start_fy.0 - rf.surge_years as i32 {
-                1.0 + rf.surge
+            } else if *fy >= reform.start_fy {
+                1.0 + reform.new_plan_rate_change
+            } else if fy.0 >= reform.start_fy.0 - reform.surge_years as i32 {
+                1.0 + reform.surge
             } else {
                 1.0
             }
@@ -452,8 +511,8 @@ pub fn calibrate(
     let reassessment = years
         .iter()
         .map(|fy| {
-            if rf.enabled && *fy >= rf.start_fy {
-                rf.reassessment_cease_share
+            if in_force(fy) {
+                reform.reassessment_cease_share
             } else {
                 0.0
             }
@@ -461,64 +520,85 @@ pub fn calibrate(
         .collect();
     let fee_cap = years
         .iter()
-        .map(|fy| {
-            if rf.enabled && *fy >= rf.start_fy {
-                Some(rf.independent_fee_cap)
-            } else {
-                None
-            }
-        })
+        .map(|fy| in_force(fy).then_some(reform.independent_fee_cap))
         .collect();
-    let m = &sc.mitigation;
-    let savings_ramp = years
-        .iter()
-        .map(|fy| {
-            if *fy < m.start_fy {
-                0.0
-            } else {
-                (f64::from((fy.0 - m.start_fy.0 + 1) as u32) / f64::from(m.ramp_years.max(1)))
-                    .min(1.0)
-            }
-        })
-        .collect();
-    let cholesky = crate::scenario::cholesky(&sc.shocks.correlation)
-        .ok_or_else(|| err(ls, "shocks.correlation", "must be positive definite".into()))?;
-    let timeline = Timeline {
-        years: years.clone(),
-        origin,
-        override_end,
-        hnsg_measure,
-        hnsg_payment,
-        interim,
-        regime,
-        write_off_at,
-        sv_payments_allowed,
+    ReformSchedule {
         new_plan_factor,
         reassessment,
         fee_cap,
-        savings_ramp,
-        cholesky,
-    };
+    }
+}
 
-    // National new places, shared between councils by the scenario's rule.
-    let place_key = match sc.placement.new_places_rule {
-        crate::scenario::PlacesRule::SpecialState => SPECIAL_STATE,
-        crate::scenario::PlacesRule::SpecialIndependent => crate::caseload::SPECIAL_INDEPENDENT,
-    };
-    let state_special = |c: &CouncilSeed| by_setting(&c.caseload[&latest_jan])[place_key];
-    let national_state: f64 = baseline.councils.iter().map(state_special).sum();
-    let mut national_places = vec![0.0; n];
-    for np in &sc.placement.new_places {
-        if let Some(t) = idx(np.fy) {
-            national_places[t] += np.places;
+/// The share of a savings plan in force each year: 0 before the start, then ramped up
+/// linearly over `ramp_years` to 1.
+fn savings_ramp(mitigation: &crate::scenario::Mitigation, years: &[FinancialYear]) -> Vec<f64> {
+    years
+        .iter()
+        .map(|fy| {
+            if *fy < mitigation.start_fy {
+                0.0
+            } else {
+                (f64::from((fy.0 - mitigation.start_fy.0 + 1) as u32)
+                    / f64::from(mitigation.ramp_years.max(1)))
+                .min(1.0)
+            }
+        })
+        .collect()
+}
+
+/// National new places by year, shared between councils by the scenario's rule.
+struct NewPlacesShare {
+    /// National places added in each projected year.
+    national: Vec<f64>,
+    /// The setting whose January caseload the places are shared by.
+    setting: usize,
+    /// England's caseload in that setting.
+    england: f64,
+}
+
+impl NewPlacesShare {
+    fn new(
+        ls: &LoadedScenario,
+        baseline: &Baseline,
+        january: i32,
+        years: &[FinancialYear],
+    ) -> Self {
+        let placement = &ls.scenario.placement;
+        let setting = match placement.new_places_rule {
+            PlacesRule::SpecialState => SPECIAL_STATE,
+            PlacesRule::SpecialIndependent => SPECIAL_INDEPENDENT,
+        };
+        let mut national = vec![0.0; years.len()];
+        for new_places in &placement.new_places {
+            if let Some(t) = years.iter().position(|y| *y == new_places.fy) {
+                national[t] += new_places.places;
+            }
+        }
+        let england = baseline
+            .councils
+            .iter()
+            .map(|c| by_setting(&c.caseload[&january])[setting])
+            .sum();
+        NewPlacesShare {
+            national,
+            setting,
+            england,
         }
     }
 
-    let unit_anchor = sc.costs.unit_cost.to_array();
-    let infl = sc.costs.inflation.to_array();
-    let price = |s: usize, fy: FinancialYear| (1.0 + infl[s]).powi(fy.0 - sc.costs.price_fy.0);
+    /// One council's places added by year, pro rata to its caseload in the sharing setting.
+    fn for_council(&self, cells: &Cells) -> Vec<f64> {
+        let share = if self.england > 0.0 {
+            by_setting(cells)[self.setting] / self.england
+        } else {
+            0.0
+        };
+        self.national.iter().map(|p| p * share).collect()
+    }
+}
 
-    for code in sc.reserves.overrides.keys() {
+fn check_reserves_overrides(baseline: &Baseline, ls: &LoadedScenario) -> Result<(), InputError> {
+    for code in ls.scenario.reserves.overrides.keys() {
         if !baseline
             .councils
             .iter()
@@ -527,220 +607,400 @@ pub fn calibrate(
             return Err(err(ls, "reserves.overrides", format!("`{code}` is not a council in the seeds (use a DfE 3-digit code from seeds/councils.csv)")));
         }
     }
-    let mut councils = Vec::with_capacity(baseline.councils.len());
-    for c in &baseline.councils {
-        let name = format!("{} ({})", c.la_name, c.la_code);
-        let cells = c.caseload[&latest_jan];
-        let stock = total(&cells);
-        // Growth prior: own log growth over the history window, shrunk toward England.
-        let own = match (c.ehcps.get(&from_jan), c.ehcps.get(&latest_jan)) {
-            (Some(a), Some(b)) if *a > 0.0 && *b > 0.0 && latest_jan > from_jan => {
-                (b / a).ln() / span
-            }
-            _ => nat_growth,
-        };
-        let k = sc.demand.shrinkage_plans;
-        let w = if stock + k > 0.0 {
-            stock / (stock + k)
-        } else {
-            0.0
-        };
-        let growth_prior =
-            (w * own + (1.0 - w) * nat_growth).clamp(sc.demand.min_growth, sc.demand.max_growth);
-        // Cease rate (excluding age-outs).
-        let own_cease = match (c.flows.get(&flow_year), c.ehcps.get(&flow_year)) {
-            (Some(f), Some(st)) if *st > 0.0 => (f.ceased_plans - f.ceased_max_age).max(0.0) / st,
-            _ => nat_cease,
-        };
-        let cease_total = w * own_cease + (1.0 - w) * nat_cease;
-        let age_stock = crate::caseload::by_age(&cells);
-        let pattern_mean: f64 = if stock > 0.0 {
-            (0..AGE_BANDS)
-                .map(|a| cease_pattern[a] * age_stock[a])
-                .sum::<f64>()
-                / stock
-        } else {
-            1.0
-        };
-        let mut cease_rate = [0.0; AGE_BANDS];
-        for a in 0..AGE_BANDS {
-            cease_rate[a] =
-                (cease_total * cease_pattern[a] / pattern_mean.max(1e-9)).clamp(0.0, 0.9);
-        }
-        // New-plan rate that gives the prior growth in expectation at the start.
-        let age_out = if stock > 0.0 {
-            structure.promote[AGE_BANDS - 1] * age_stock[AGE_BANDS - 1] / stock
-        } else {
-            0.0
-        };
-        let cease_mean = if stock > 0.0 {
-            (0..AGE_BANDS)
-                .map(|a| cease_rate[a] * age_stock[a])
-                .sum::<f64>()
-                / stock
-        } else {
-            cease_total
-        };
-        let new_rate = (growth_prior.exp() - 1.0 + cease_mean + age_out).max(0.0);
-        // Entry mix: own new plans by age and setting, shrunk toward England.
-        let entry_mix = match latest_before(&c.new_plans_mix, |y| vintage.calendar_year_known(y)) {
-            Some((_, own_mix)) => {
-                let nn = total(&own_mix);
-                let ke = sc.placement.entry_mix_shrinkage_plans;
-                let own_n = normalise(&own_mix);
-                let mut mix = [[0.0; SETTINGS]; AGE_BANDS];
-                for a in 0..AGE_BANDS {
-                    for s in 0..SETTINGS {
-                        mix[a][s] = (nn * own_n[a][s] + ke * nat_mix[a][s]) / (nn + ke).max(1e-9);
-                    }
-                }
-                normalise(&mix)
-            }
-            None => nat_mix,
-        };
-        // Money at origin.
-        let deficit0 = *c.deficits.get(&origin).ok_or_else(|| {
-            InputError::invalid(baseline.dir.join("deficits.csv"), format!("scenario key horizon.first_fy = {first} needs a DSG balance for {name} at 31 March {}; balances exist at the end of {:?}", origin.end_year(), c.deficits.keys().map(|k| k.to_string()).collect::<Vec<_>>()))
-        })?;
-        let hnb_after = |fy: FinancialYear| c.hnb.get(&fy).map(|v| v.1);
-        let hnb_origin = hnb_after(origin).ok_or_else(|| {
-            err(
+    Ok(())
+}
+
+/// Everything a council's calibration shares with the others.
+struct Calibration<'a> {
+    baseline: &'a Baseline,
+    ls: &'a LoadedScenario,
+    vintage: Vintage,
+    /// The first projected FY.
+    first: FinancialYear,
+    /// The FY before it, at whose end the projection starts.
+    origin: FinancialYear,
+    years: &'a [FinancialYear],
+    history: History,
+    england: EnglandPriors,
+    structure: &'a Structure,
+    places: NewPlacesShare,
+}
+
+/// Builds the model for a scenario at a vintage.
+pub fn calibrate(
+    baseline: &Baseline,
+    ls: &LoadedScenario,
+    vintage: Vintage,
+) -> Result<Model, InputError> {
+    let scenario = &ls.scenario;
+    let first = scenario.horizon.first_fy;
+    let origin = first.prev();
+    if let Some(cutoff) = vintage.cutoff {
+        if origin > cutoff {
+            return Err(err(
                 ls,
                 "horizon.first_fy",
-                format!("no HNB allocation for {name} in {origin}"),
-            )
-        })?;
-        // Calibration window: from the latest known balance 2 to 4 years before the origin.
-        let start_fy = (2..=4)
-            .map(|k| FinancialYear(origin.0 - k))
-            .find(|fy| c.deficits.contains_key(fy) && vintage.balance_known(*fy));
-        let mut cost_scale = 1.0;
-        let mut clamped = false;
-        let non_plan_share = sc.costs.non_plan_share;
-        let mut non_plan0 = non_plan_share * hnb_origin;
-        let mut in_year_deficit0 = 0.0;
-        if let Some(sfy) = start_fy {
-            let window: Vec<FinancialYear> = (sfy.0 + 1..=origin.0).map(FinancialYear).collect();
-            let funding: Option<f64> = window.iter().map(|fy| hnb_after(*fy)).sum();
-            let plan: Option<f64> = window
-                .iter()
-                .map(|fy| {
-                    c.caseload.get(&fy.end_year()).map(|cl| {
-                        let st = by_setting(cl);
-                        (0..SETTINGS)
-                            .map(|s| st[s] * unit_anchor[s] * price(s, *fy))
-                            .sum::<f64>()
-                    })
-                })
-                .sum();
-            if let (Some(funding), Some(plan)) = (funding, plan) {
-                let change = deficit0 - c.deficits[&sfy];
-                let implied = funding + change;
-                in_year_deficit0 = change / window.len() as f64;
-                let non_plan_window = non_plan_share * funding;
-                if plan > 0.0 {
-                    let raw = (implied - non_plan_window) / plan;
-                    cost_scale = raw.clamp(sc.costs.scale_min, sc.costs.scale_max);
-                    clamped = cost_scale != raw;
-                    // Non-plan spend takes any residual so the window's spend matches the data.
-                    let residual = (implied - cost_scale * plan).max(0.0);
-                    non_plan0 = residual / funding * hnb_origin;
-                }
-            }
+                format!("starts after the data cutoff {cutoff}"),
+            ));
         }
-        let unit_cost0: [f64; SETTINGS] =
-            std::array::from_fn(|s| unit_anchor[s] * price(s, origin) * cost_scale);
-        let hnb_known = years
-            .iter()
-            .map(|fy| {
-                if vintage.allocation_known(*fy) {
-                    hnb_after(*fy)
-                } else {
-                    None
-                }
-            })
-            .collect();
-        let reserves0 = match sc.reserves.overrides.get(&c.la_code.to_string()) {
-            Some(v) => *v,
-            None => c
-                .reserves
-                .iter()
-                .rev()
-                .find(|(fy, _)| vintage.balance_known(**fy))
-                .or_else(|| c.reserves.iter().next())
-                .map(|(_, v)| *v)
-                .unwrap_or(0.0),
-        };
-        let special0 = by_setting(&cells)[SPECIAL_STATE];
-        let capacity0 = special0 * (1.0 + sc.placement.capacity_headroom);
-        let share = if national_state > 0.0 {
-            state_special(c) / national_state
-        } else {
-            0.0
-        };
-        let places_added = national_places.iter().map(|p| p * share).collect();
-        let safety_valve = c
-            .safety_valve
-            .as_ref()
-            .filter(|sv| vintage.balance_known(sv.cohort))
-            .map(|sv| {
-                let instalment: Vec<f64> = years
-                    .iter()
-                    .map(|fy| sv.instalments.get(fy).copied().unwrap_or(0.0))
-                    .collect();
-                let span = (sv.target_fy.0 - origin.0).max(1) as f64;
-                let trajectory = years
-                    .iter()
-                    .map(|fy| {
-                        (in_year_deficit0.max(0.0) * ((sv.target_fy.0 - fy.0) as f64 / span))
-                            .max(0.0)
-                    })
-                    .collect();
-                let live = years
-                    .iter()
-                    .map(|fy| *fy <= sv.final_fy.max(sv.target_fy))
-                    .collect();
-                let due_after_hnsg = sv
-                    .instalments
-                    .iter()
-                    .filter(|(fy, _)| **fy > ls.hnsg_fy && **fy <= sc.safety_valve.last_payment_fy)
-                    .map(|(_, v)| v)
-                    .sum();
-                SafetyValveTerms {
-                    instalment,
-                    trajectory,
-                    live,
-                    due_after_hnsg,
-                }
-            });
-        councils.push(CouncilModel {
-            la_code: c.la_code,
-            la_name: c.la_name.clone(),
-            caseload0: cells,
-            caseload_is_first_year: FinancialYear::of_january(latest_jan) == first,
-            growth_prior,
-            new_rate,
-            cease_rate,
-            entry_mix,
-            unit_cost0,
-            cost_scale,
-            cost_scale_clamped: clamped,
-            non_plan0,
-            capacity0,
-            places_added,
-            hnb_origin,
-            hnb_known,
-            deficit0,
-            reserves0,
-            in_year_deficit0,
-            safety_valve,
-        });
     }
+    let years: Vec<FinancialYear> = (first.0..=scenario.horizon.last_fy.0)
+        .map(FinancialYear)
+        .collect();
+    let structure = structure(baseline, vintage);
+    let history = History::new(baseline, ls, vintage, first)?;
+    let england = EnglandPriors::new(baseline, vintage, &history);
+    let schedule = policy_schedule(ls, &years)?;
+    let places = NewPlacesShare::new(ls, baseline, history.latest_january, &years);
+    check_reserves_overrides(baseline, ls)?;
+    let calibration = Calibration {
+        baseline,
+        ls,
+        vintage,
+        first,
+        origin,
+        years: &years,
+        history,
+        england,
+        structure: &structure,
+        places,
+    };
+    let councils = baseline
+        .councils
+        .iter()
+        .map(|seed| calibrate_council(&calibration, seed))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Model {
         councils,
         structure,
-        timeline,
-        scenario: sc.clone(),
+        schedule,
+        scenario: scenario.clone(),
+    })
+}
+
+/// One council's starting point: caseload, demand rates, unit costs, money and policy terms.
+fn calibrate_council(
+    calibration: &Calibration,
+    seed: &CouncilSeed,
+) -> Result<CouncilModel, InputError> {
+    let scenario = &calibration.ls.scenario;
+    let cells = seed.caseload[&calibration.history.latest_january];
+    let stock = total(&cells);
+    let own_weight = own_weight(stock, scenario.demand.shrinkage_plans);
+    let growth_prior = growth_prior(calibration, seed, own_weight);
+    let (cease_rate, cease_total) = cease_rates(calibration, seed, &cells, own_weight);
+    let new_rate = new_plan_rate(calibration, &cells, growth_prior, &cease_rate, cease_total);
+    let start = starting_money(calibration, seed)?;
+    let costs = fit_cost_scale(calibration, seed, &start);
+    let special_state = by_setting(&cells)[SPECIAL_STATE];
+    Ok(CouncilModel {
+        la_code: seed.la_code,
+        la_name: seed.la_name.clone(),
+        caseload0: cells,
+        caseload_is_first_year: FinancialYear::of_january(calibration.history.latest_january)
+            == calibration.first,
+        growth_prior,
+        new_rate,
+        cease_rate,
+        entry_mix: entry_mix(calibration, seed),
+        unit_cost0: costs.unit_cost0,
+        cost_scale: costs.cost_scale,
+        cost_scale_clamped: costs.clamped,
+        non_plan0: costs.non_plan0,
+        capacity0: special_state * (1.0 + scenario.placement.capacity_headroom),
+        places_added: calibration.places.for_council(&cells),
+        hnb_origin: start.hnb_origin,
+        hnb_known: known_allocations(calibration, seed),
+        deficit0: start.deficit0,
+        reserves0: starting_reserves(calibration, seed),
+        in_year_deficit0: costs.in_year_deficit0,
+        safety_valve: safety_valve_terms(calibration, seed, costs.in_year_deficit0),
+    })
+}
+
+/// The weight of a council's own data against England's: `plans / (plans + shrinkage_plans)`.
+fn own_weight(stock: f64, shrinkage_plans: f64) -> f64 {
+    if stock + shrinkage_plans > 0.0 {
+        stock / (stock + shrinkage_plans)
+    } else {
+        0.0
+    }
+}
+
+/// Growth prior: the council's own mean log growth in EHCPs over the history window, shrunk
+/// toward England's and clamped to the scenario's bounds.
+fn growth_prior(calibration: &Calibration, seed: &CouncilSeed, own_weight: f64) -> f64 {
+    let history = &calibration.history;
+    let demand = &calibration.ls.scenario.demand;
+    let england = calibration.england.growth;
+    let own = match (
+        seed.ehcps.get(&history.from_january),
+        seed.ehcps.get(&history.latest_january),
+    ) {
+        (Some(a), Some(b))
+            if *a > 0.0 && *b > 0.0 && history.latest_january > history.from_january =>
+        {
+            (b / a).ln() / history.span
+        }
+        _ => england,
+    };
+    (own_weight * own + (1.0 - own_weight) * england).clamp(demand.min_growth, demand.max_growth)
+}
+
+/// Cease rates by age band (excluding age-outs): the council's own rate in the flow year,
+/// shrunk toward England's, spread over bands by England's pattern. Returns the rates and the
+/// shrunk overall rate.
+fn cease_rates(
+    calibration: &Calibration,
+    seed: &CouncilSeed,
+    cells: &Cells,
+    own_weight: f64,
+) -> ([f64; AGE_BANDS], f64) {
+    let england = &calibration.england;
+    let flow_year = calibration.history.flow_year;
+    let own = match (seed.flows.get(&flow_year), seed.ehcps.get(&flow_year)) {
+        (Some(f), Some(stock)) if *stock > 0.0 => {
+            (f.ceased_plans - f.ceased_max_age).max(0.0) / stock
+        }
+        _ => england.cease_rate,
+    };
+    let cease_total = own_weight * own + (1.0 - own_weight) * england.cease_rate;
+    let stock = total(cells);
+    let age_stock = crate::caseload::by_age(cells);
+    let pattern_mean: f64 = if stock > 0.0 {
+        (0..AGE_BANDS)
+            .map(|a| england.cease_pattern[a] * age_stock[a])
+            .sum::<f64>()
+            / stock
+    } else {
+        1.0
+    };
+    let mut cease_rate = [0.0; AGE_BANDS];
+    for a in 0..AGE_BANDS {
+        cease_rate[a] = (cease_total * england.cease_pattern[a] / pattern_mean.max(TINY))
+            .clamp(0.0, MAX_CEASE_RATE);
+    }
+    (cease_rate, cease_total)
+}
+
+/// The new-plan rate that gives the growth prior in expectation in the first year, after
+/// ceasing and ageing out.
+fn new_plan_rate(
+    calibration: &Calibration,
+    cells: &Cells,
+    growth_prior: f64,
+    cease_rate: &[f64; AGE_BANDS],
+    cease_total: f64,
+) -> f64 {
+    let stock = total(cells);
+    let age_stock = crate::caseload::by_age(cells);
+    let age_out = if stock > 0.0 {
+        calibration.structure.promote[AGE_BANDS - 1] * age_stock[AGE_BANDS - 1] / stock
+    } else {
+        0.0
+    };
+    let cease_mean = if stock > 0.0 {
+        (0..AGE_BANDS)
+            .map(|a| cease_rate[a] * age_stock[a])
+            .sum::<f64>()
+            / stock
+    } else {
+        cease_total
+    };
+    (growth_prior.exp() - 1.0 + cease_mean + age_out).max(0.0)
+}
+
+/// Entry mix: the council's own new plans by age band and setting in its latest known year,
+/// shrunk toward England's.
+fn entry_mix(calibration: &Calibration, seed: &CouncilSeed) -> Cells {
+    let england = calibration.england.entry_mix;
+    let vintage = calibration.vintage;
+    let Some((_, own_mix)) = latest_before(&seed.new_plans_mix, |year| {
+        vintage.calendar_year_known(year)
+    }) else {
+        return england;
+    };
+    let own_plans = total(&own_mix);
+    let shrinkage = calibration.ls.scenario.placement.entry_mix_shrinkage_plans;
+    let own_shares = normalise(&own_mix);
+    let mut mix = [[0.0; SETTINGS]; AGE_BANDS];
+    for a in 0..AGE_BANDS {
+        for s in 0..SETTINGS {
+            mix[a][s] = (own_plans * own_shares[a][s] + shrinkage * england[a][s])
+                / (own_plans + shrinkage).max(TINY);
+        }
+    }
+    normalise(&mix)
+}
+
+/// The council's money at the origin.
+struct StartingMoney {
+    deficit0: f64,
+    hnb_origin: f64,
+}
+
+fn starting_money(
+    calibration: &Calibration,
+    seed: &CouncilSeed,
+) -> Result<StartingMoney, InputError> {
+    let (first, origin) = (calibration.first, calibration.origin);
+    let name = format!("{} ({})", seed.la_name, seed.la_code);
+    let deficit0 = *seed.deficits.get(&origin).ok_or_else(|| {
+        InputError::invalid(calibration.baseline.dir.join("deficits.csv"), format!("scenario key horizon.first_fy = {first} needs a DSG balance for {name} at 31 March {}; balances exist at the end of {:?}", origin.end_year(), seed.deficits.keys().map(|k| k.to_string()).collect::<Vec<_>>()))
+    })?;
+    let hnb_origin = hnb_after_deductions(seed, origin).ok_or_else(|| {
+        err(
+            calibration.ls,
+            "horizon.first_fy",
+            format!("no HNB allocation for {name} in {origin}"),
+        )
+    })?;
+    Ok(StartingMoney {
+        deficit0,
+        hnb_origin,
+    })
+}
+
+fn hnb_after_deductions(seed: &CouncilSeed, fy: FinancialYear) -> Option<f64> {
+    seed.hnb.get(&fy).map(|v| v.1)
+}
+
+/// The fitted unit costs and non-plan spend.
+struct CostFit {
+    unit_cost0: [f64; SETTINGS],
+    cost_scale: f64,
+    clamped: bool,
+    non_plan0: f64,
+    /// Mean in-year deficit over the calibration window (0 without a window).
+    in_year_deficit0: f64,
+}
+
+/// Scales the national unit-cost anchors so that modelled spend over the calibration window
+/// equals allocation plus the change in deficit there; non-plan spend takes any residual.
+fn fit_cost_scale(calibration: &Calibration, seed: &CouncilSeed, start: &StartingMoney) -> CostFit {
+    let costs = &calibration.ls.scenario.costs;
+    let (origin, vintage) = (calibration.origin, calibration.vintage);
+    let unit_anchor = costs.unit_cost.to_array();
+    let inflation = costs.inflation.to_array();
+    let price = |s: usize, fy: FinancialYear| (1.0 + inflation[s]).powi(fy.0 - costs.price_fy.0);
+    let window_start = COST_WINDOW_START_YEARS_BEFORE_ORIGIN
+        .map(|k| FinancialYear(origin.0 - k))
+        .find(|fy| seed.deficits.contains_key(fy) && vintage.balance_known(*fy));
+    let mut fit = CostFit {
+        unit_cost0: [0.0; SETTINGS],
+        cost_scale: 1.0,
+        clamped: false,
+        non_plan0: costs.non_plan_share * start.hnb_origin,
+        in_year_deficit0: 0.0,
+    };
+    if let Some(start_fy) = window_start {
+        let window: Vec<FinancialYear> = (start_fy.0 + 1..=origin.0).map(FinancialYear).collect();
+        let funding: Option<f64> = window
+            .iter()
+            .map(|fy| hnb_after_deductions(seed, *fy))
+            .sum();
+        let plan: Option<f64> = window
+            .iter()
+            .map(|fy| {
+                seed.caseload.get(&fy.end_year()).map(|cells| {
+                    let plans = by_setting(cells);
+                    (0..SETTINGS)
+                        .map(|s| plans[s] * unit_anchor[s] * price(s, *fy))
+                        .sum::<f64>()
+                })
+            })
+            .sum();
+        if let (Some(funding), Some(plan)) = (funding, plan) {
+            let change = start.deficit0 - seed.deficits[&start_fy];
+            let implied = funding + change;
+            fit.in_year_deficit0 = change / window.len() as f64;
+            let non_plan_window = costs.non_plan_share * funding;
+            if plan > 0.0 {
+                let raw = (implied - non_plan_window) / plan;
+                fit.cost_scale = raw.clamp(costs.scale_min, costs.scale_max);
+                fit.clamped = fit.cost_scale != raw;
+                // Non-plan spend takes any residual so the window's spend matches the data.
+                let residual = (implied - fit.cost_scale * plan).max(0.0);
+                fit.non_plan0 = residual / funding * start.hnb_origin;
+            }
+        }
+    }
+    fit.unit_cost0 = std::array::from_fn(|s| unit_anchor[s] * price(s, origin) * fit.cost_scale);
+    fit
+}
+
+/// HNB allocations after deductions for the projected years known at the vintage.
+fn known_allocations(calibration: &Calibration, seed: &CouncilSeed) -> Vec<Option<f64>> {
+    calibration
+        .years
+        .iter()
+        .map(|fy| {
+            if calibration.vintage.allocation_known(*fy) {
+                hnb_after_deductions(seed, *fy)
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+/// Usable reserves at the start: the scenario's override, else the latest known in the seeds
+/// (else the earliest).
+fn starting_reserves(calibration: &Calibration, seed: &CouncilSeed) -> f64 {
+    let overrides = &calibration.ls.scenario.reserves.overrides;
+    match overrides.get(&seed.la_code.to_string()) {
+        Some(v) => *v,
+        None => seed
+            .reserves
+            .iter()
+            .rev()
+            .find(|(fy, _)| calibration.vintage.balance_known(**fy))
+            .or_else(|| seed.reserves.iter().next())
+            .map(|(_, v)| *v)
+            .unwrap_or(0.0),
+    }
+}
+
+/// A safety-valve agreement signed by the vintage, resolved over the projected years: the
+/// instalments, the agreed trajectory (from the council's in-year deficit at the origin down
+/// to balance at the target FY), the live years and the instalments due after the HNSG date.
+fn safety_valve_terms(
+    calibration: &Calibration,
+    seed: &CouncilSeed,
+    in_year_deficit0: f64,
+) -> Option<SafetyValveTerms> {
+    let (years, origin, ls) = (calibration.years, calibration.origin, calibration.ls);
+    let agreement = seed
+        .safety_valve
+        .as_ref()
+        .filter(|sv| calibration.vintage.balance_known(sv.cohort))?;
+    let instalment: Vec<f64> = years
+        .iter()
+        .map(|fy| agreement.instalments.get(fy).copied().unwrap_or(0.0))
+        .collect();
+    let span = (agreement.target_fy.0 - origin.0).max(1) as f64;
+    let trajectory = years
+        .iter()
+        .map(|fy| {
+            (in_year_deficit0.max(0.0) * ((agreement.target_fy.0 - fy.0) as f64 / span)).max(0.0)
+        })
+        .collect();
+    let live = years
+        .iter()
+        .map(|fy| *fy <= agreement.final_fy.max(agreement.target_fy))
+        .collect();
+    let last_payment_fy = ls.scenario.safety_valve.last_payment_fy;
+    let due_after_hnsg = agreement
+        .instalments
+        .iter()
+        .filter(|(fy, _)| **fy > ls.hnsg_fy && **fy <= last_payment_fy)
+        .map(|(_, v)| v)
+        .sum();
+    Some(SafetyValveTerms {
+        instalment,
+        trajectory,
+        live,
+        due_after_hnsg,
     })
 }
 
@@ -748,9 +1008,22 @@ pub fn calibrate(
 mod tests {
     use super::*;
 
+    /// The transfer as a matrix: `m[from][to]`.
+    fn matrix(transfer: &PhaseTransfer) -> [[f64; SETTINGS]; SETTINGS] {
+        std::array::from_fn(|s| {
+            std::array::from_fn(|t| {
+                let own = if s == t { transfer.stay[s] } else { 0.0 };
+                own + transfer.leave[s] * transfer.to_share[t]
+            })
+        })
+    }
+
     #[test]
     fn transition_rows_sum_to_one() {
-        let m = minimal_move_matrix(&[50.0, 20.0, 5.0, 0.0, 25.0], &[30.0, 25.0, 8.0, 30.0, 7.0]);
+        let m = matrix(&PhaseTransfer::minimal_move(
+            &[50.0, 20.0, 5.0, 0.0, 25.0],
+            &[30.0, 25.0, 8.0, 30.0, 7.0],
+        ));
         for row in m {
             assert!((row.iter().sum::<f64>() - 1.0).abs() < 1e-12, "{row:?}");
             assert!(row.iter().all(|v| *v >= 0.0));

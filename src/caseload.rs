@@ -1,4 +1,4 @@
-//! Settings and age bands of MODEL.md section 3, and the caseload grid (age band x setting).
+//! Settings and age bands (the README's "The model"), and the caseload grid (age band x setting).
 
 pub const SETTINGS: usize = 5;
 pub const AGE_BANDS: usize = 5;
@@ -32,6 +32,10 @@ pub const AGE_BAND_RANGES: [(u8, u8); AGE_BANDS] = [(0, 4), (5, 10), (11, 15), (
 pub const SPECIAL_STATE: usize = Setting::SpecialState as usize;
 pub const SPECIAL_INDEPENDENT: usize = Setting::SpecialIndependent as usize;
 pub const MAINSTREAM: usize = Setting::Mainstream as usize;
+
+/// Age bands by index (see [`AGE_BAND_NAMES`]).
+pub const AGE_5_10: usize = 1;
+pub const AGE_11_15: usize = 2;
 
 pub fn setting_index(name: &str) -> Option<usize> {
     SETTING_NAMES.iter().position(|n| *n == name)

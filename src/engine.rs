@@ -1,10 +1,13 @@
-//! The Monte Carlo engine: MODEL.md section 4. Councils run in fixed chunks of 4 (in parallel),
+//! The Monte Carlo engine: the README's "The model", "One year's step" (steps 1 to 7, in that
+//! order in `simulate_lanes`). Councils run in fixed chunks of 4 (in parallel),
 //! a chunk's councils a block of paths at a time, and a council's paths `LANES` at a time.
 //! No I/O and no printing. Every random stream is derived from (seed, path, council), so
 //! results do not depend on the thread count; national sums are added in a fixed order.
 
-use crate::calibration::{CouncilModel, Model, Structure};
-use crate::caseload::{total, AGE_BANDS, MAINSTREAM, SETTINGS, SPECIAL_INDEPENDENT, SPECIAL_STATE};
+use crate::calibration::{CouncilModel, Model, SafetyValveTerms, Structure};
+use crate::caseload::{
+    total, AGE_11_15, AGE_5_10, AGE_BANDS, MAINSTREAM, SETTINGS, SPECIAL_INDEPENDENT, SPECIAL_STATE,
+};
 use crate::scenario::Regime;
 use rand::{Rng, SeedableRng};
 use rand_distr::{Beta, Distribution, StandardNormal};
@@ -109,15 +112,16 @@ pub struct RunConfig {
     pub seed: u64,
 }
 
-/// Per-path national draws (parameters drawn once per path, shocks per year).
+/// One path's national draws: parameters drawn once per path and shocks drawn each year.
+/// Drawn once per run ([`national_draws`]) and shared by every council.
 #[derive(Debug, Clone)]
-struct NationalPath {
+pub struct NationalDraws {
     level: f64,
     trend: f64,
     inflation: [f64; SETTINGS],
     funding_growth: f64,
     interim_share: f64,
-    demand: Vec<f64>,
+    demand_shock: Vec<f64>,
     cost_noise: Vec<f64>,
     funding_noise: Vec<f64>,
 }
@@ -144,46 +148,60 @@ const COUNCIL_STREAM: u64 = 2;
 /// (or changing its Beta parameters) leaves every other draw of the path unchanged.
 const MITIGATION_STREAM: u64 = 3;
 
+/// The deficit-to-reserves ratio is capped at plus or minus this (and is this when reserves
+/// are exhausted and the council is in deficit), so tiny reserves do not give huge ratios.
+pub const DEFICIT_TO_RESERVES_CAP: f64 = 100.0;
+
 fn normal(rng: &mut Pcg64Mcg) -> f64 {
     rng.sample::<f64, _>(StandardNormal)
 }
 
-fn national_path(model: &Model, seed: u64, p: usize) -> NationalPath {
-    let sc = &model.scenario;
-    let n = model.timeline.years.len();
-    let mut rng = stream(seed, NATIONAL_STREAM, p, 0);
-    let d = &sc.demand;
-    let level = d.level_sd * normal(&mut rng);
-    let trend = d.trend_mean + d.trend_sd * normal(&mut rng);
-    let base = sc.costs.inflation.to_array();
-    let inflation = std::array::from_fn(|s| base[s] + sc.costs.inflation_sd * normal(&mut rng));
-    let funding_growth = sc.funding.growth_mean + sc.funding.growth_sd * normal(&mut rng);
-    let u: f64 = rng.gen();
-    let interim_share = sc.interim_support.share_low
-        + u * (sc.interim_support.share_high - sc.interim_support.share_low);
-    let l = &model.timeline.cholesky;
-    let mut demand = Vec::with_capacity(n);
-    let mut cost_noise = Vec::with_capacity(n);
-    let mut funding_noise = Vec::with_capacity(n);
+fn draw_national(model: &Model, seed: u64, path: usize) -> NationalDraws {
+    let scenario = &model.scenario;
+    let years = model.schedule.years.len();
+    let mut rng = stream(seed, NATIONAL_STREAM, path, 0);
+    let demand = &scenario.demand;
+    let costs = &scenario.costs;
+    let level = demand.level_sd * normal(&mut rng);
+    let trend = demand.trend_mean + demand.trend_sd * normal(&mut rng);
+    let base = costs.inflation.to_array();
+    let inflation = std::array::from_fn(|s| base[s] + costs.inflation_sd * normal(&mut rng));
+    let funding_growth =
+        scenario.funding.growth_mean + scenario.funding.growth_sd * normal(&mut rng);
+    let uniform: f64 = rng.gen();
+    let interim = &scenario.interim_support;
+    let interim_share = interim.share_low + uniform * (interim.share_high - interim.share_low);
+    let cholesky = &model.schedule.cholesky;
+    let mut demand_shock = Vec::with_capacity(years);
+    let mut cost_noise = Vec::with_capacity(years);
+    let mut funding_noise = Vec::with_capacity(years);
     let mut ar = 0.0;
-    for _ in 0..n {
+    for _ in 0..years {
         let z = [normal(&mut rng), normal(&mut rng), normal(&mut rng)];
-        let e: [f64; 3] = std::array::from_fn(|i| (0..3).map(|j| l[i][j] * z[j]).sum());
-        ar = d.persistence * ar + d.national_shock_sd * e[0];
-        demand.push(ar);
-        cost_noise.push(sc.costs.inflation_noise_sd * e[1]);
-        funding_noise.push(sc.funding.noise_sd * e[2]);
+        let e: [f64; 3] = std::array::from_fn(|i| (0..3).map(|j| cholesky[i][j] * z[j]).sum());
+        ar = demand.persistence * ar + demand.national_shock_sd * e[0];
+        demand_shock.push(ar);
+        cost_noise.push(costs.inflation_noise_sd * e[1]);
+        funding_noise.push(scenario.funding.noise_sd * e[2]);
     }
-    NationalPath {
+    NationalDraws {
         level,
         trend,
         inflation,
         funding_growth,
         interim_share,
-        demand,
+        demand_shock,
         cost_noise,
         funding_noise,
     }
+}
+
+/// Every path's national draws (computed once per run, shared by all councils).
+pub fn national_draws(model: &Model, config: RunConfig) -> Vec<NationalDraws> {
+    (0..config.paths)
+        .into_par_iter()
+        .map(|path| draw_national(model, config.seed, path))
+        .collect()
 }
 
 /// One council's results: `values[(path * years + t) * METRICS + metric]`.
@@ -202,15 +220,15 @@ impl CouncilPaths {
     }
 }
 
-/// National results: per path, year and national metric (already summed over councils).
+/// England's results: per path, year and national metric (already summed over councils).
 #[derive(Debug, Clone)]
-pub struct NationalPaths {
+pub struct EnglandPaths {
     pub paths: usize,
     pub years: usize,
     pub values: Vec<f64>,
 }
 
-impl NationalPaths {
+impl EnglandPaths {
     #[inline]
     pub fn get(&self, path: usize, t: usize, metric: usize) -> f64 {
         self.values[(path * self.years + t) * NATIONAL_COUNT + metric]
@@ -227,340 +245,279 @@ pub const LANES: usize = 4;
 struct RunInputs<'a> {
     model: &'a Model,
     /// Per-path national draws.
-    national: Vec<NationalPathsDraws>,
+    national: Vec<NationalDraws>,
     seed: u64,
     /// The delivered share of a savings plan (when the scenario has one).
     delivered: Option<Beta<f64>>,
 }
 
-/// Simulates paths `paths` of council `ci` into `cp` (sized for all the run's paths) and adds
-/// them to the chunk's national sums right after each group of lanes, while its rows are in cache.
+/// Simulates paths `paths` of council `council` into `council_paths` (sized for all the run's
+/// paths) and adds them to the chunk's national sums right after each group of lanes, while
+/// its rows are in cache.
 fn simulate_paths(
     run: &RunInputs,
-    ci: usize,
+    council: usize,
     paths: std::ops::Range<usize>,
-    cp: &mut CouncilPaths,
-    acc: &mut NationalAcc,
+    council_paths: &mut CouncilPaths,
+    national_sums: &mut NationalSums,
 ) {
-    let stride = cp.years * m::COUNT;
+    let stride = council_paths.years * m::COUNT;
     let model = run.model;
-    let c = &model.councils[ci];
     let shares: Vec<BandShares> = model
-        .timeline
+        .schedule
         .reassessment
         .iter()
-        .map(|&r| BandShares::new(c, &model.structure, r))
+        .map(|&reassess| BandShares::new(&model.councils[council], &model.structure, reassess))
         .collect();
-    let mut p = paths.start;
-    while p < paths.end {
-        let lanes = if paths.end - p >= LANES { LANES } else { 1 };
+    let mut path = paths.start;
+    while path < paths.end {
+        let lanes = if paths.end - path >= LANES { LANES } else { 1 };
+        let values = &mut council_paths.values;
         if lanes == LANES {
-            simulate_lanes::<LANES>(run, &shares, ci, p, &mut cp.values);
+            simulate_lanes::<LANES>(run, &shares, council, path, values);
         } else {
-            simulate_lanes::<1>(run, &shares, ci, p, &mut cp.values);
+            simulate_lanes::<1>(run, &shares, council, path, values);
         }
-        for q in p..p + lanes {
-            acc.add_path(q, &cp.values[q * stride..(q + 1) * stride]);
+        for q in path..path + lanes {
+            national_sums.add_path(q, &values[q * stride..(q + 1) * stride]);
         }
-        p += lanes;
+        path += lanes;
     }
 }
 
-/// Opaque per-path national draws (computed once per run, shared by all councils).
-#[derive(Debug, Clone)]
-pub struct NationalPathsDraws(NationalPath);
-
-pub fn national_draws(model: &Model, cfg: RunConfig) -> Vec<NationalPathsDraws> {
-    (0..cfg.paths)
-        .into_par_iter()
-        .map(|p| NationalPathsDraws(national_path(model, cfg.seed, p)))
-        .collect()
+/// A council's draws made once per path (lane), always in the same order whatever the
+/// scenario's switches, so scenarios that differ only in policy share their random numbers.
+struct PathDraws<const L: usize> {
+    /// Council level of the log new-plan rate (parameter uncertainty).
+    demand_level: [f64; L],
+    hnsg_approved: [bool; L],
+    /// The year the HNSG is paid in: the payment year, or the next if delayed.
+    hnsg_paid_at: [Option<usize>; L],
+    /// Council spend level relative to calibration (calibration error).
+    cost_level: [f64; L],
+    /// Delivered share of a savings plan (1 without a plan).
+    delivered: [f64; L],
 }
 
-/// One council, paths `p0 .. p0 + L`: the yearly step of MODEL.md section 4. Writes
-/// `years x METRICS` rows for each path into `values` (all paths of the council).
+impl<const L: usize> PathDraws<L> {
+    fn draw(run: &RunInputs, rng: &mut [Pcg64Mcg; L], council: usize, first_path: usize) -> Self {
+        let scenario = &run.model.scenario;
+        let mut draws = PathDraws {
+            demand_level: [0.0; L],
+            hnsg_approved: [false; L],
+            hnsg_paid_at: [None; L],
+            cost_level: [0.0; L],
+            delivered: std::array::from_fn(|l| match &run.delivered {
+                Some(beta) => beta.sample(&mut stream(
+                    run.seed,
+                    MITIGATION_STREAM,
+                    first_path + l,
+                    council,
+                )),
+                None => 1.0,
+            }),
+        };
+        for (l, r) in rng.iter_mut().enumerate() {
+            draws.demand_level[l] = scenario.demand.council_level_sd * normal(r);
+            draws.hnsg_approved[l] = r.gen::<f64>() < scenario.hnsg.approval_probability;
+            let delayed = r.gen::<f64>() < scenario.hnsg.delay_probability;
+            draws.hnsg_paid_at[l] =
+                (run.model.schedule.hnsg_payment).map(|t| if delayed { t + 1 } else { t });
+            draws.cost_level[l] = scenario.costs.council_level_sd * normal(r);
+        }
+        draws
+    }
+}
+
+/// Each year's new-plan rate and spend factor, by lane. The yearly council shocks do not depend
+/// on the state, so they (and their `exp`) are worked out before the year loop, in the same draw
+/// order; the year loop is then plain arithmetic.
+struct YearlyFactors<const L: usize> {
+    new_rate: Vec<[f64; L]>,
+    cost_factor: Vec<[f64; L]>,
+}
+
+impl<const L: usize> YearlyFactors<L> {
+    fn draw(
+        run: &RunInputs,
+        council: &CouncilModel,
+        national: &[&NationalDraws; L],
+        draws: &PathDraws<L>,
+        rng: &mut [Pcg64Mcg; L],
+    ) -> Self {
+        let scenario = &run.model.scenario;
+        let schedule = &run.model.schedule;
+        let demand = &scenario.demand;
+        let years = schedule.years.len();
+        let level: [f64; L] = std::array::from_fn(|l| national[l].level + draws.demand_level[l]);
+        let mut shock = [0.0; L];
+        let mut cost_shock = [0.0; L];
+        let mut out = YearlyFactors {
+            new_rate: Vec::with_capacity(years),
+            cost_factor: Vec::with_capacity(years),
+        };
+        for t in 0..years {
+            let years_on = (t + 1) as f64;
+            let mut rate = [0.0; L];
+            let mut factor = [0.0; L];
+            for l in 0..L {
+                let eps = normal(&mut rng[l]);
+                shock[l] = demand.persistence * shock[l] + demand.council_shock_sd * eps;
+                let eps_cost = normal(&mut rng[l]);
+                cost_shock[l] =
+                    demand.persistence * cost_shock[l] + scenario.costs.council_noise_sd * eps_cost;
+                rate[l] = council.new_rate
+                    * (level[l]
+                        + national[l].trend * years_on
+                        + national[l].demand_shock[t]
+                        + shock[l])
+                        .exp()
+                    * schedule.new_plan_factor[t];
+                factor[l] = (draws.cost_level[l] + cost_shock[l]).exp();
+            }
+            out.new_rate.push(rate);
+            out.cost_factor.push(factor);
+        }
+        out
+    }
+}
+
+/// A council's caseload and unit costs by lane, carried from one year to the next.
+struct CaseloadState<const L: usize> {
+    /// Plans by age band and setting.
+    cells: [[[f64; L]; SETTINGS]; AGE_BANDS],
+    /// Plans by age band, summed over settings in setting order: the next demand step's band
+    /// totals (nothing moves plans between the end of a year and the next demand step).
+    ages: [[f64; L]; AGE_BANDS],
+    /// Plans in force; overflow and induced placements move plans without changing it.
+    stock: [f64; L],
+    unit_cost: [[f64; L]; SETTINGS],
+    non_plan: [f64; L],
+    /// State special places (the same in every lane).
+    capacity: f64,
+}
+
+impl<const L: usize> CaseloadState<L> {
+    fn start(council: &CouncilModel) -> Self {
+        CaseloadState {
+            cells: std::array::from_fn(|a| std::array::from_fn(|s| [council.caseload0[a][s]; L])),
+            ages: std::array::from_fn(|a| {
+                let mut band = 0.0;
+                for v in council.caseload0[a] {
+                    band += v;
+                }
+                [band; L]
+            }),
+            stock: [total(&council.caseload0); L],
+            unit_cost: std::array::from_fn(|s| [council.unit_cost0[s]; L]),
+            non_plan: [council.non_plan0; L],
+            capacity: council.capacity0,
+        }
+    }
+}
+
+/// One path's money carried from one year to the next.
+#[derive(Debug, Clone, Copy)]
+struct Accounts {
+    /// HNB after deductions.
+    hnb: f64,
+    /// Cumulative DSG deficit (positive = deficit).
+    deficit: f64,
+    reserves: f64,
+    /// Safety-valve instalments withheld and not yet released.
+    sv_held_back: f64,
+    /// Off the safety-valve trajectory in some year so far.
+    sv_breached: bool,
+    /// HNSG measured at the balance date, to be paid in the payment year.
+    hnsg_due: f64,
+}
+
+impl Accounts {
+    fn start(council: &CouncilModel) -> Self {
+        Accounts {
+            hnb: council.hnb_origin,
+            deficit: council.deficit0,
+            reserves: council.reserves0,
+            sv_held_back: 0.0,
+            sv_breached: false,
+            hnsg_due: 0.0,
+        }
+    }
+}
+
+/// One council, paths `first_path .. first_path + L`: the yearly step of the README's "The
+/// model" section, steps 1 to 7 in order. Writes `years x METRICS` rows for each path into
+/// `values` (all paths of the council).
 fn simulate_lanes<const L: usize>(
     run: &RunInputs,
     shares: &[BandShares],
-    ci: usize,
-    p0: usize,
+    council_index: usize,
+    first_path: usize,
     values: &mut [f64],
 ) {
-    let (model, seed) = (run.model, run.seed);
-    let sc = &model.scenario;
-    let tl = &model.timeline;
-    let st = &model.structure;
-    let d = &sc.demand;
-    let c = &model.councils[ci];
-    let n = tl.years.len();
-    let stride = n * m::COUNT;
-    let out = &mut values[p0 * stride..(p0 + L) * stride];
-    let np: [&NationalPath; L] = std::array::from_fn(|l| &run.national[p0 + l].0);
-    let mut rng: [Pcg64Mcg; L] = std::array::from_fn(|l| stream(seed, COUNCIL_STREAM, p0 + l, ci));
-    let mit = &sc.mitigation;
-    let delivered: [f64; L] = std::array::from_fn(|l| match &run.delivered {
-        Some(beta) => beta.sample(&mut stream(seed, MITIGATION_STREAM, p0 + l, ci)),
-        None => 1.0,
-    });
-    // Draws made once per path, always in the same order, whatever the scenario switches:
-    // scenarios that differ only in policy share their random numbers.
-    let mut council_level = [0.0; L];
-    let mut approved = [false; L];
-    let mut delayed = [false; L];
-    // Council spend level relative to calibration (calibration error), once per path.
-    let mut cost_level = [0.0; L];
-    for l in 0..L {
-        let r = &mut rng[l];
-        council_level[l] = d.council_level_sd * normal(r);
-        approved[l] = r.gen::<f64>() < sc.hnsg.approval_probability;
-        delayed[l] = r.gen::<f64>() < sc.hnsg.delay_probability;
-        cost_level[l] = sc.costs.council_level_sd * normal(r);
-    }
-    let hnsg_pay_t: [Option<usize>; L] =
-        std::array::from_fn(|l| tl.hnsg_payment.map(|t| if delayed[l] { t + 1 } else { t }));
-
-    // Each lane's draws that do not change over the years.
-    let level: [f64; L] = std::array::from_fn(|l| np[l].level + council_level[l]);
-    let trend: [f64; L] = std::array::from_fn(|l| np[l].trend);
+    let model = run.model;
+    let scenario = &model.scenario;
+    let schedule = &model.schedule;
+    let council = &model.councils[council_index];
+    let years = schedule.years.len();
+    let stride = years * m::COUNT;
+    let out = &mut values[first_path * stride..(first_path + L) * stride];
+    let national: [&NationalDraws; L] = std::array::from_fn(|l| &run.national[first_path + l]);
+    let mut rng: [Pcg64Mcg; L] =
+        std::array::from_fn(|l| stream(run.seed, COUNCIL_STREAM, first_path + l, council_index));
+    let draws = PathDraws::draw(run, &mut rng, council_index, first_path);
+    let yearly = YearlyFactors::draw(run, council, &national, &draws, &mut rng);
     let inflation: [[f64; L]; SETTINGS] =
-        std::array::from_fn(|s| std::array::from_fn(|l| np[l].inflation[s]));
-
-    // State by lane: plans by age band and setting, unit costs by setting, money.
-    let mut cells: [[[f64; L]; SETTINGS]; AGE_BANDS] =
-        std::array::from_fn(|a| std::array::from_fn(|s| [c.caseload0[a][s]; L]));
-    let mut unit_cost: [[f64; L]; SETTINGS] = std::array::from_fn(|s| [c.unit_cost0[s]; L]);
-    let mut non_plan = [c.non_plan0; L];
-    let mut capacity = c.capacity0;
-    let mut deficit = [c.deficit0; L];
-    let mut reserves = [c.reserves0; L];
-    let mut hnb = [c.hnb_origin; L];
+        std::array::from_fn(|s| std::array::from_fn(|l| national[l].inflation[s]));
     // HNB plus any schools-block transfer.
-    let funding_factor = 1.0 + sc.funding.schools_block_transfer * sc.funding.schools_block_ratio;
-    // Plans in force; overflow and induced placements move plans without changing it.
-    let mut stock = [total(&c.caseload0); L];
-    let mut held_back = [0.0; L];
-    let mut breached = [false; L];
-    let mut hnsg_due = [0.0; L];
-    // Plans by age band, summed over settings in setting order: the next demand step's band
-    // totals (nothing moves plans between the end of a year and the next demand step).
-    let mut ages: [[f64; L]; AGE_BANDS] = std::array::from_fn(|a| {
-        let mut band = 0.0;
-        for v in c.caseload0[a] {
-            band += v;
-        }
-        [band; L]
-    });
+    let funding_factor =
+        1.0 + scenario.funding.schools_block_transfer * scenario.funding.schools_block_ratio;
+    let mut state = CaseloadState::<L>::start(council);
+    let mut accounts = [Accounts::start(council); L];
 
-    // The yearly council shocks do not depend on the state, so they (and their `exp`) are
-    // worked out first, in the same draw order; the year loop below is then plain arithmetic.
-    let mut shock = [0.0; L];
-    let mut cost_shock = [0.0; L];
-    let mut new_rate = Vec::with_capacity(n);
-    let mut cost_factor = Vec::with_capacity(n);
-    for t in 0..n {
-        let k = (t + 1) as f64;
-        let mut rate = [0.0; L];
-        let mut factor = [0.0; L];
-        for l in 0..L {
-            let eps = normal(&mut rng[l]);
-            shock[l] = d.persistence * shock[l] + d.council_shock_sd * eps;
-            let eps_cost = normal(&mut rng[l]);
-            cost_shock[l] = d.persistence * cost_shock[l] + sc.costs.council_noise_sd * eps_cost;
-            rate[l] = c.new_rate
-                * (level[l] + trend[l] * k + np[l].demand[t] + shock[l]).exp()
-                * tl.new_plan_factor[t];
-            factor[l] = (cost_level[l] + cost_shock[l]).exp();
-        }
-        new_rate.push(rate);
-        cost_factor.push(factor);
-    }
-
-    for t in 0..n {
-        let mut new_total = [0.0; L];
-        let mut ceased_total = [0.0; L];
-        let mut aged_out = [0.0; L];
+    for t in 0..years {
         // 1. Demand (unless this year's census is already known).
-        if t > 0 || !c.caseload_is_first_year {
-            for l in 0..L {
-                new_total[l] = new_rate[t][l] * stock[l];
-            }
-            (ceased_total, aged_out) =
-                demand_step(c, st, &shares[t], &new_total, &mut cells, &ages);
-        }
-        // 2. Placement: capacity, induced demand, overflow to independent special schools.
-        let added = c.places_added[t];
-        capacity += added;
-        let mut induced = [0.0; L];
-        if added > 0.0 && sc.placement.induced_demand > 0.0 {
-            let want = sc.placement.induced_demand * added;
-            for l in 0..L {
-                let main: f64 = cells.iter().map(|r| r[MAINSTREAM][l]).sum();
-                induced[l] = want.min(main);
-                if main > 0.0 {
-                    // Induced placements follow the age profile of mainstream plans.
-                    let f = induced[l] / main;
-                    for row_c in cells.iter_mut() {
-                        let moved = row_c[MAINSTREAM][l] * f;
-                        row_c[MAINSTREAM][l] -= moved;
-                        row_c[SPECIAL_STATE][l] += moved;
-                    }
-                }
-            }
-        }
-        let overflow = overflow_step(capacity, &mut cells);
-        // 3. Costs: one year of inflation per FY (drawn per path, national yearly noise).
-        let noise: [f64; L] = std::array::from_fn(|l| np[l].cost_noise[t]);
-        for s in 0..SETTINGS {
-            for l in 0..L {
-                let mut g = inflation[s][l] + noise[l];
-                if s == SPECIAL_INDEPENDENT {
-                    if let Some(cap) = tl.fee_cap[t] {
-                        g = g.min(cap);
-                    }
-                }
-                unit_cost[s][l] *= 1.0 + g;
-            }
-        }
-        let mut settings = [[0.0; L]; SETTINGS];
-        ages = [[0.0; L]; AGE_BANDS];
-        for a in 0..AGE_BANDS {
-            for s in 0..SETTINGS {
-                for l in 0..L {
-                    settings[s][l] += cells[a][s][l];
-                    ages[a][l] += cells[a][s][l];
-                }
-            }
-        }
-        let mut plan_spend = [0.0; L];
+        let flows = if t > 0 || !council.caseload_is_first_year {
+            demand_step(
+                council,
+                &model.structure,
+                &shares[t],
+                &yearly.new_rate[t],
+                &mut state,
+            )
+        } else {
+            PlanFlows::none()
+        };
+        // 2. Placement.
+        let placed = placement_step(
+            council.places_added[t],
+            scenario.placement.induced_demand,
+            &mut state,
+        );
+        // 3. Costs.
+        let noise: [f64; L] = std::array::from_fn(|l| national[l].cost_noise[t]);
+        let settings = caseload_totals(&mut state);
+        let plan_spend = cost_step(
+            &inflation,
+            &noise,
+            schedule.fee_cap[t],
+            &settings,
+            &mut state,
+        );
         for l in 0..L {
-            non_plan[l] *= 1.0 + inflation[MAINSTREAM][l] + noise[l];
-            stock[l] = 0.0;
-        }
-        for s in 0..SETTINGS {
-            for l in 0..L {
-                stock[l] += settings[s][l];
-                plan_spend[l] += settings[s][l] * unit_cost[s][l];
-            }
-        }
-        for l in 0..L {
-            let np = np[l];
-            let gross = (plan_spend[l] + non_plan[l]) * cost_factor[t][l];
-            // 5. Mitigation (a share of spend, ramped, delivered share uncertain per path).
-            let savings = gross * mit.savings_share * tl.savings_ramp[t] * delivered[l];
-            let spend = gross - savings;
-            // 4. Funding: known allocations, then growth with uncertainty.
-            hnb[l] = match c.hnb_known[t] {
-                Some(v) => v,
-                None => hnb[l] * (1.0 + np.funding_growth + np.funding_noise[t]),
+            let gross = (plan_spend[l] + state.non_plan[l]) * yearly.cost_factor[t][l];
+            let lane = LaneYear {
+                t,
+                gross,
+                delivered: draws.delivered[l],
+                hnsg_approved: draws.hnsg_approved[l],
+                hnsg_paid_at: draws.hnsg_paid_at[l],
+                funding_factor,
             };
-            let funding = hnb[l] * funding_factor;
-            let in_year_balance = funding - spend;
-            let overspend = -in_year_balance;
-            // 7. Policy: safety valve.
-            let (mut sv_payment, mut sv_withheld, mut contribution) = (0.0, 0.0, 0.0);
-            if let Some(sv) = &c.safety_valve {
-                let scheduled = sv.instalment[t];
-                if sv.live[t] {
-                    contribution = sc.safety_valve.council_contribution_share * scheduled;
-                }
-                let off_track = sv.live[t]
-                    && overspend > sv.trajectory[t] + sc.safety_valve.tolerance * funding;
-                if off_track {
-                    breached[l] = true;
-                }
-                if tl.sv_payments_allowed[t] {
-                    if off_track && sc.safety_valve.withhold {
-                        sv_withheld = sc.safety_valve.withhold_share * scheduled;
-                        held_back[l] += sv_withheld;
-                        sv_payment = scheduled - sv_withheld;
-                    } else {
-                        sv_payment = scheduled;
-                        if !off_track && sc.safety_valve.release_when_back_on_track {
-                            sv_payment += held_back[l];
-                            held_back[l] = 0.0;
-                        }
-                    }
-                }
-            }
-            // Support for deficits accrued between the HNSG date and the override end.
-            let interim = if tl.interim[t] {
-                np.interim_share * overspend.max(0.0)
-            } else {
-                0.0
-            };
-            // HNSG payment (measured earlier, paid in the payment FY, maybe a year late).
-            let hnsg_payment = if Some(t) == hnsg_pay_t[l] {
-                std::mem::take(&mut hnsg_due[l])
-            } else {
-                0.0
-            };
-            // After the override: regime.
-            let mut written_off = 0.0;
-            if Some(t) == tl.write_off_at {
-                written_off = deficit[l].max(0.0);
-            }
-            let grants = sv_payment + hnsg_payment + interim + contribution;
-            let central = if tl.regime[t] == Regime::Central {
-                (spend - funding - grants).max(0.0)
-            } else {
-                0.0
-            };
-            // 6. Balance.
-            let interest = sc.reserves.interest_rate * deficit[l].max(0.0);
-            reserves[l] = reserves[l] * (1.0 - sc.reserves.drawdown_rate) - interest - contribution;
-            deficit[l] += spend - funding - grants - central - written_off;
-            if Some(t) == tl.hnsg_measure {
-                let mut eligible = deficit[l].max(0.0) * (1.0 - sc.hnsg.haircut);
-                if sc.hnsg.net_safety_valve_due {
-                    eligible -= c.safety_valve.as_ref().map_or(0.0, |sv| sv.due_after_hnsg);
-                }
-                hnsg_due[l] = if approved[l] {
-                    sc.hnsg.share * eligible.max(0.0)
-                } else {
-                    0.0
-                };
-            }
-            let exceeds = deficit[l] > reserves[l];
-            let ratio = if reserves[l] > 0.0 {
-                (deficit[l] / reserves[l]).clamp(-100.0, 100.0)
-            } else if deficit[l] > 0.0 {
-                100.0
-            } else {
-                0.0
-            };
-
+            let money = finances(model, council, national[l], &lane, &mut accounts[l]);
             let row = &mut out[l * stride + t * m::COUNT..l * stride + (t + 1) * m::COUNT];
-            row[m::EHCPS] = stock[l];
-            for s in 0..SETTINGS {
-                row[m::BY_SETTING + s] = settings[s][l];
-            }
-            for a in 0..AGE_BANDS {
-                row[m::BY_AGE + a] = ages[a][l];
-            }
-            row[m::NEW_PLANS] = new_total[l];
-            row[m::CEASED_PLANS] = ceased_total[l];
-            row[m::AGED_OUT] = aged_out[l];
-            row[m::SPECIAL_PLACES] = capacity;
-            row[m::OVERFLOW] = overflow[l];
-            row[m::SPEND] = spend;
-            row[m::SAVINGS] = savings;
-            row[m::FUNDING] = funding;
-            row[m::IN_YEAR_BALANCE] = in_year_balance;
-            row[m::SV_PAYMENT] = sv_payment;
-            row[m::SV_WITHHELD] = sv_withheld;
-            row[m::SV_BREACH] = f64::from(u8::from(breached[l]));
-            row[m::COUNCIL_CONTRIBUTION] = contribution;
-            row[m::HNSG_PAYMENT] = hnsg_payment;
-            row[m::INTERIM_SUPPORT] = interim;
-            row[m::CENTRAL_PRESSURE] = central;
-            row[m::WRITTEN_OFF] = written_off;
-            row[m::CUMULATIVE_DEFICIT] = deficit[l];
-            row[m::RESERVES] = reserves[l];
-            row[m::DEFICIT_TO_RESERVES] = ratio;
-            row[m::DEFICIT_EXCEEDS_RESERVES] = f64::from(u8::from(exceeds));
-            row[m::SHORTFALL] = (deficit[l] - reserves[l]).max(0.0);
-            row[m::INDUCED] = induced[l];
-            row[m::INTEREST] = interest;
+            write_plans(row, l, &state, &settings, &flows, &placed);
+            write_money(row, &money, &accounts[l]);
         }
     }
 }
@@ -574,56 +531,81 @@ struct BandShares {
     ceased: [f64; AGE_BANDS],
 }
 
+/// The bands whose plans moving up cross a phase transfer at which reform reassesses plans:
+/// 5-10 to 11-15 (primary to secondary) and 11-15 to 16-19 (secondary to post-16).
+const REASSESSED_ON_MOVING_UP: [usize; 2] = [AGE_5_10, AGE_11_15];
+
 impl BandShares {
-    fn new(c: &CouncilModel, st: &Structure, reassess: f64) -> Self {
+    fn new(council: &CouncilModel, structure: &Structure, reassess: f64) -> Self {
         let mut out = BandShares {
             remain: [0.0; AGE_BANDS],
             up: [0.0; AGE_BANDS],
             ceased: [0.0; AGE_BANDS],
         };
         for a in 0..AGE_BANDS {
-            let stay = 1.0 - c.cease_rate[a];
-            let promote = st.promote[a];
+            let stay = 1.0 - council.cease_rate[a];
+            let promote = structure.promote[a];
             // Phase transfer: reform may reassess (and end) some plans here.
-            let keep = if a == 1 || a == 2 {
+            let keep = if REASSESSED_ON_MOVING_UP.contains(&a) {
                 1.0 - reassess
             } else {
                 1.0
             };
             out.remain[a] = stay * (1.0 - promote);
             out.up[a] = stay * promote * keep;
-            out.ceased[a] = c.cease_rate[a] + stay * promote * (1.0 - keep);
+            out.ceased[a] = council.cease_rate[a] + stay * promote * (1.0 - keep);
         }
         out
     }
 }
 
-/// Step 1 for every lane: each band keeps its stayers, gains the plans moving up from the band
-/// below (re-placed by the phase transfer) and its share of the new plans. Bands are updated in
-/// place from the top, so the band below is still last year's.
-#[inline(always)]
-fn demand_step<const L: usize>(
-    c: &CouncilModel,
-    st: &Structure,
-    shares: &BandShares,
-    new_total: &[f64; L],
-    cells: &mut [[[f64; L]; SETTINGS]; AGE_BANDS],
-    bands: &[[f64; L]; AGE_BANDS],
-) -> ([f64; L], [f64; L]) {
-    // Plans ending (ceased, or reassessed at a phase transfer) and ageing out of the last band.
-    let mut ceased_total = [0.0; L];
-    for (band, share) in bands.iter().zip(&shares.ceased) {
-        for l in 0..L {
-            ceased_total[l] += band[l] * share;
+/// Step 1's flows for every lane: new plans, plans ended (ceased, or reassessed at a phase
+/// transfer) and plans ageing out of the last band.
+struct PlanFlows<const L: usize> {
+    new_plans: [f64; L],
+    ceased: [f64; L],
+    aged_out: [f64; L],
+}
+
+impl<const L: usize> PlanFlows<L> {
+    fn none() -> Self {
+        PlanFlows {
+            new_plans: [0.0; L],
+            ceased: [0.0; L],
+            aged_out: [0.0; L],
         }
     }
-    let aged_out: [f64; L] =
-        std::array::from_fn(|l| bands[AGE_BANDS - 1][l] * shares.up[AGE_BANDS - 1]);
+}
+
+/// Step 1, demand, for every lane: new plans are `rate x stock`; each band keeps its stayers,
+/// gains the plans moving up from the band below (re-placed by the phase transfer) and its
+/// share of the new plans. Bands are updated in place from the top, so the band below is still
+/// last year's.
+#[inline(always)]
+fn demand_step<const L: usize>(
+    council: &CouncilModel,
+    structure: &Structure,
+    shares: &BandShares,
+    new_rate: &[f64; L],
+    state: &mut CaseloadState<L>,
+) -> PlanFlows<L> {
+    let mut flows = PlanFlows::none();
+    for l in 0..L {
+        flows.new_plans[l] = new_rate[l] * state.stock[l];
+    }
+    let bands = &state.ages;
+    let cells = &mut state.cells;
+    for (band, share) in bands.iter().zip(&shares.ceased) {
+        for l in 0..L {
+            flows.ceased[l] += band[l] * share;
+        }
+    }
+    flows.aged_out = std::array::from_fn(|l| bands[AGE_BANDS - 1][l] * shares.up[AGE_BANDS - 1]);
     for a in (0..AGE_BANDS).rev() {
         let mut arriving = [[0.0; L]; SETTINGS];
         if a > 0 {
             // Plans moving up: those leaving their setting are pooled and re-placed.
-            let tr = &st.phase[a - 1];
+            let transfer = &structure.phase[a - 1];
             let below = &cells[a - 1];
             let up = shares.up[a - 1];
             let moving: [[f64; L]; SETTINGS] =
@@ -631,24 +613,74 @@ fn demand_step<const L: usize>(
             let mut pool = [0.0; L];
             for s in 0..SETTINGS {
                 for l in 0..L {
-                    pool[l] += tr.leave[s] * moving[s][l];
+                    pool[l] += transfer.leave[s] * moving[s][l];
                 }
             }
             for s in 0..SETTINGS {
                 for l in 0..L {
-                    arriving[s][l] = tr.stay[s] * moving[s][l] + tr.to_share[s] * pool[l];
+                    arriving[s][l] =
+                        transfer.stay[s] * moving[s][l] + transfer.to_share[s] * pool[l];
                 }
             }
         }
         let remain = shares.remain[a];
         for (s, cell) in cells[a].iter_mut().enumerate() {
-            let mix = c.entry_mix[a][s];
+            let mix = council.entry_mix[a][s];
             for l in 0..L {
-                cell[l] = cell[l] * remain + arriving[s][l] + new_total[l] * mix;
+                cell[l] = cell[l] * remain + arriving[s][l] + flows.new_plans[l] * mix;
             }
         }
     }
-    (ceased_total, aged_out)
+    flows
+}
+
+/// Step 2's placements for every lane.
+struct Placed<const L: usize> {
+    /// Extra specialist placements drawn from mainstream by new places.
+    induced: [f64; L],
+    /// State special demand above capacity, placed in independent special schools.
+    overflow: [f64; L],
+}
+
+/// Step 2, placement, for every lane: new places raise capacity and draw induced placements
+/// from mainstream; state special demand above capacity overflows to independent schools.
+#[inline(always)]
+fn placement_step<const L: usize>(
+    places_added: f64,
+    induced_demand: f64,
+    state: &mut CaseloadState<L>,
+) -> Placed<L> {
+    state.capacity += places_added;
+    let mut induced = [0.0; L];
+    if places_added > 0.0 && induced_demand > 0.0 {
+        induced = induced_step(induced_demand * places_added, &mut state.cells);
+    }
+    let overflow = overflow_step(state.capacity, &mut state.cells);
+    Placed { induced, overflow }
+}
+
+/// Step 2's induced demand for every lane: `wanted` plans move from mainstream to state
+/// special schools (at most every mainstream plan), following the age profile of mainstream
+/// plans. Returns the placements moved per lane.
+#[inline(always)]
+fn induced_step<const L: usize>(
+    wanted: f64,
+    cells: &mut [[[f64; L]; SETTINGS]; AGE_BANDS],
+) -> [f64; L] {
+    let mut induced = [0.0; L];
+    for l in 0..L {
+        let main: f64 = cells.iter().map(|r| r[MAINSTREAM][l]).sum();
+        induced[l] = wanted.min(main);
+        if main > 0.0 {
+            let moved_share = induced[l] / main;
+            for band in cells.iter_mut() {
+                let moved = band[MAINSTREAM][l] * moved_share;
+                band[MAINSTREAM][l] -= moved;
+                band[SPECIAL_STATE][l] += moved;
+            }
+        }
+    }
+    induced
 }
 
 /// Step 2's overflow for every lane: state special demand above capacity moves to independent
@@ -682,6 +714,356 @@ fn overflow_step<const L: usize>(
     overflow
 }
 
+/// The year's plans by setting (returned) and by age band (into `state.ages`, the next demand
+/// step's band totals), after demand and placement.
+#[inline(always)]
+fn caseload_totals<const L: usize>(state: &mut CaseloadState<L>) -> [[f64; L]; SETTINGS] {
+    let mut settings = [[0.0; L]; SETTINGS];
+    state.ages = [[0.0; L]; AGE_BANDS];
+    for a in 0..AGE_BANDS {
+        for s in 0..SETTINGS {
+            for l in 0..L {
+                settings[s][l] += state.cells[a][s][l];
+                state.ages[a][l] += state.cells[a][s][l];
+            }
+        }
+    }
+    settings
+}
+
+/// Step 3, costs, for every lane: one year of inflation on unit costs (drawn per path, plus
+/// national yearly noise; independent fees capped under reform) and on non-plan spend, and the
+/// year's plan spend. Also sets `state.stock`, the plans in force.
+#[inline(always)]
+fn cost_step<const L: usize>(
+    inflation: &[[f64; L]; SETTINGS],
+    noise: &[f64; L],
+    fee_cap: Option<f64>,
+    settings: &[[f64; L]; SETTINGS],
+    state: &mut CaseloadState<L>,
+) -> [f64; L] {
+    for s in 0..SETTINGS {
+        for l in 0..L {
+            let mut growth = inflation[s][l] + noise[l];
+            if s == SPECIAL_INDEPENDENT {
+                if let Some(cap) = fee_cap {
+                    growth = growth.min(cap);
+                }
+            }
+            state.unit_cost[s][l] *= 1.0 + growth;
+        }
+    }
+    let mut plan_spend = [0.0; L];
+    for l in 0..L {
+        state.non_plan[l] *= 1.0 + inflation[MAINSTREAM][l] + noise[l];
+        state.stock[l] = 0.0;
+    }
+    for s in 0..SETTINGS {
+        for l in 0..L {
+            state.stock[l] += settings[s][l];
+            plan_spend[l] += settings[s][l] * state.unit_cost[s][l];
+        }
+    }
+    plan_spend
+}
+
+/// One lane's inputs to steps 4 to 7 in year `t`.
+struct LaneYear {
+    t: usize,
+    /// Spend before savings (plans, non-plan spend, council spend factor).
+    gross: f64,
+    delivered: f64,
+    hnsg_approved: bool,
+    hnsg_paid_at: Option<usize>,
+    funding_factor: f64,
+}
+
+/// One lane's money in one year (steps 4 to 7).
+struct Money {
+    spend: f64,
+    savings: f64,
+    funding: f64,
+    in_year_balance: f64,
+    events: PolicyEvents,
+    interest: f64,
+}
+
+/// Steps 4 to 7 for one lane: funding, mitigation, policy events and the balance.
+#[inline(always)]
+fn finances(
+    model: &Model,
+    council: &CouncilModel,
+    national: &NationalDraws,
+    lane: &LaneYear,
+    accounts: &mut Accounts,
+) -> Money {
+    let t = lane.t;
+    // 4. Funding.
+    let funding = funding_step(council.hnb_known[t], national, lane, &mut accounts.hnb);
+    // 5. Mitigation.
+    let savings = mitigation_step(
+        lane.gross,
+        model.scenario.mitigation.savings_share,
+        model.schedule.savings_ramp[t],
+        lane.delivered,
+    );
+    let spend = lane.gross - savings;
+    let in_year_balance = funding - spend;
+    // 6. Policy events.
+    let events = policy_events(model, council, national, lane, spend, funding, accounts);
+    // 7. Balance.
+    let interest = balance_step(model, council, lane, spend, funding, &events, accounts);
+    Money {
+        spend,
+        savings,
+        funding,
+        in_year_balance,
+        events,
+        interest,
+    }
+}
+
+/// Step 4, funding, for one lane: the known allocation, else last year's grown by the path's
+/// growth and the national yearly shock; times the funding factor (any schools-block transfer).
+#[inline(always)]
+fn funding_step(
+    known: Option<f64>,
+    national: &NationalDraws,
+    lane: &LaneYear,
+    hnb: &mut f64,
+) -> f64 {
+    *hnb = match known {
+        Some(v) => v,
+        None => *hnb * (1.0 + national.funding_growth + national.funding_noise[lane.t]),
+    };
+    *hnb * lane.funding_factor
+}
+
+/// Step 5, mitigation, for one lane: the savings, a share of spend, ramped in, times the
+/// delivered share drawn per path.
+#[inline(always)]
+fn mitigation_step(gross: f64, savings_share: f64, ramp: f64, delivered: f64) -> f64 {
+    gross * savings_share * ramp * delivered
+}
+
+/// Step 6's flows for one lane in one year.
+struct PolicyEvents {
+    safety_valve: SafetyValveYear,
+    /// Support for deficits accrued between the HNSG date and the override end.
+    interim: f64,
+    /// HNSG paid (measured earlier, paid in the payment FY, maybe a year late).
+    hnsg_payment: f64,
+    /// The residual deficit written off (regime `write_off`, in its first year).
+    written_off: f64,
+    /// Overspend absorbed centrally after the override (regime `central`).
+    central: f64,
+    /// Money paid towards the deficit: safety-valve instalments, HNSG, interim support and the
+    /// council's own contribution.
+    grants: f64,
+}
+
+/// Step 6, policy events, for one lane: the safety valve, interim support, the HNSG payment and
+/// the after-override regime.
+#[inline(always)]
+fn policy_events(
+    model: &Model,
+    council: &CouncilModel,
+    national: &NationalDraws,
+    lane: &LaneYear,
+    spend: f64,
+    funding: f64,
+    accounts: &mut Accounts,
+) -> PolicyEvents {
+    let schedule = &model.schedule;
+    let t = lane.t;
+    let overspend = -(funding - spend);
+    let safety_valve = match &council.safety_valve {
+        Some(terms) => safety_valve_step(model, terms, t, overspend, funding, accounts),
+        None => SafetyValveYear::default(),
+    };
+    let interim = if schedule.interim[t] {
+        national.interim_share * overspend.max(0.0)
+    } else {
+        0.0
+    };
+    let hnsg_payment = if Some(t) == lane.hnsg_paid_at {
+        std::mem::take(&mut accounts.hnsg_due)
+    } else {
+        0.0
+    };
+    let written_off = if Some(t) == schedule.write_off_at {
+        accounts.deficit.max(0.0)
+    } else {
+        0.0
+    };
+    let grants = safety_valve.payment + hnsg_payment + interim + safety_valve.contribution;
+    let central = if schedule.regime[t] == Regime::Central {
+        (spend - funding - grants).max(0.0)
+    } else {
+        0.0
+    };
+    PolicyEvents {
+        safety_valve,
+        interim,
+        hnsg_payment,
+        written_off,
+        central,
+        grants,
+    }
+}
+
+/// Step 7, the balance, for one lane: interest on the deficit and the council's contribution
+/// come out of reserves, the deficit moves by the identity in the README, and the HNSG claim is
+/// measured at its balance date. Returns the interest.
+#[inline(always)]
+fn balance_step(
+    model: &Model,
+    council: &CouncilModel,
+    lane: &LaneYear,
+    spend: f64,
+    funding: f64,
+    events: &PolicyEvents,
+    accounts: &mut Accounts,
+) -> f64 {
+    let reserves = &model.scenario.reserves;
+    let interest = reserves.interest_rate * accounts.deficit.max(0.0);
+    accounts.reserves = accounts.reserves * (1.0 - reserves.drawdown_rate)
+        - interest
+        - events.safety_valve.contribution;
+    accounts.deficit += spend - funding - events.grants - events.central - events.written_off;
+    if Some(lane.t) == model.schedule.hnsg_measure {
+        accounts.hnsg_due = hnsg_claim(model, council, lane.hnsg_approved, accounts.deficit);
+    }
+    interest
+}
+
+/// Step 6's safety-valve flows for one lane in one year.
+#[derive(Debug, Default, Clone, Copy)]
+struct SafetyValveYear {
+    payment: f64,
+    withheld: f64,
+    contribution: f64,
+}
+
+/// Step 6, the safety valve for one lane: the council's contribution in live years, the breach
+/// test against the agreed trajectory, and the instalment paid, withheld or released.
+#[inline(always)]
+fn safety_valve_step(
+    model: &Model,
+    terms: &SafetyValveTerms,
+    t: usize,
+    overspend: f64,
+    funding: f64,
+    accounts: &mut Accounts,
+) -> SafetyValveYear {
+    let rules = &model.scenario.safety_valve;
+    let mut out = SafetyValveYear::default();
+    let scheduled = terms.instalment[t];
+    if terms.live[t] {
+        out.contribution = rules.council_contribution_share * scheduled;
+    }
+    let off_track = terms.live[t] && overspend > terms.trajectory[t] + rules.tolerance * funding;
+    if off_track {
+        accounts.sv_breached = true;
+    }
+    if model.schedule.sv_payments_allowed[t] {
+        if off_track && rules.withhold {
+            out.withheld = rules.withhold_share * scheduled;
+            accounts.sv_held_back += out.withheld;
+            out.payment = scheduled - out.withheld;
+        } else {
+            out.payment = scheduled;
+            if !off_track && rules.release_when_back_on_track {
+                out.payment += accounts.sv_held_back;
+                accounts.sv_held_back = 0.0;
+            }
+        }
+    }
+    out
+}
+
+/// Step 7's HNSG measurement at the balance date: the eligible deficit (after the haircut, and
+/// net of safety-valve instalments still due if the scenario says so) times the grant's share,
+/// or nothing if the council's plan is not approved. Paid in the payment year (step 6).
+#[inline(always)]
+fn hnsg_claim(model: &Model, council: &CouncilModel, approved: bool, deficit: f64) -> f64 {
+    let hnsg = &model.scenario.hnsg;
+    let mut eligible = deficit.max(0.0) * (1.0 - hnsg.haircut);
+    if hnsg.net_safety_valve_due {
+        eligible -= council
+            .safety_valve
+            .as_ref()
+            .map_or(0.0, |sv| sv.due_after_hnsg);
+    }
+    if approved {
+        hnsg.share * eligible.max(0.0)
+    } else {
+        0.0
+    }
+}
+
+/// The ratio of deficit to reserves, capped at [`DEFICIT_TO_RESERVES_CAP`].
+#[inline(always)]
+fn deficit_to_reserves(deficit: f64, reserves: f64) -> f64 {
+    if reserves > 0.0 {
+        (deficit / reserves).clamp(-DEFICIT_TO_RESERVES_CAP, DEFICIT_TO_RESERVES_CAP)
+    } else if deficit > 0.0 {
+        DEFICIT_TO_RESERVES_CAP
+    } else {
+        0.0
+    }
+}
+
+/// Writes one lane's plan metrics for one year.
+#[inline(always)]
+fn write_plans<const L: usize>(
+    row: &mut [f64],
+    l: usize,
+    state: &CaseloadState<L>,
+    settings: &[[f64; L]; SETTINGS],
+    flows: &PlanFlows<L>,
+    placed: &Placed<L>,
+) {
+    row[m::EHCPS] = state.stock[l];
+    for s in 0..SETTINGS {
+        row[m::BY_SETTING + s] = settings[s][l];
+    }
+    for a in 0..AGE_BANDS {
+        row[m::BY_AGE + a] = state.ages[a][l];
+    }
+    row[m::NEW_PLANS] = flows.new_plans[l];
+    row[m::CEASED_PLANS] = flows.ceased[l];
+    row[m::AGED_OUT] = flows.aged_out[l];
+    row[m::SPECIAL_PLACES] = state.capacity;
+    row[m::OVERFLOW] = placed.overflow[l];
+    row[m::INDUCED] = placed.induced[l];
+}
+
+/// Writes one lane's money metrics for one year, and the comparison with reserves.
+#[inline(always)]
+fn write_money(row: &mut [f64], money: &Money, accounts: &Accounts) {
+    let (deficit, reserves) = (accounts.deficit, accounts.reserves);
+    row[m::SPEND] = money.spend;
+    row[m::SAVINGS] = money.savings;
+    row[m::FUNDING] = money.funding;
+    row[m::IN_YEAR_BALANCE] = money.in_year_balance;
+    let events = &money.events;
+    row[m::SV_PAYMENT] = events.safety_valve.payment;
+    row[m::SV_WITHHELD] = events.safety_valve.withheld;
+    row[m::SV_BREACH] = f64::from(u8::from(accounts.sv_breached));
+    row[m::COUNCIL_CONTRIBUTION] = events.safety_valve.contribution;
+    row[m::HNSG_PAYMENT] = events.hnsg_payment;
+    row[m::INTERIM_SUPPORT] = events.interim;
+    row[m::CENTRAL_PRESSURE] = events.central;
+    row[m::WRITTEN_OFF] = events.written_off;
+    row[m::CUMULATIVE_DEFICIT] = deficit;
+    row[m::RESERVES] = reserves;
+    row[m::DEFICIT_TO_RESERVES] = deficit_to_reserves(deficit, reserves);
+    row[m::DEFICIT_EXCEEDS_RESERVES] = f64::from(u8::from(deficit > reserves));
+    row[m::SHORTFALL] = (deficit - reserves).max(0.0);
+    row[m::INTEREST] = money.interest;
+}
+
 /// Councils per chunk. Chunks are fixed (never depend on the thread count), each chunk sums its
 /// councils in council order, and chunks are added into England's totals in chunk order, so the
 /// national floating-point sums are the same bits whatever the number of threads.
@@ -692,15 +1074,15 @@ const COUNCILS_PER_CHUNK: usize = 4;
 const PATHS_PER_BLOCK: usize = 64;
 
 /// National sums for one chunk of councils: per path, year and national metric.
-struct NationalAcc {
+struct NationalSums {
     paths: usize,
     years: usize,
     sums: Vec<f64>,
 }
 
-impl NationalAcc {
+impl NationalSums {
     fn new(paths: usize, years: usize) -> Self {
-        NationalAcc {
+        NationalSums {
             paths,
             years,
             sums: vec![0.0; paths * years * NATIONAL_COUNT],
@@ -708,9 +1090,9 @@ impl NationalAcc {
     }
     /// Adds one path of one council (`years x METRICS` rows) to the sums.
     #[inline]
-    fn add_path(&mut self, p: usize, rows: &[f64]) {
-        let dst_all =
-            &mut self.sums[p * self.years * NATIONAL_COUNT..(p + 1) * self.years * NATIONAL_COUNT];
+    fn add_path(&mut self, path: usize, rows: &[f64]) {
+        let stride = self.years * NATIONAL_COUNT;
+        let dst_all = &mut self.sums[path * stride..(path + 1) * stride];
         for (src, dst) in rows
             .chunks_exact(m::COUNT)
             .zip(dst_all.chunks_exact_mut(NATIONAL_COUNT))
@@ -728,25 +1110,59 @@ impl NationalAcc {
         }
     }
     /// Adds another chunk's sums (call in chunk order).
-    fn add(&mut self, other: &NationalAcc) {
+    fn add(&mut self, other: &NationalSums) {
         for (a, b) in self.sums.iter_mut().zip(&other.sums) {
             *a += b;
         }
     }
-    fn finish(self) -> NationalPaths {
+    fn finish(self) -> EnglandPaths {
         let mut values = self.sums;
         for chunk in values.chunks_mut(NATIONAL_COUNT) {
-            let r = chunk[m::RESERVES];
-            chunk[m::DEFICIT_TO_RESERVES] = if r > 0.0 {
-                chunk[m::CUMULATIVE_DEFICIT] / r
+            let reserves = chunk[m::RESERVES];
+            chunk[m::DEFICIT_TO_RESERVES] = if reserves > 0.0 {
+                chunk[m::CUMULATIVE_DEFICIT] / reserves
             } else {
                 0.0
             };
         }
-        NationalPaths {
+        EnglandPaths {
             paths: self.paths,
             years: self.years,
             values,
+        }
+    }
+}
+
+/// A worker's buffers for one chunk of councils: the chunk's national sums and one council's
+/// paths per council of the chunk, reused from chunk to chunk (bounded memory, no page faults).
+fn chunk_buffers(config: RunConfig, years: usize) -> (NationalSums, Vec<CouncilPaths>) {
+    let councils = (0..COUNCILS_PER_CHUNK)
+        .map(|_| CouncilPaths {
+            council: 0,
+            paths: config.paths,
+            years,
+            values: vec![0.0; config.paths * years * m::COUNT],
+        })
+        .collect();
+    (NationalSums::new(config.paths, years), councils)
+}
+
+/// Simulates one chunk of councils into its buffers, a block of paths at a time for every
+/// council of the chunk, so the block's national sums stay in cache; each path still adds its
+/// councils in council order.
+fn simulate_chunk(
+    run: &RunInputs,
+    config: RunConfig,
+    councils: std::ops::Range<usize>,
+    sums: &mut NationalSums,
+    buffers: &mut [CouncilPaths],
+) {
+    sums.sums.iter_mut().for_each(|v| *v = 0.0);
+    for start in (0..config.paths).step_by(PATHS_PER_BLOCK) {
+        let block = start..(start + PATHS_PER_BLOCK).min(config.paths);
+        for (council, buffer) in councils.clone().zip(buffers.iter_mut()) {
+            buffer.council = council;
+            simulate_paths(run, council, block.clone(), buffer, sums);
         }
     }
 }
@@ -756,22 +1172,22 @@ impl NationalAcc {
 /// in council order. `progress` is called once per finished council.
 pub fn simulate<R, F>(
     model: &Model,
-    cfg: RunConfig,
+    config: RunConfig,
     per_council: F,
     progress: &(dyn Fn() + Sync),
-) -> (Vec<R>, NationalPaths)
+) -> (Vec<R>, EnglandPaths)
 where
     R: Send,
     F: Fn(&CouncilPaths) -> R + Sync,
 {
-    let years = model.timeline.years.len();
-    let mit = &model.scenario.mitigation;
+    let years = model.schedule.years.len();
+    let mitigation = &model.scenario.mitigation;
     let run = RunInputs {
         model,
-        national: national_draws(model, cfg),
-        seed: cfg.seed,
-        delivered: (mit.savings_share > 0.0)
-            .then(|| Beta::new(mit.delivered_alpha, mit.delivered_beta).ok())
+        national: national_draws(model, config),
+        seed: config.seed,
+        delivered: (mitigation.savings_share > 0.0)
+            .then(|| Beta::new(mitigation.delivered_alpha, mitigation.delivered_beta).ok())
             .flatten(),
     };
     let n = model.councils.len();
@@ -779,55 +1195,37 @@ where
         .step_by(COUNCILS_PER_CHUNK)
         .map(|start| start..(start + COUNCILS_PER_CHUNK).min(n))
         .collect();
-    let mut total = NationalAcc::new(cfg.paths, years);
+    let mut england = NationalSums::new(config.paths, years);
     let mut results = Vec::with_capacity(n);
-    // Chunks run in parallel, one per thread at a time, reusing their buffers (bounded memory,
-    // no page faults), and are added into England's totals in chunk order.
+    // Chunks run in parallel, one per thread at a time, reusing their buffers, and are added
+    // into England's totals in chunk order.
     let group = rayon::current_num_threads().max(1);
-    let mut pool: Vec<(NationalAcc, Vec<CouncilPaths>)> = (0..group.min(chunks.len()))
-        .map(|_| {
-            let bufs = (0..COUNCILS_PER_CHUNK)
-                .map(|_| CouncilPaths {
-                    council: 0,
-                    paths: cfg.paths,
-                    years,
-                    values: vec![0.0; cfg.paths * years * m::COUNT],
-                })
-                .collect();
-            (NationalAcc::new(cfg.paths, years), bufs)
-        })
+    let mut pool: Vec<(NationalSums, Vec<CouncilPaths>)> = (0..group.min(chunks.len()))
+        .map(|_| chunk_buffers(config, years))
         .collect();
     for batch in chunks.chunks(group) {
         let done: Vec<Vec<R>> = batch
             .par_iter()
             .zip(pool.par_iter_mut())
-            .map(|(range, (acc, bufs))| {
-                acc.sums.iter_mut().for_each(|v| *v = 0.0);
-                // A block of paths at a time for every council of the chunk, so the block's
-                // national sums stay in cache; each path still adds its councils in order.
-                for start in (0..cfg.paths).step_by(PATHS_PER_BLOCK) {
-                    let block = start..(start + PATHS_PER_BLOCK).min(cfg.paths);
-                    for (ci, buf) in range.clone().zip(bufs.iter_mut()) {
-                        buf.council = ci;
-                        simulate_paths(&run, ci, block.clone(), buf, acc);
-                    }
-                }
-                bufs.iter()
-                    .take(range.len())
-                    .map(|buf| {
-                        let r = per_council(buf);
+            .map(|(councils, (sums, buffers))| {
+                simulate_chunk(&run, config, councils.clone(), sums, buffers);
+                buffers
+                    .iter()
+                    .take(councils.len())
+                    .map(|buffer| {
+                        let result = per_council(buffer);
                         progress();
-                        r
+                        result
                     })
                     .collect()
             })
             .collect();
-        for (rs, (acc, _)) in done.into_iter().zip(&pool) {
-            results.extend(rs);
-            total.add(acc);
+        for (chunk_results, (sums, _)) in done.into_iter().zip(&pool) {
+            results.extend(chunk_results);
+            england.add(sums);
         }
     }
-    (results, total.finish())
+    (results, england.finish())
 }
 
 #[cfg(test)]

@@ -194,7 +194,7 @@ fn run(common: Common, out: Option<PathBuf>) -> Result<()> {
     let clock = Instant::now();
     let bar = progress_bar(common.quiet, p.baseline.councils.len() as u64, &name);
     let result = p.pool.install(|| {
-        highneeds::run::run(
+        highneeds::run::project(
             &p.baseline,
             &p.scenario,
             Vintage::latest(),
@@ -205,7 +205,7 @@ fn run(common: Common, out: Option<PathBuf>) -> Result<()> {
     bar.finish_and_clear();
     let wall = clock.elapsed().as_secs_f64();
     let council_years =
-        (p.config.paths * result.model.councils.len() * result.model.timeline.years.len()) as u64;
+        (p.config.paths * result.model.councils.len() * result.model.schedule.years.len()) as u64;
 
     let mut staged = Staged::new(&out)?;
     staged.file("councils.csv", |w| {
@@ -240,7 +240,7 @@ fn run(common: Common, out: Option<PathBuf>) -> Result<()> {
             "ehcps",
         )
     })?;
-    let tl = &result.model.timeline;
+    let tl = &result.model.schedule;
     let manifest = Manifest {
         program: "highneeds",
         version: env!("CARGO_PKG_VERSION"),
@@ -270,7 +270,7 @@ fn run(common: Common, out: Option<PathBuf>) -> Result<()> {
 }
 
 fn print_headline(r: &highneeds::run::RunResult, out: &Path, wall: f64, council_years: u64) {
-    let tl = &r.model.timeline;
+    let tl = &r.model.schedule;
     let k = |name: &str| {
         highneeds::engine::NATIONAL_METRICS
             .iter()
@@ -329,9 +329,9 @@ fn check(path: &Path, seeds: &Option<PathBuf>) -> Result<()> {
     );
     println!(
         "# horizon {} to {}; override ends in {}; {} councils calibrated ({} with the cost scale clamped)",
-        model.timeline.years[0],
-        model.timeline.years[model.timeline.years.len() - 1],
-        model.timeline.years[model.timeline.override_end],
+        model.schedule.years[0],
+        model.schedule.years[model.schedule.years.len() - 1],
+        model.schedule.years[model.schedule.override_end],
         model.councils.len(),
         model.councils.iter().filter(|c| c.cost_scale_clamped).count()
     );

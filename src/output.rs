@@ -99,7 +99,7 @@ pub fn write_councils_csv(w: &mut dyn Write, scenario: &str, r: &RunResult) -> R
     csv.write_record([
         "scenario", "la_code", "la_name", "fy", "metric", "mean", "p05", "p25", "p50", "p75", "p95",
     ])?;
-    let years = &r.model.timeline.years;
+    let years = &r.model.schedule.years;
     for cs in &r.councils {
         let c = &r.model.councils[cs.council];
         let code = c.la_code.to_string();
@@ -127,7 +127,7 @@ pub fn write_national_csv(w: &mut dyn Write, scenario: &str, r: &RunResult) -> R
     csv.write_record([
         "scenario", "fy", "metric", "mean", "p05", "p25", "p50", "p75", "p95",
     ])?;
-    for (t, fy) in r.model.timeline.years.iter().enumerate() {
+    for (t, fy) in r.model.schedule.years.iter().enumerate() {
         for (k, name) in NATIONAL_METRICS.iter().enumerate() {
             let mut row = vec![scenario.to_string(), fy.to_string(), name.to_string()];
             push_stats(
@@ -164,7 +164,7 @@ pub const SUMMARY_COLUMNS: [&str; 16] = [
 pub fn write_summary_csv(w: &mut dyn Write, scenario: &str, r: &RunResult) -> Result<()> {
     let mut csv = csv::Writer::from_writer(w);
     csv.write_record(SUMMARY_COLUMNS)?;
-    let fy = r.model.timeline.years[r.model.timeline.override_end].to_string();
+    let fy = r.model.schedule.years[r.model.schedule.override_end].to_string();
     for cs in &r.councils {
         let c = &r.model.councils[cs.council];
         let o = &cs.at_override;
@@ -202,7 +202,7 @@ pub fn write_councils_over_reserves_csv(
     scenario: &str,
     r: &RunResult,
 ) -> Result<()> {
-    let t = r.model.timeline.override_end;
+    let t = r.model.schedule.override_end;
     let k = NATIONAL_METRICS
         .iter()
         .position(|n| *n == "councils_over_reserves")
@@ -221,7 +221,7 @@ pub fn write_councils_over_reserves_csv(
         "paths",
         "share_of_paths",
     ])?;
-    let fy = r.model.timeline.years[t].to_string();
+    let fy = r.model.schedule.years[t].to_string();
     for (v, c) in counts.iter().enumerate().filter(|(_, c)| **c > 0) {
         csv.write_record([
             scenario.to_string(),
@@ -283,7 +283,7 @@ pub fn write_fan_chart(
         .iter()
         .position(|n| *n == metric)
         .context("unknown national metric")?;
-    let years = &r.model.timeline.years;
+    let years = &r.model.schedule.years;
     let pts: Vec<(i32, Stats)> = years
         .iter()
         .enumerate()

@@ -2,7 +2,7 @@
 //! No printing: progress goes through a callback.
 
 use crate::calibration::{calibrate, Model, Vintage};
-use crate::engine::{simulate, NationalPaths, RunConfig};
+use crate::engine::{simulate, EnglandPaths, RunConfig};
 use crate::error::InputError;
 use crate::scenario::LoadedScenario;
 use crate::seeds::Baseline;
@@ -12,12 +12,13 @@ pub struct RunResult {
     pub model: Model,
     pub councils: Vec<CouncilSummary>,
     pub national: Vec<Stats>,
-    pub national_paths: NationalPaths,
+    pub national_paths: EnglandPaths,
     pub config: RunConfig,
 }
 
-/// Calibrates and runs on the current rayon pool.
-pub fn run(
+/// Calibrates the scenario on the seeds at the vintage, then simulates and summarises it (on
+/// the current rayon pool).
+pub fn project(
     baseline: &Baseline,
     scenario: &LoadedScenario,
     vintage: Vintage,
@@ -25,15 +26,20 @@ pub fn run(
     progress: &(dyn Fn() + Sync),
 ) -> Result<RunResult, InputError> {
     let model = calibrate(baseline, scenario, vintage)?;
-    Ok(run_model(model, config, progress))
+    Ok(simulate_and_summarise(model, config, progress))
 }
 
-pub fn run_model(model: Model, config: RunConfig, progress: &(dyn Fn() + Sync)) -> RunResult {
-    let override_t = model.timeline.override_end;
+/// Simulates a calibrated model and summarises every council (at the override end) and England.
+pub fn simulate_and_summarise(
+    model: Model,
+    config: RunConfig,
+    progress: &(dyn Fn() + Sync),
+) -> RunResult {
+    let override_end = model.schedule.override_end;
     let (councils, national_paths) = simulate(
         &model,
         config,
-        |cp| summarise_council(cp, override_t),
+        |council_paths| summarise_council(council_paths, override_end),
         progress,
     );
     let national = summarise_national(&national_paths);

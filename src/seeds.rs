@@ -11,18 +11,19 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+/// A council's ceased plans in a calendar year.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Flow {
-    pub new_plans: f64,
     pub ceased_plans: f64,
+    /// Of which plans ended at the maximum age (ageing out).
     pub ceased_max_age: f64,
 }
 
+/// A safety-valve agreement: the FY it was signed in, its last instalment FY, the FY by which
+/// the council is to balance, and the instalments by FY.
 #[derive(Debug, Clone)]
 pub struct SafetyValveSeed {
     pub cohort: FinancialYear,
-    pub dfe_total: f64,
-    pub first_fy: FinancialYear,
     pub final_fy: FinancialYear,
     pub target_fy: FinancialYear,
     pub instalments: BTreeMap<FinancialYear, f64>,
@@ -33,10 +34,7 @@ pub struct SafetyValveSeed {
 #[derive(Debug, Clone)]
 pub struct CouncilSeed {
     pub la_code: u16,
-    pub ons_code: String,
     pub la_name: String,
-    pub region: String,
-    pub pop_2_18: f64,
     pub ehcps: BTreeMap<i32, f64>,
     pub caseload: BTreeMap<i32, Cells>,
     pub flows: BTreeMap<i32, Flow>,
@@ -58,9 +56,9 @@ pub struct Baseline {
     pub dir: PathBuf,
     pub councils: Vec<CouncilSeed>,
     /// England caseload by single year of age and setting, by January.
-    pub national_caseload_by_age: BTreeMap<i32, [[f64; SETTINGS]; 26]>,
+    pub national_caseload_by_age: CaseloadByAge,
     /// England ceased plans by age band: (total, at maximum age), by calendar year.
-    pub national_ceased_by_age: BTreeMap<i32, [(f64, f64); AGE_BANDS]>,
+    pub national_ceased_by_age: CeasedByAge,
     pub national_new_plans_mix: BTreeMap<i32, Cells>,
     /// (file name, SHA-256) of every file read.
     pub hashes: Vec<(String, String)>,
@@ -195,18 +193,13 @@ fn cell_index(
     Ok((a, s))
 }
 
+// One row type per table, holding only the columns the model reads (other columns, such as
+// `rule` and `note`, are provenance for people: see seeds/README.md).
+
 #[derive(Deserialize)]
 struct CouncilRow {
     la_code: u16,
-    ons_code: String,
     la_name: String,
-    region: String,
-    #[allow(dead_code)]
-    la_type: String,
-    pop_2_18: f64,
-    pop_status: String,
-    #[allow(dead_code)]
-    pop_rule: String,
 }
 
 #[derive(Deserialize)]
@@ -215,8 +208,6 @@ struct EhcpRow {
     january: i32,
     ehcps: f64,
     status: String,
-    #[allow(dead_code)]
-    rule: String,
 }
 
 #[derive(Deserialize)]
@@ -227,20 +218,15 @@ struct CaseloadRow {
     setting: String,
     plans: f64,
     status: String,
-    #[allow(dead_code)]
-    rule: String,
 }
 
 #[derive(Deserialize)]
 struct FlowRow {
     la_code: u16,
     calendar_year: i32,
-    new_plans: f64,
     ceased_plans: f64,
     ceased_max_age: f64,
     status: String,
-    #[allow(dead_code)]
-    rule: String,
 }
 
 #[derive(Deserialize)]
@@ -251,8 +237,6 @@ struct MixRow {
     setting: String,
     new_plans: f64,
     status: String,
-    #[allow(dead_code)]
-    rule: String,
 }
 
 #[derive(Deserialize)]
@@ -286,8 +270,6 @@ struct HnbRow {
     hnb_before_deductions: f64,
     hnb_after_deductions: f64,
     status: String,
-    #[allow(dead_code)]
-    rule: String,
 }
 
 #[derive(Deserialize)]
@@ -296,8 +278,6 @@ struct DeficitRow {
     balance_date: String,
     cumulative_deficit: f64,
     status: String,
-    #[allow(dead_code)]
-    rule: String,
 }
 
 #[derive(Deserialize)]
@@ -306,23 +286,12 @@ struct ReservesRow {
     balance_date: String,
     usable_reserves: f64,
     status: String,
-    #[allow(dead_code)]
-    rule: String,
-    #[allow(dead_code)]
-    note: String,
 }
 
 #[derive(Deserialize)]
 struct SvRow {
     la_code: u16,
-    #[allow(dead_code)]
-    la_name: String,
     cohort: FinancialYear,
-    dfe_total: f64,
-    total_status: String,
-    #[allow(dead_code)]
-    total_rule: String,
-    first_fy: FinancialYear,
     final_fy: FinancialYear,
     target_fy: FinancialYear,
 }
@@ -333,121 +302,148 @@ struct SvInstalmentRow {
     fy: FinancialYear,
     amount: f64,
     status: String,
-    #[allow(dead_code)]
-    rule: String,
 }
 
-impl Baseline {
-    /// Reads and checks every file in `dir`.
-    pub fn load(dir: &Path) -> Result<Baseline, InputError> {
-        let mut r = Reader {
-            dir: dir.to_owned(),
-            hashes: Vec::new(),
-        };
-        let p = |name: &str| dir.join(name);
+/// The oldest single year of age in the national caseload by age.
+const MAX_AGE: u8 = 25;
 
-        let mut councils: Vec<CouncilSeed> = Vec::new();
-        let mut index: BTreeMap<u16, usize> = BTreeMap::new();
-        for (line, row) in r.rows::<CouncilRow>("councils.csv")? {
-            status_ok(&p("councils.csv"), line, &row.pop_status)?;
-            if index.insert(row.la_code, councils.len()).is_some() {
+/// Reads the seed tables into a baseline, one table at a time.
+struct Loader {
+    reader: Reader,
+    councils: Vec<CouncilSeed>,
+    /// Council index by DfE code.
+    index: BTreeMap<u16, usize>,
+}
+
+impl Loader {
+    fn path(&self, file: &str) -> PathBuf {
+        self.reader.dir.join(file)
+    }
+
+    /// The council of a row, which must be listed in councils.csv.
+    fn council(
+        &mut self,
+        file: &str,
+        line: u64,
+        code: u16,
+    ) -> Result<&mut CouncilSeed, InputError> {
+        match self.index.get(&code) {
+            Some(&i) => Ok(&mut self.councils[i]),
+            None => Err(InputError::at_line(
+                self.path(file),
+                line,
+                format!("council {code} is not in councils.csv"),
+            )),
+        }
+    }
+
+    fn councils(&mut self) -> Result<(), InputError> {
+        const FILE: &str = "councils.csv";
+        for (line, row) in self.reader.rows::<CouncilRow>(FILE)? {
+            if self
+                .index
+                .insert(row.la_code, self.councils.len())
+                .is_some()
+            {
                 return Err(InputError::at_line(
-                    p("councils.csv"),
+                    self.path(FILE),
                     line,
                     format!("council {} appears twice", row.la_code),
                 ));
             }
-            councils.push(CouncilSeed {
-                la_code: row.la_code,
-                ons_code: row.ons_code,
-                la_name: row.la_name,
-                region: row.region,
-                pop_2_18: non_negative(&p("councils.csv"), line, row.pop_2_18, "pop_2_18")?,
-                ehcps: BTreeMap::new(),
-                caseload: BTreeMap::new(),
-                flows: BTreeMap::new(),
-                new_plans_mix: BTreeMap::new(),
-                hnb: BTreeMap::new(),
-                deficits: BTreeMap::new(),
-                reserves: BTreeMap::new(),
-                safety_valve: None,
-                ehcps_estimated: Default::default(),
-                deficits_estimated: Default::default(),
-            });
+            self.councils
+                .push(CouncilSeed::new(row.la_code, row.la_name));
         }
-        if councils.is_empty() {
-            return Err(InputError::invalid(p("councils.csv"), "no councils listed"));
+        if self.councils.is_empty() {
+            return Err(InputError::invalid(self.path(FILE), "no councils listed"));
         }
-        let find = |file: &str, line: u64, code: u16| -> Result<usize, InputError> {
-            index.get(&code).copied().ok_or_else(|| {
-                InputError::at_line(
-                    p(file),
-                    line,
-                    format!("council {code} is not in councils.csv"),
-                )
-            })
-        };
+        Ok(())
+    }
 
-        for (line, row) in r.rows::<EhcpRow>("ehcps.csv")? {
-            status_ok(&p("ehcps.csv"), line, &row.status)?;
-            let i = find("ehcps.csv", line, row.la_code)?;
-            let v = non_negative(&p("ehcps.csv"), line, row.ehcps, "ehcps")?;
-            councils[i].ehcps.insert(row.january, v);
+    fn ehcps(&mut self) -> Result<(), InputError> {
+        const FILE: &str = "ehcps.csv";
+        let f = self.path(FILE);
+        for (line, row) in self.reader.rows::<EhcpRow>(FILE)? {
+            status_ok(&f, line, &row.status)?;
+            let council = self.council(FILE, line, row.la_code)?;
+            let v = non_negative(&f, line, row.ehcps, "ehcps")?;
+            council.ehcps.insert(row.january, v);
             if row.status == "estimated" {
-                councils[i].ehcps_estimated.insert(row.january);
+                council.ehcps_estimated.insert(row.january);
             }
         }
-        for (line, row) in r.rows::<CaseloadRow>("caseload.csv")? {
-            let f = p("caseload.csv");
+        Ok(())
+    }
+
+    fn caseload(&mut self) -> Result<(), InputError> {
+        const FILE: &str = "caseload.csv";
+        let f = self.path(FILE);
+        for (line, row) in self.reader.rows::<CaseloadRow>(FILE)? {
             status_ok(&f, line, &row.status)?;
-            let i = find("caseload.csv", line, row.la_code)?;
+            let council = self.council(FILE, line, row.la_code)?;
             let (a, s) = cell_index(&f, line, &row.age_band, &row.setting)?;
             let v = non_negative(&f, line, row.plans, "plans")?;
-            councils[i]
+            council
                 .caseload
                 .entry(row.january)
                 .or_insert([[0.0; SETTINGS]; AGE_BANDS])[a][s] = v;
         }
-        for (line, row) in r.rows::<FlowRow>("flows.csv")? {
-            let f = p("flows.csv");
+        Ok(())
+    }
+
+    fn flows(&mut self) -> Result<(), InputError> {
+        const FILE: &str = "flows.csv";
+        let f = self.path(FILE);
+        for (line, row) in self.reader.rows::<FlowRow>(FILE)? {
             status_ok(&f, line, &row.status)?;
-            let i = find("flows.csv", line, row.la_code)?;
-            councils[i].flows.insert(
-                row.calendar_year,
-                Flow {
-                    new_plans: non_negative(&f, line, row.new_plans, "new_plans")?,
-                    ceased_plans: non_negative(&f, line, row.ceased_plans, "ceased_plans")?,
-                    ceased_max_age: non_negative(&f, line, row.ceased_max_age, "ceased_max_age")?,
-                },
-            );
+            let council = self.council(FILE, line, row.la_code)?;
+            let flow = Flow {
+                ceased_plans: non_negative(&f, line, row.ceased_plans, "ceased_plans")?,
+                ceased_max_age: non_negative(&f, line, row.ceased_max_age, "ceased_max_age")?,
+            };
+            council.flows.insert(row.calendar_year, flow);
         }
-        for (line, row) in r.rows::<MixRow>("new_plans_mix.csv")? {
-            let f = p("new_plans_mix.csv");
+        Ok(())
+    }
+
+    fn new_plans_mix(&mut self) -> Result<(), InputError> {
+        const FILE: &str = "new_plans_mix.csv";
+        let f = self.path(FILE);
+        for (line, row) in self.reader.rows::<MixRow>(FILE)? {
             status_ok(&f, line, &row.status)?;
-            let i = find("new_plans_mix.csv", line, row.la_code)?;
+            let council = self.council(FILE, line, row.la_code)?;
             let (a, s) = cell_index(&f, line, &row.age_band, &row.setting)?;
             let v = non_negative(&f, line, row.new_plans, "new_plans")?;
-            councils[i]
+            council
                 .new_plans_mix
                 .entry(row.calendar_year)
                 .or_insert([[0.0; SETTINGS]; AGE_BANDS])[a][s] = v;
         }
-        let mut national_new_plans_mix = BTreeMap::new();
-        for (line, row) in r.rows::<NationalMixRow>("national_new_plans_mix.csv")? {
-            let f = p("national_new_plans_mix.csv");
+        Ok(())
+    }
+
+    fn national_new_plans_mix(&mut self) -> Result<BTreeMap<i32, Cells>, InputError> {
+        const FILE: &str = "national_new_plans_mix.csv";
+        let f = self.path(FILE);
+        let mut mix = BTreeMap::new();
+        for (line, row) in self.reader.rows::<NationalMixRow>(FILE)? {
             let (a, s) = cell_index(&f, line, &row.age_band, &row.setting)?;
             let v = non_negative(&f, line, row.new_plans, "new_plans")?;
-            national_new_plans_mix
-                .entry(row.calendar_year)
+            mix.entry(row.calendar_year)
                 .or_insert([[0.0; SETTINGS]; AGE_BANDS])[a][s] = v;
         }
-        let mut national_ceased_by_age = BTreeMap::new();
-        for (line, row) in r.rows::<NationalCeasedRow>("national_ceased_by_age.csv")? {
-            let f = p("national_ceased_by_age.csv");
+        Ok(mix)
+    }
+
+    fn national_ceased_by_age(&mut self) -> Result<CeasedByAge, InputError> {
+        const FILE: &str = "national_ceased_by_age.csv";
+        let f = self.path(FILE);
+        let mut ceased = BTreeMap::new();
+        for (line, row) in self.reader.rows::<NationalCeasedRow>(FILE)? {
             let a = age_band_index(&row.age_band).ok_or_else(|| {
                 InputError::at_line(&f, line, format!("age_band `{}` is unknown", row.age_band))
             })?;
-            let entry = national_ceased_by_age
+            let entry = ceased
                 .entry(row.calendar_year)
                 .or_insert([(0.0, 0.0); AGE_BANDS]);
             entry[a] = (
@@ -455,70 +451,93 @@ impl Baseline {
                 non_negative(&f, line, row.ceased_max_age, "ceased_max_age")?,
             );
         }
-        let mut national_caseload_by_age = BTreeMap::new();
-        for (line, row) in r.rows::<NationalAgeRow>("national_caseload_by_age.csv")? {
-            let f = p("national_caseload_by_age.csv");
+        Ok(ceased)
+    }
+
+    fn national_caseload_by_age(&mut self) -> Result<CaseloadByAge, InputError> {
+        const FILE: &str = "national_caseload_by_age.csv";
+        let f = self.path(FILE);
+        let mut caseload = BTreeMap::new();
+        for (line, row) in self.reader.rows::<NationalAgeRow>(FILE)? {
             let s = setting_index(&row.setting).ok_or_else(|| {
                 InputError::at_line(&f, line, format!("setting `{}` is unknown", row.setting))
             })?;
-            if row.age > 25 {
+            if row.age > MAX_AGE {
                 return Err(InputError::at_line(&f, line, "age must be 2 to 25"));
             }
-            national_caseload_by_age
+            caseload
                 .entry(row.january)
-                .or_insert([[0.0; SETTINGS]; 26])[row.age as usize][s] =
+                .or_insert([[0.0; SETTINGS]; MAX_AGE as usize + 1])[row.age as usize][s] =
                 non_negative(&f, line, row.plans, "plans")?;
         }
-        for (line, row) in r.rows::<HnbRow>("hnb.csv")? {
-            let f = p("hnb.csv");
+        Ok(caseload)
+    }
+
+    fn hnb(&mut self) -> Result<(), InputError> {
+        const FILE: &str = "hnb.csv";
+        let f = self.path(FILE);
+        for (line, row) in self.reader.rows::<HnbRow>(FILE)? {
             status_ok(&f, line, &row.status)?;
-            let i = find("hnb.csv", line, row.la_code)?;
+            let council = self.council(FILE, line, row.la_code)?;
             let before =
                 non_negative(&f, line, row.hnb_before_deductions, "hnb_before_deductions")?;
             let after = non_negative(&f, line, row.hnb_after_deductions, "hnb_after_deductions")?;
-            councils[i].hnb.insert(row.fy, (before, after));
+            council.hnb.insert(row.fy, (before, after));
         }
-        for (line, row) in r.rows::<DeficitRow>("deficits.csv")? {
-            let f = p("deficits.csv");
+        Ok(())
+    }
+
+    fn deficits(&mut self) -> Result<(), InputError> {
+        const FILE: &str = "deficits.csv";
+        let f = self.path(FILE);
+        for (line, row) in self.reader.rows::<DeficitRow>(FILE)? {
             status_ok(&f, line, &row.status)?;
-            let i = find("deficits.csv", line, row.la_code)?;
+            let council = self.council(FILE, line, row.la_code)?;
             let fy = fy_of_date(&f, line, &row.balance_date)?;
             let v = finite(&f, line, row.cumulative_deficit, "cumulative_deficit")?;
-            councils[i].deficits.insert(fy, v);
+            council.deficits.insert(fy, v);
             if row.status == "estimated" {
-                councils[i].deficits_estimated.insert(fy);
+                council.deficits_estimated.insert(fy);
             }
         }
-        for (line, row) in r.rows::<ReservesRow>("reserves.csv")? {
-            let f = p("reserves.csv");
+        Ok(())
+    }
+
+    fn reserves(&mut self) -> Result<(), InputError> {
+        const FILE: &str = "reserves.csv";
+        let f = self.path(FILE);
+        for (line, row) in self.reader.rows::<ReservesRow>(FILE)? {
             status_ok(&f, line, &row.status)?;
-            let i = find("reserves.csv", line, row.la_code)?;
+            let council = self.council(FILE, line, row.la_code)?;
             let fy = fy_of_date(&f, line, &row.balance_date)?;
             let v = non_negative(&f, line, row.usable_reserves, "usable_reserves")?;
-            councils[i].reserves.insert(fy, v);
+            council.reserves.insert(fy, v);
         }
-        for (line, row) in r.rows::<SvRow>("safety_valve.csv")? {
-            let f = p("safety_valve.csv");
-            status_ok(&f, line, &row.total_status)?;
-            let i = find("safety_valve.csv", line, row.la_code)?;
-            if row.final_fy < row.first_fy {
-                return Err(InputError::at_line(&f, line, "final_fy is before first_fy"));
-            }
-            councils[i].safety_valve = Some(SafetyValveSeed {
+        Ok(())
+    }
+
+    fn safety_valve(&mut self) -> Result<(), InputError> {
+        const FILE: &str = "safety_valve.csv";
+        for (line, row) in self.reader.rows::<SvRow>(FILE)? {
+            let council = self.council(FILE, line, row.la_code)?;
+            council.safety_valve = Some(SafetyValveSeed {
                 cohort: row.cohort,
-                dfe_total: non_negative(&f, line, row.dfe_total, "dfe_total")?,
-                first_fy: row.first_fy,
                 final_fy: row.final_fy,
                 target_fy: row.target_fy,
                 instalments: BTreeMap::new(),
             });
         }
-        for (line, row) in r.rows::<SvInstalmentRow>("sv_instalments.csv")? {
-            let f = p("sv_instalments.csv");
+        Ok(())
+    }
+
+    fn sv_instalments(&mut self) -> Result<(), InputError> {
+        const FILE: &str = "sv_instalments.csv";
+        let f = self.path(FILE);
+        for (line, row) in self.reader.rows::<SvInstalmentRow>(FILE)? {
             status_ok(&f, line, &row.status)?;
-            let i = find("sv_instalments.csv", line, row.la_code)?;
+            let council = self.council(FILE, line, row.la_code)?;
             let amount = non_negative(&f, line, row.amount, "amount")?;
-            match councils[i].safety_valve.as_mut() {
+            match council.safety_valve.as_mut() {
                 Some(sv) => {
                     sv.instalments.insert(row.fy, amount);
                 }
@@ -534,87 +553,154 @@ impl Baseline {
                 }
             }
         }
-        // Completeness: every council has every period that any council has.
-        fn union<K: Ord + Copy, V>(
-            cs: &[CouncilSeed],
-            f: impl Fn(&CouncilSeed) -> &BTreeMap<K, V>,
-        ) -> Vec<K> {
-            let mut all: Vec<K> = cs.iter().flat_map(|c| f(c).keys().copied()).collect();
-            all.sort();
-            all.dedup();
-            all
+        Ok(())
+    }
+}
+
+/// England ceased plans by age band: (total, at maximum age), by calendar year.
+type CeasedByAge = BTreeMap<i32, [(f64, f64); AGE_BANDS]>;
+/// England caseload by single year of age (0 to 25) and setting, by January.
+type CaseloadByAge = BTreeMap<i32, [[f64; SETTINGS]; MAX_AGE as usize + 1]>;
+
+impl CouncilSeed {
+    fn new(la_code: u16, la_name: String) -> Self {
+        CouncilSeed {
+            la_code,
+            la_name,
+            ehcps: BTreeMap::new(),
+            caseload: BTreeMap::new(),
+            flows: BTreeMap::new(),
+            new_plans_mix: BTreeMap::new(),
+            hnb: BTreeMap::new(),
+            deficits: BTreeMap::new(),
+            reserves: BTreeMap::new(),
+            safety_valve: None,
+            ehcps_estimated: Default::default(),
+            deficits_estimated: Default::default(),
         }
-        let januaries = union(&councils, |c| &c.ehcps);
-        let fys = union(&councils, |c| &c.hnb);
-        let balances = union(&councils, |c| &c.deficits);
-        let flow_years = union(&councils, |c| &c.flows);
-        for c in &councils {
-            let missing = |file: &str, what: String| {
-                InputError::invalid(
-                    p(file),
+    }
+}
+
+/// Every council has every period that any council has (Januaries, FYs of allocations, balance
+/// dates, flow years).
+fn check_every_period(dir: &Path, councils: &[CouncilSeed]) -> Result<(), InputError> {
+    fn union<K: Ord + Copy, V>(
+        councils: &[CouncilSeed],
+        series: impl Fn(&CouncilSeed) -> &BTreeMap<K, V>,
+    ) -> Vec<K> {
+        let mut all: Vec<K> = councils
+            .iter()
+            .flat_map(|c| series(c).keys().copied())
+            .collect();
+        all.sort();
+        all.dedup();
+        all
+    }
+    let januaries = union(councils, |c| &c.ehcps);
+    let fys = union(councils, |c| &c.hnb);
+    let balances = union(councils, |c| &c.deficits);
+    let flow_years = union(councils, |c| &c.flows);
+    for c in councils {
+        let missing = |file: &str, what: String| {
+            InputError::invalid(
+                dir.join(file),
+                format!(
+                    "council {} ({}) has no row for {what}; every council needs every period",
+                    c.la_code, c.la_name
+                ),
+            )
+        };
+        if let Some(j) = januaries.iter().find(|j| !c.ehcps.contains_key(j)) {
+            return Err(missing("ehcps.csv", format!("January {j}")));
+        }
+        if let Some(fy) = fys.iter().find(|fy| !c.hnb.contains_key(fy)) {
+            return Err(missing("hnb.csv", format!("FY {fy}")));
+        }
+        if let Some(fy) = balances.iter().find(|fy| !c.deficits.contains_key(fy)) {
+            return Err(missing(
+                "deficits.csv",
+                format!("31 March {}", fy.end_year()),
+            ));
+        }
+        if let Some(y) = flow_years.iter().find(|y| !c.flows.contains_key(y)) {
+            return Err(missing("flows.csv", format!("calendar year {y}")));
+        }
+    }
+    Ok(())
+}
+
+/// Every council has every table, and its caseload cells add up to its EHCP count.
+fn check_council_tables(dir: &Path, councils: &[CouncilSeed]) -> Result<(), InputError> {
+    for c in councils {
+        let need = |ok: bool, file: &str, what: &str| -> Result<(), InputError> {
+            if ok {
+                Ok(())
+            } else {
+                Err(InputError::invalid(
+                    dir.join(file),
+                    format!("council {} ({}) has no {what}", c.la_code, c.la_name),
+                ))
+            }
+        };
+        need(!c.ehcps.is_empty(), "ehcps.csv", "EHCP counts")?;
+        need(
+            c.caseload.keys().eq(c.ehcps.keys()),
+            "caseload.csv",
+            "caseload for every January in ehcps.csv",
+        )?;
+        need(!c.flows.is_empty(), "flows.csv", "flows")?;
+        need(!c.hnb.is_empty(), "hnb.csv", "HNB allocations")?;
+        need(!c.deficits.is_empty(), "deficits.csv", "DSG balances")?;
+        need(!c.reserves.is_empty(), "reserves.csv", "reserves")?;
+        for (jan, cells) in &c.caseload {
+            let (t, e) = (crate::caseload::total(cells), c.ehcps[jan]);
+            if (t - e).abs() > 1e-3 * e.max(1.0) {
+                return Err(InputError::invalid(
+                    dir.join("caseload.csv"),
                     format!(
-                        "council {} ({}) has no row for {what}; every council needs every period",
-                        c.la_code, c.la_name
+                        "council {} January {jan}: cells sum to {t} but ehcps.csv says {e}",
+                        c.la_code
                     ),
-                )
-            };
-            if let Some(j) = januaries.iter().find(|j| !c.ehcps.contains_key(j)) {
-                return Err(missing("ehcps.csv", format!("January {j}")));
-            }
-            if let Some(fy) = fys.iter().find(|fy| !c.hnb.contains_key(fy)) {
-                return Err(missing("hnb.csv", format!("FY {fy}")));
-            }
-            if let Some(fy) = balances.iter().find(|fy| !c.deficits.contains_key(fy)) {
-                return Err(missing(
-                    "deficits.csv",
-                    format!("31 March {}", fy.end_year()),
                 ));
             }
-            if let Some(y) = flow_years.iter().find(|y| !c.flows.contains_key(y)) {
-                return Err(missing("flows.csv", format!("calendar year {y}")));
-            }
         }
-        for c in &councils {
-            let need = |ok: bool, file: &str, what: &str| -> Result<(), InputError> {
-                if ok {
-                    Ok(())
-                } else {
-                    Err(InputError::invalid(
-                        p(file),
-                        format!("council {} ({}) has no {what}", c.la_code, c.la_name),
-                    ))
-                }
-            };
-            need(!c.ehcps.is_empty(), "ehcps.csv", "EHCP counts")?;
-            need(
-                c.caseload.keys().eq(c.ehcps.keys()),
-                "caseload.csv",
-                "caseload for every January in ehcps.csv",
-            )?;
-            need(!c.flows.is_empty(), "flows.csv", "flows")?;
-            need(!c.hnb.is_empty(), "hnb.csv", "HNB allocations")?;
-            need(!c.deficits.is_empty(), "deficits.csv", "DSG balances")?;
-            need(!c.reserves.is_empty(), "reserves.csv", "reserves")?;
-            for (jan, cells) in &c.caseload {
-                let (t, e) = (crate::caseload::total(cells), c.ehcps[jan]);
-                if (t - e).abs() > 1e-3 * e.max(1.0) {
-                    return Err(InputError::invalid(
-                        p("caseload.csv"),
-                        format!(
-                            "council {} January {jan}: cells sum to {t} but ehcps.csv says {e}",
-                            c.la_code
-                        ),
-                    ));
-                }
-            }
-        }
+    }
+    Ok(())
+}
+
+impl Baseline {
+    /// Reads and checks every file in `dir`.
+    pub fn load(dir: &Path) -> Result<Baseline, InputError> {
+        let mut loader = Loader {
+            reader: Reader {
+                dir: dir.to_owned(),
+                hashes: Vec::new(),
+            },
+            councils: Vec::new(),
+            index: BTreeMap::new(),
+        };
+        loader.councils()?;
+        loader.ehcps()?;
+        loader.caseload()?;
+        loader.flows()?;
+        loader.new_plans_mix()?;
+        let national_new_plans_mix = loader.national_new_plans_mix()?;
+        let national_ceased_by_age = loader.national_ceased_by_age()?;
+        let national_caseload_by_age = loader.national_caseload_by_age()?;
+        loader.hnb()?;
+        loader.deficits()?;
+        loader.reserves()?;
+        loader.safety_valve()?;
+        loader.sv_instalments()?;
+        check_every_period(dir, &loader.councils)?;
+        check_council_tables(dir, &loader.councils)?;
         Ok(Baseline {
             dir: dir.to_owned(),
-            councils,
+            councils: loader.councils,
             national_caseload_by_age,
             national_ceased_by_age,
             national_new_plans_mix,
-            hashes: r.hashes,
+            hashes: loader.reader.hashes,
         })
     }
 

@@ -1,7 +1,7 @@
 //! Summaries over paths: mean and percentiles (type 7, linear interpolation), computed
 //! per council from its paths and for England from the per-path national sums.
 
-use crate::engine::{m, CouncilPaths, NationalPaths, NATIONAL_COUNT};
+use crate::engine::{m, CouncilPaths, EnglandPaths, NATIONAL_COUNT};
 
 pub const PERCENTILES: [f64; 5] = [0.05, 0.25, 0.50, 0.75, 0.95];
 
@@ -114,7 +114,7 @@ pub fn summarise_council(cp: &CouncilPaths, override_t: usize) -> CouncilSummary
 }
 
 /// Stats per year and national metric: `[t * NATIONAL_COUNT + metric]`.
-pub fn summarise_national(np: &NationalPaths) -> Vec<Stats> {
+pub fn summarise_national(np: &EnglandPaths) -> Vec<Stats> {
     stats_table(np.paths, np.years, NATIONAL_COUNT, |p, t, k| {
         np.get(p, t, k)
     })

@@ -1,6 +1,7 @@
 //! The cohort model: ageing, phase transfer, state special capacity and overflow.
 
 use crate::util::{self, t_of, SEED};
+use highneeds::calibration::PhaseTransfer;
 use highneeds::caseload::{
     total, AGE_BANDS, MAINSTREAM, SETTINGS, SPECIAL_INDEPENDENT, SPECIAL_STATE,
 };
@@ -38,7 +39,7 @@ fn ageing_alone_conserves_plans() {
         "{promote:?}"
     );
     let (cs, _) = util::sim(&model, 5, SEED);
-    let n = model.timeline.years.len();
+    let n = model.schedule.years.len();
     let mut aged = 0.0;
     for cp in &cs {
         let c = &model.councils[cp.council];
@@ -92,11 +93,21 @@ fn ageing_alone_conserves_plans() {
     assert!(aged > 0.0, "nobody aged out");
 }
 
+/// A phase transfer as a matrix, `m[from][to]` (the engine applies it in factored form).
+fn transfer_matrix(transfer: &PhaseTransfer) -> [[f64; SETTINGS]; SETTINGS] {
+    std::array::from_fn(|s| {
+        std::array::from_fn(|t| {
+            let own = if s == t { transfer.stay[s] } else { 0.0 };
+            own + transfer.leave[s] * transfer.to_share[t]
+        })
+    })
+}
+
 #[test]
 fn phase_transfer_rows_sum_to_one() {
     let model = util::model(&util::scenario());
-    for (a, band) in model.structure.transfer.iter().enumerate() {
-        for (s, row) in band.iter().enumerate() {
+    for (a, band) in model.structure.phase.iter().enumerate() {
+        for (s, row) in transfer_matrix(band).iter().enumerate() {
             let sum: f64 = row.iter().sum();
             assert!(
                 (sum - 1.0).abs() < 1e-12,
@@ -108,8 +119,7 @@ fn phase_transfer_rows_sum_to_one() {
             );
         }
     }
-    assert_eq!(model.structure.transfer.len(), AGE_BANDS);
-    assert_eq!(model.structure.transfer[0].len(), SETTINGS);
+    assert_eq!(model.structure.phase.len(), AGE_BANDS);
 }
 
 #[test]
@@ -249,7 +259,16 @@ fn phase_transfer_re_places_plans_as_the_transition_matrix_does() {
         c.caseload_is_first_year = false;
         c.capacity0 = 1e12;
     }
-    let st = model.structure.clone();
+    let structure = model.structure.clone();
+    // Transposed, so that `transition[a] * plans_by_setting` gives the settings plans arrive in.
+    let transition: Vec<nalgebra::Matrix5<f64>> = structure
+        .phase
+        .iter()
+        .map(|p| {
+            let m = transfer_matrix(p);
+            nalgebra::Matrix5::from_fn(|to, from| m[from][to])
+        })
+        .collect();
     let (cs, _) = util::sim(&model, 2, SEED);
     let mut moved_setting = 0.0;
     for cp in &cs {
@@ -257,10 +276,10 @@ fn phase_transfer_re_places_plans_as_the_transition_matrix_does() {
         let mut expect = nalgebra::Vector5::<f64>::zeros();
         for a in 0..AGE_BANDS {
             let band = nalgebra::Vector5::from_fn(|s, _| c0[a][s]);
-            expect += band * (1.0 - st.promote[a]);
+            expect += band * (1.0 - structure.promote[a]);
             if a + 1 < AGE_BANDS {
-                let arriving = st.transition[a] * (band * st.promote[a]);
-                moved_setting += (arriving - band * st.promote[a]).abs().sum();
+                let arriving = transition[a] * (band * structure.promote[a]);
+                moved_setting += (arriving - band * structure.promote[a]).abs().sum();
                 expect += arriving;
             }
         }

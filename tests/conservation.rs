@@ -15,7 +15,7 @@ fn check_identities(
 ) -> Result<(), TestCaseError> {
     let model = util::model(&ls);
     let (councils, national) = util::sim(&model, PATHS, seed);
-    let n = model.timeline.years.len();
+    let n = model.schedule.years.len();
     prop_assert_eq!(councils.len(), model.councils.len());
     for cp in &councils {
         let c = &model.councils[cp.council];

@@ -12,7 +12,7 @@ fn run(
 ) -> (
     highneeds::calibration::Model,
     Vec<CouncilPaths>,
-    highneeds::engine::NationalPaths,
+    highneeds::engine::EnglandPaths,
 ) {
     let model = util::model(ls);
     let (c, n) = util::sim(&model, PATHS, SEED);
@@ -38,7 +38,7 @@ fn hnsg_share_lowers_deficits_at_override_end() {
     ls9.scenario.hnsg.share = 0.9;
     let (model, c0, _) = run(&ls0);
     let (_, c9, _) = run(&ls9);
-    let te = model.timeline.override_end;
+    let te = model.schedule.override_end;
     let t26 = t_of(&model, "2025-26");
     assert!(te > t26);
     let (mut in_deficit, mut paid, mut councils_checked) = (0, 0, 0);
@@ -140,7 +140,7 @@ fn central_regime_takes_new_overspend_off_council_books() {
     let (model, cc, _) = run(&council);
     let (_, cz, nz) = run(&central);
     let from = t_of(&model, &central.scenario.after_override.from_fy.to_string());
-    let n = model.timeline.years.len();
+    let n = model.schedule.years.len();
     let k = util::nat("central_pressure");
     for p in 0..PATHS {
         for t in 0..n {
@@ -189,7 +189,7 @@ fn write_off_clears_the_deficit_at_from_fy() {
     council.scenario.after_override.regime = Regime::Council;
     let (_, cc, _) = run(&council);
     let from = t_of(&model, &ls.scenario.after_override.from_fy.to_string());
-    let n = model.timeline.years.len();
+    let n = model.schedule.years.len();
     for cp in &cs {
         for p in 0..PATHS {
             for t in 0..n {
@@ -240,7 +240,7 @@ fn withholding_safety_valve_instalments_never_pays_more() {
     held.scenario.safety_valve.withhold = true;
     let (model, cp_paid, _) = run(&paid);
     let (_, cp_held, _) = run(&held);
-    let n = model.timeline.years.len();
+    let n = model.schedule.years.len();
     let share = held.scenario.safety_valve.withhold_share;
     let (mut withheld, mut total_paid, mut total_held) = (0.0, 0.0, 0.0);
     for (a, b) in cp_paid.iter().zip(&cp_held) {
@@ -298,7 +298,7 @@ fn mitigation_savings_lower_spend_on_the_same_random_numbers() {
     for (x, y) in a.iter().zip(&b) {
         let name = &model.councils[x.council].la_name;
         for p in 0..PATHS {
-            for (t, fy) in model.timeline.years.iter().enumerate() {
+            for (t, fy) in model.schedule.years.iter().enumerate() {
                 let (s0, s5) = (x.get(p, t, m::SPEND), y.get(p, t, m::SPEND));
                 // Demand is untouched by savings.
                 assert_eq!(x.get(p, t, m::EHCPS), y.get(p, t, m::EHCPS));
@@ -324,7 +324,7 @@ fn schools_block_transfer_raises_funding() {
     let factor = 1.0 + 0.005 * tr.scenario.funding.schools_block_ratio;
     for (x, y) in a.iter().zip(&b) {
         for p in 0..PATHS {
-            for t in 0..model.timeline.years.len() {
+            for t in 0..model.schedule.years.len() {
                 let (f0, f1) = (x.get(p, t, m::FUNDING), y.get(p, t, m::FUNDING));
                 assert!(f1 > f0, "funding not raised: {f1} vs {f0}");
                 assert!(util::close(f1, f0 * factor, 1e-9, 1e-6));
@@ -351,7 +351,7 @@ fn reform_lowers_plans_and_the_fee_cap_lowers_independent_costs() {
     }
     // Before the surge years the runs agree.
     let surge_from = on.scenario.reform.start_fy.0 - on.scenario.reform.surge_years as i32;
-    for (i, fy) in model.timeline.years.iter().enumerate() {
+    for (i, fy) in model.schedule.years.iter().enumerate() {
         if fy.0 < surge_from {
             for p in 0..PATHS {
                 assert_eq!(n_on.get(p, i, k), n_off.get(p, i, k));
@@ -364,7 +364,7 @@ fn reform_lowers_plans_and_the_fee_cap_lowers_independent_costs() {
     loose.scenario.reform.independent_fee_cap = 0.5;
     let (_, c_loose, n_loose) = run(&loose);
     let start = t_of(&model, &on.scenario.reform.start_fy.to_string());
-    let last = model.timeline.years.len() - 1;
+    let last = model.schedule.years.len() - 1;
     for (x, y) in c_on.iter().zip(&c_loose) {
         for p in 0..PATHS {
             for t in 0..=last {
@@ -406,7 +406,7 @@ fn interest_on_deficits_lowers_reserves() {
     int.scenario.reserves.interest_rate = 0.05;
     let (model, a, _) = run(&base);
     let (_, b, _) = run(&int);
-    let last = model.timeline.years.len() - 1;
+    let last = model.schedule.years.len() - 1;
     let mut lowered = 0;
     for (x, y) in a.iter().zip(&b) {
         let c = &model.councils[x.council];

@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use highneeds::calibration::{calibrate, Model, Vintage};
-use highneeds::engine::{simulate, CouncilPaths, NationalPaths, RunConfig};
+use highneeds::engine::{simulate, CouncilPaths, EnglandPaths, RunConfig};
 use highneeds::scenario::LoadedScenario;
 use highneeds::seeds::Baseline;
 use highneeds::FinancialYear;
@@ -45,15 +45,15 @@ pub fn model(ls: &LoadedScenario) -> Model {
 }
 
 /// Runs a model and keeps every council's paths.
-pub fn sim(model: &Model, paths: usize, seed: u64) -> (Vec<CouncilPaths>, NationalPaths) {
+pub fn sim(model: &Model, paths: usize, seed: u64) -> (Vec<CouncilPaths>, EnglandPaths) {
     simulate(model, RunConfig { paths, seed }, |cp| cp.clone(), &|| {})
 }
 
-/// Index of a financial year in the model's timeline.
+/// Index of a financial year in the model's horizon.
 pub fn t_of(model: &Model, fy_label: &str) -> usize {
     let f = fy(fy_label);
     model
-        .timeline
+        .schedule
         .years
         .iter()
         .position(|y| *y == f)
