@@ -10,7 +10,7 @@ use highneeds::scenario::{self, LoadedScenario};
 use highneeds::seeds::Baseline;
 use highneeds::{FinancialYear, InputError};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -89,10 +89,9 @@ fn main() {
     let code = match dispatch(cli) {
         Ok(()) => 0,
         Err(e) => {
-            if let Some(io) = e.downcast_ref::<std::io::Error>() {
-                if io.kind() == std::io::ErrorKind::BrokenPipe {
-                    std::process::exit(0);
-                }
+            // A reader that closed early (`| head`) is not a failure.
+            if is_broken_pipe(&e) {
+                std::process::exit(0);
             }
             eprintln!("error: {e:#}");
             if e.chain().any(|c| c.is::<InputError>()) {
@@ -103,6 +102,13 @@ fn main() {
         }
     };
     std::process::exit(code);
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn dispatch(cli: Cli) -> Result<()> {
@@ -264,12 +270,24 @@ fn run(common: Common, out: Option<PathBuf>) -> Result<()> {
     staged.json("manifest.json", &manifest)?;
     staged.commit()?;
     if !common.quiet {
-        print_headline(&result, &out, wall, council_years);
+        print_headline(
+            &mut std::io::stdout().lock(),
+            &result,
+            &out,
+            wall,
+            council_years,
+        )?;
     }
     Ok(())
 }
 
-fn print_headline(r: &highneeds::run::RunResult, out: &Path, wall: f64, council_years: u64) {
+fn print_headline(
+    w: &mut impl Write,
+    r: &highneeds::run::RunResult,
+    out: &Path,
+    wall: f64,
+    council_years: u64,
+) -> Result<()> {
     let tl = &r.model.schedule;
     let k = |name: &str| {
         highneeds::engine::NATIONAL_METRICS
@@ -281,39 +299,45 @@ fn print_headline(r: &highneeds::run::RunResult, out: &Path, wall: f64, council_
     let t = tl.override_end;
     let d = r.national[t * n + k("cumulative_deficit")];
     let c = r.national[t * n + k("councils_over_reserves")];
-    println!(
+    writeln!(
+        w,
         "{} paths x {} councils x {} years in {:.2}s ({:.1}M council-years/s)",
         r.config.paths,
         r.model.councils.len(),
         tl.years.len(),
         wall,
         council_years as f64 / wall.max(1e-9) / 1e6
-    );
-    println!(
+    )?;
+    writeln!(
+        w,
         "England at the end of {} (override end): deficits of councils in deficit £{:.2}bn (median; 90% band £{:.2}bn to £{:.2}bn)",
         tl.years[t],
         d[3] / 1e9,
         d[1] / 1e9,
         d[5] / 1e9
-    );
-    println!(
+    )?;
+    writeln!(
+        w,
         "councils whose deficit exceeds usable reserves: median {:.0} (90% band {:.0} to {:.0})",
         c[3], c[1], c[5]
-    );
-    println!("wrote {}", out.display());
+    )?;
+    writeln!(w, "wrote {}", out.display())?;
+    Ok(())
 }
 
 fn check(path: &Path, seeds: &Option<PathBuf>) -> Result<()> {
     let s = scenario::load(path)?;
     let baseline = Baseline::load(&seeds_dir(seeds))?;
     let model = highneeds::calibration::calibrate(&baseline, &s, Vintage::latest())?;
+    let w = &mut std::io::stdout().lock();
     let text = toml::to_string_pretty(&s.scenario).context("cannot print the scenario")?;
     let spread = |f: &dyn Fn(&highneeds::calibration::CouncilModel) -> f64| {
         let mut v: Vec<f64> = model.councils.iter().map(f).collect();
         let st = highneeds::summary::stats(&mut v);
         format!("p05 {:.3}, median {:.3}, p95 {:.3}", st[1], st[3], st[5])
     };
-    println!(
+    writeln!(
+        w,
         "# resolved scenario: {} (from {})",
         s.scenario.name,
         s.files
@@ -321,33 +345,38 @@ fn check(path: &Path, seeds: &Option<PathBuf>) -> Result<()> {
             .map(|f| f.display().to_string())
             .collect::<Vec<_>>()
             .join(" <- ")
-    );
-    println!(
+    )?;
+    writeln!(
+        w,
         "# seeds: {} councils from {}",
         baseline.councils.len(),
         baseline.dir.display()
-    );
-    println!(
+    )?;
+    writeln!(
+        w,
         "# horizon {} to {}; override ends in {}; {} councils calibrated ({} with the cost scale clamped)",
         model.schedule.years[0],
         model.schedule.years[model.schedule.years.len() - 1],
         model.schedule.years[model.schedule.override_end],
         model.councils.len(),
         model.councils.iter().filter(|c| c.cost_scale_clamped).count()
-    );
-    println!(
+    )?;
+    writeln!(
+        w,
         "# calibration across councils: cost scale {}",
         spread(&|c| c.cost_scale)
-    );
-    println!(
+    )?;
+    writeln!(
+        w,
         "# growth prior (log per year) {}",
         spread(&|c| c.growth_prior)
-    );
-    println!(
+    )?;
+    writeln!(
+        w,
         "# new-plan rate (per plan per year) {}",
         spread(&|c| c.new_rate)
-    );
-    print!("{text}");
+    )?;
+    write!(w, "{text}")?;
     Ok(())
 }
 
@@ -388,9 +417,10 @@ fn backtest(common: Common, origin: FinancialYear, out: Option<PathBuf>) -> Resu
     });
     staged.json("manifest.json", &manifest)?;
     staged.commit()?;
-    print!("{}", highneeds::backtest::table(&bt));
+    let w = &mut std::io::stdout().lock();
+    write!(w, "{}", highneeds::backtest::table(&bt))?;
     if !common.quiet {
-        println!("wrote {}", out.display());
+        writeln!(w, "wrote {}", out.display())?;
     }
     Ok(())
 }

@@ -545,3 +545,21 @@ fn council_missing_an_allocation_year_exits_2() {
     let stderr = run_with_seeds(seeds.path(), &out.path().join("out"));
     assert!(stderr.contains("hnb.csv"), "{stderr}");
 }
+
+#[test]
+fn a_reader_that_closes_early_is_not_an_error() {
+    // `highneeds check scenarios/baseline.toml | head`: the pipe is closed before the first line
+    // is written (calibration comes first), so the writes meet a broken pipe.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_highneeds"))
+        .arg("check")
+        .arg(util::baseline_toml())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start highneeds");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait for highneeds");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+}
