@@ -1,19 +1,21 @@
 //! Back-test: rebuild the start from what was known at the end of an origin FY, project, and
 //! score the forecast distributions against what happened (real values in the seeds).
+//! `export::backtest` writes the results; `table` is the terminal summary.
 
 use crate::calibration::{calibrate, Vintage};
-use crate::engine::{m, simulate, RunConfig};
+use crate::engine::{simulate, CouncilPaths, EnglandPaths, RunConfig};
 use crate::error::InputError;
-use crate::output::fmt;
+use crate::metric::{Metric, NationalMetric};
+use crate::run::Horizon;
 use crate::scenario::LoadedScenario;
-use crate::seeds::Baseline;
-use crate::summary::{stats, Stats};
+use crate::seeds::{Baseline, CouncilSeed};
+use crate::summary::{stats, Band, Stats};
 use crate::FinancialYear;
-use anyhow::Result;
-use std::io::Write;
 
-/// England's ONS code, written as the `la_code` of England's rows.
-pub const ENGLAND_CODE: &str = "E92000001";
+/// A percentage error is reported only where the actual deficit is at least this (pounds).
+pub const PCT_ERROR_FLOOR_POUNDS: f64 = 1e6;
+/// A percentage error is reported only where the actual count is at least this many plans.
+pub const PCT_ERROR_FLOOR_PLANS: f64 = 100.0;
 
 /// What is scored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -25,30 +27,41 @@ pub enum Target {
 }
 
 impl Target {
+    pub fn metric(self) -> Metric {
+        match self {
+            Target::Deficit => Metric::CumulativeDeficit,
+            Target::Ehcps => Metric::Ehcps,
+        }
+    }
     pub fn name(self) -> &'static str {
-        match self {
-            Target::Deficit => "cumulative_deficit",
-            Target::Ehcps => "ehcps",
-        }
+        self.metric().name()
     }
-    fn metric(self) -> usize {
-        match self {
-            Target::Deficit => m::CUMULATIVE_DEFICIT,
-            Target::Ehcps => m::EHCPS,
-        }
+    pub fn decimals(self) -> usize {
+        self.metric().decimals()
     }
-    /// The smallest actual (in absolute value) whose percentage error is scored: £1m of
-    /// deficit or 100 plans; deficits near zero make percentages meaningless.
-    pub fn pct_error_floor(self) -> f64 {
-        match self {
-            Target::Deficit => 1e6,
-            Target::Ehcps => 100.0,
-        }
-    }
-    fn period(self, fy: FinancialYear) -> String {
+    pub fn period(self, fy: FinancialYear) -> String {
         match self {
             Target::Deficit => format!("{}-03-31", fy.end_year()),
             Target::Ehcps => format!("January {}", fy.end_year()),
+        }
+    }
+    /// The smallest actual for which a percentage error means something.
+    pub fn pct_error_floor(self) -> f64 {
+        match self {
+            Target::Deficit => PCT_ERROR_FLOOR_POUNDS,
+            Target::Ehcps => PCT_ERROR_FLOOR_PLANS,
+        }
+    }
+    /// The real value for `seed` in `fy`, if published and not an estimate.
+    fn actual(self, seed: &CouncilSeed, fy: FinancialYear) -> Option<f64> {
+        match self {
+            Target::Deficit if !seed.deficits_estimated.contains(&fy) => {
+                seed.deficits.get(&fy).copied()
+            }
+            Target::Ehcps if !seed.ehcps_estimated.contains(&fy.end_year()) => {
+                seed.ehcps.get(&fy.end_year()).copied()
+            }
+            _ => None,
         }
     }
 }
@@ -69,23 +82,48 @@ pub struct Scored {
 }
 
 impl Scored {
-    pub fn in_band(&self, lo: usize, hi: usize) -> bool {
-        self.actual >= self.forecast[lo] && self.actual <= self.forecast[hi]
+    /// The forecast `values` (one per path) of `target` in `fy` scored against `actual`; the
+    /// caller names the area.
+    fn new(
+        target: Target,
+        fy: FinancialYear,
+        origin: FinancialYear,
+        actual: f64,
+        values: &[f64],
+    ) -> Self {
+        Scored {
+            target,
+            fy,
+            horizon: fy.0 - origin.0,
+            la_code: None,
+            la_name: String::new(),
+            actual,
+            forecast: stats(&mut values.to_vec()),
+            pit: pit(values, actual),
+        }
+    }
+    pub fn in_band(&self, band: Band) -> bool {
+        self.forecast.in_band(band, self.actual)
     }
     pub fn error(&self) -> f64 {
-        self.forecast[3] - self.actual
+        self.forecast.p50 - self.actual
     }
     /// Percentage error of the median, where the actual is large enough for a percentage to
-    /// mean something (see [`Target::pct_error_floor`]).
+    /// mean something (see `PCT_ERROR_FLOOR_*`).
     pub fn pct_error(&self) -> Option<f64> {
-        let floor = self.target.pct_error_floor();
-        (self.actual.abs() >= floor).then(|| 100.0 * self.error() / self.actual.abs())
+        (self.actual.abs() >= self.target.pct_error_floor())
+            .then(|| 100.0 * self.error() / self.actual.abs())
     }
 }
 
+/// A back-test's scored forecasts: the report view the exporters read.
 #[derive(Debug, Clone)]
 pub struct Backtest {
+    pub scenario: String,
     pub origin: FinancialYear,
+    /// The projected years (from the FY after the origin to the last scored one).
+    pub horizon: Horizon,
+    pub councils: usize,
     pub rows: Vec<Scored>,
 }
 
@@ -95,34 +133,28 @@ fn pit(values: &[f64], actual: f64) -> f64 {
     (below + 0.5 * equal) / values.len().max(1) as f64
 }
 
-/// Runs the back-test. The scenario's horizon and override date are moved to the back-test
-/// window; every other term is used as written.
-pub fn backtest(
-    baseline: &Baseline,
-    scenario: &LoadedScenario,
-    origin: FinancialYear,
-    config: RunConfig,
-    progress: &(dyn Fn() + Sync),
-) -> Result<Backtest, InputError> {
-    // Targets: every later real value in the seeds.
-    let mut targets: Vec<(Target, FinancialYear)> = Vec::new();
-    let c0 = &baseline.councils[0];
-    for fy in c0.deficits.keys().filter(|fy| **fy > origin) {
-        targets.push((Target::Deficit, *fy));
-    }
-    for jan in c0
+/// Every later real value in the seeds: (target, FY).
+fn targets(baseline: &Baseline, origin: FinancialYear) -> Vec<(Target, FinancialYear)> {
+    let first = &baseline.councils[0];
+    let deficits = first.deficits.keys().copied().filter(|fy| *fy > origin);
+    let ehcps = first
         .ehcps
         .keys()
-        .filter(|j| FinancialYear::of_january(**j) > origin)
-    {
-        targets.push((Target::Ehcps, FinancialYear::of_january(*jan)));
-    }
-    let last = targets.iter().map(|t| t.1).max().ok_or_else(|| {
-        InputError::invalid(
-            &baseline.dir,
-            format!("no data after {origin} to score a back-test against"),
-        )
-    })?;
+        .map(|jan| FinancialYear::of_january(*jan))
+        .filter(|fy| *fy > origin);
+    deficits
+        .map(|fy| (Target::Deficit, fy))
+        .chain(ehcps.map(|fy| (Target::Ehcps, fy)))
+        .collect()
+}
+
+/// The scenario with its horizon and override date moved into the back-test window
+/// (`origin` + 1 to `last`); every other term is used as written.
+fn backtest_scenario(
+    scenario: &LoadedScenario,
+    origin: FinancialYear,
+    last: FinancialYear,
+) -> LoadedScenario {
     let mut ls = scenario.clone();
     let s = &mut ls.scenario;
     s.horizon.first_fy = origin.next();
@@ -134,82 +166,124 @@ pub fn backtest(
     if s.after_override.from_fy <= ls.override_end_fy {
         s.after_override.from_fy = ls.override_end_fy.next();
     }
-    let model = calibrate(baseline, &ls, Vintage::as_of(origin))?;
-    let years = model.schedule.years.clone();
-    let t_of = |fy: FinancialYear| years.iter().position(|y| *y == fy);
+    ls
+}
+
+/// Runs the back-test. The scenario's horizon and override date are moved to the back-test
+/// window; every other term is used as written.
+pub fn backtest(
+    baseline: &Baseline,
+    scenario: &LoadedScenario,
+    origin: FinancialYear,
+    config: RunConfig,
+    progress: &(dyn Fn() + Sync),
+) -> Result<Backtest, InputError> {
+    let targets = targets(baseline, origin);
+    let last = targets.iter().map(|t| t.1).max().ok_or_else(|| {
+        InputError::invalid(
+            &baseline.dir,
+            format!("no data after {origin} to score a back-test against"),
+        )
+    })?;
+    let model = calibrate(
+        baseline,
+        &backtest_scenario(scenario, origin, last),
+        Vintage::as_of(origin),
+    )?;
+    let horizon = Horizon {
+        years: model.schedule.years.clone(),
+        override_end: model.schedule.override_end,
+    };
+    let t_of = |fy: FinancialYear| horizon.years.iter().position(|y| *y == fy);
     let wanted: Vec<(Target, usize)> = targets
         .iter()
-        .filter_map(|(tg, fy)| t_of(*fy).map(|t| (*tg, t)))
+        .filter_map(|(target, fy)| t_of(*fy).map(|t| (*target, t)))
         .collect();
-    // Per council: the forecast paths of each target.
-    let (per_council, national) = simulate(
-        &model,
-        config,
-        |cp| {
-            wanted
-                .iter()
-                .map(|(tg, t)| {
-                    (0..cp.paths)
-                        .map(|p| cp.get(p, *t, tg.metric()))
-                        .collect::<Vec<f64>>()
-                })
-                .collect::<Vec<_>>()
-        },
-        progress,
-    );
-    let mut rows = Vec::new();
-    for (ci, paths) in per_council.iter().enumerate() {
-        let seed = &baseline.councils[ci];
-        for ((tg, t), values) in wanted.iter().zip(paths) {
-            let fy = years[*t];
-            let actual = match tg {
-                Target::Deficit if !seed.deficits_estimated.contains(&fy) => {
-                    seed.deficits.get(&fy).copied()
+    let (per_council, national) =
+        simulate(&model, config, |cp| forecast_paths(cp, &wanted), progress);
+    let scoring = Scoring {
+        baseline,
+        origin,
+        years: &horizon.years,
+        wanted: &wanted,
+    };
+    let mut rows = scoring.councils(&per_council);
+    rows.extend(scoring.england(&national));
+    Ok(Backtest {
+        scenario: scenario.scenario.name.clone(),
+        origin,
+        councils: model.councils.len(),
+        horizon,
+        rows,
+    })
+}
+
+/// One council's forecast paths of each wanted (target, year).
+fn forecast_paths(cp: &CouncilPaths, wanted: &[(Target, usize)]) -> Vec<Vec<f64>> {
+    wanted
+        .iter()
+        .map(|(target, t)| {
+            (0..cp.paths)
+                .map(|p| cp.get(p, *t, target.metric()))
+                .collect()
+        })
+        .collect()
+}
+
+/// What scoring needs to turn forecast paths into scored rows.
+struct Scoring<'a> {
+    baseline: &'a Baseline,
+    origin: FinancialYear,
+    years: &'a [FinancialYear],
+    wanted: &'a [(Target, usize)],
+}
+
+impl Scoring<'_> {
+    /// Every council forecast that has a real (not estimated) actual.
+    fn councils(&self, per_council: &[Vec<Vec<f64>>]) -> Vec<Scored> {
+        let mut rows = Vec::new();
+        for (seed, paths) in self.baseline.councils.iter().zip(per_council) {
+            for ((target, t), values) in self.wanted.iter().zip(paths) {
+                let fy = self.years[*t];
+                if let Some(actual) = target.actual(seed, fy) {
+                    rows.push(Scored {
+                        la_code: Some(seed.la_code),
+                        la_name: seed.la_name.clone(),
+                        ..Scored::new(*target, fy, self.origin, actual, values)
+                    });
                 }
-                Target::Ehcps if !seed.ehcps_estimated.contains(&fy.end_year()) => {
-                    seed.ehcps.get(&fy.end_year()).copied()
-                }
-                _ => None,
-            };
-            if let Some(actual) = actual {
-                let mut v = values.clone();
-                rows.push(Scored {
-                    target: *tg,
-                    fy,
-                    horizon: fy.0 - origin.0,
-                    la_code: Some(seed.la_code),
-                    la_name: seed.la_name.clone(),
-                    actual,
-                    pit: pit(values, actual),
-                    forecast: stats(&mut v),
-                });
             }
         }
+        rows
     }
-    // England EHCPs: national per-path sums against the published total (sum of councils).
-    for (tg, t) in wanted.iter().filter(|(tg, _)| *tg == Target::Ehcps) {
-        let fy = years[*t];
-        let actual: f64 = baseline
-            .councils
+
+    /// England EHCPs: national per-path sums against the published total (sum of councils).
+    fn england(&self, national: &EnglandPaths) -> Vec<Scored> {
+        let ehcps = NationalMetric::Council(Metric::Ehcps);
+        let wanted = self
+            .wanted
             .iter()
-            .filter_map(|c| c.ehcps.get(&fy.end_year()))
-            .sum();
-        let values: Vec<f64> = (0..national.paths)
-            .map(|p| national.get(p, *t, m::EHCPS))
-            .collect();
-        let mut v = values.clone();
-        rows.push(Scored {
-            target: *tg,
-            fy,
-            horizon: fy.0 - origin.0,
-            la_code: None,
-            la_name: "England".into(),
-            actual,
-            pit: pit(&values, actual),
-            forecast: stats(&mut v),
-        });
+            .filter(|(target, _)| *target == Target::Ehcps);
+        wanted
+            .map(|(target, t)| {
+                let fy = self.years[*t];
+                let census = fy.end_year();
+                let actual: f64 = self
+                    .baseline
+                    .councils
+                    .iter()
+                    .filter_map(|c| c.ehcps.get(&census))
+                    .sum();
+                let values: Vec<f64> = (0..national.paths)
+                    .map(|p| national.get(p, *t, ehcps))
+                    .collect();
+                Scored {
+                    la_name: "England".into(),
+                    ..Scored::new(*target, fy, self.origin, actual, &values)
+                }
+            })
+            .collect()
     }
-    Ok(Backtest { origin, rows })
 }
 
 /// Scores for one target and horizon over councils.
@@ -226,158 +300,82 @@ pub struct Score {
     pub coverage_90: f64,
     /// Share of PIT values in each fifth (0-0.2, ..., 0.8-1): flat means calibrated.
     pub pit_fifths: [f64; 5],
-    pub england_actual: Option<f64>,
-    pub england_p50: Option<f64>,
-    pub england_in_90: Option<bool>,
+    pub england: Option<EnglandScore>,
+}
+
+/// England's forecast for one target and year.
+#[derive(Debug, Clone, Copy)]
+pub struct EnglandScore {
+    pub actual: f64,
+    pub p50: f64,
+    pub in_90: bool,
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
     if v.is_empty() {
         return f64::NAN;
     }
-    stats(&mut v)[3]
+    stats(&mut v).p50
 }
 
+impl Score {
+    /// Scores the council rows of one target and year, and England's row if there is one.
+    fn of(
+        target: Target,
+        fy: FinancialYear,
+        origin: FinancialYear,
+        councils: &[&Scored],
+        england: Option<&Scored>,
+    ) -> Score {
+        let n = councils.len().max(1) as f64;
+        let share_in = |band| councils.iter().filter(|r| r.in_band(band)).count() as f64 / n;
+        let mut fifths = [0.0; 5];
+        for r in councils {
+            fifths[((r.pit * 5.0) as usize).min(4)] += 1.0 / n;
+        }
+        Score {
+            target,
+            fy,
+            horizon: fy.0 - origin.0,
+            councils: councils.len(),
+            bias: median(councils.iter().map(|r| r.error()).collect()),
+            bias_pct: median(councils.iter().filter_map(|r| r.pct_error()).collect()),
+            mdape: median(
+                councils
+                    .iter()
+                    .filter_map(|r| r.pct_error().map(f64::abs))
+                    .collect(),
+            ),
+            coverage_50: share_in(Band::Central50),
+            coverage_90: share_in(Band::Central90),
+            pit_fifths: fifths,
+            england: england.map(|e| EnglandScore {
+                actual: e.actual,
+                p50: e.forecast.p50,
+                in_90: e.in_band(Band::Central90),
+            }),
+        }
+    }
+}
+
+/// Scores per target and year, in that order.
 pub fn scores(bt: &Backtest) -> Vec<Score> {
     let mut keys: Vec<(Target, FinancialYear)> = bt.rows.iter().map(|r| (r.target, r.fy)).collect();
     keys.sort();
     keys.dedup();
     keys.into_iter()
-        .map(|(tg, fy)| {
-            let rows: Vec<&Scored> = bt
+        .map(|(target, fy)| {
+            let of_key = |r: &&Scored| r.target == target && r.fy == fy;
+            let councils: Vec<&Scored> = bt
                 .rows
                 .iter()
-                .filter(|r| r.target == tg && r.fy == fy && r.la_code.is_some())
+                .filter(of_key)
+                .filter(|r| r.la_code.is_some())
                 .collect();
-            let eng = bt
-                .rows
-                .iter()
-                .find(|r| r.target == tg && r.fy == fy && r.la_code.is_none());
-            let n = rows.len().max(1) as f64;
-            let mut fifths = [0.0; 5];
-            for r in &rows {
-                fifths[((r.pit * 5.0) as usize).min(4)] += 1.0 / n;
-            }
-            Score {
-                target: tg,
-                fy,
-                horizon: fy.0 - bt.origin.0,
-                councils: rows.len(),
-                bias: median(rows.iter().map(|r| r.error()).collect()),
-                bias_pct: median(rows.iter().filter_map(|r| r.pct_error()).collect()),
-                mdape: median(
-                    rows.iter()
-                        .filter_map(|r| r.pct_error().map(f64::abs))
-                        .collect(),
-                ),
-                coverage_50: rows.iter().filter(|r| r.in_band(2, 4)).count() as f64 / n,
-                coverage_90: rows.iter().filter(|r| r.in_band(1, 5)).count() as f64 / n,
-                pit_fifths: fifths,
-                england_actual: eng.map(|e| e.actual),
-                england_p50: eng.map(|e| e.forecast[3]),
-                england_in_90: eng.map(|e| e.in_band(1, 5)),
-            }
+            let england = bt.rows.iter().filter(of_key).find(|r| r.la_code.is_none());
+            Score::of(target, fy, bt.origin, &councils, england)
         })
         .collect()
-}
-
-pub fn write_rows(w: &mut dyn Write, scenario: &str, bt: &Backtest) -> Result<()> {
-    let mut csv = csv::Writer::from_writer(w);
-    csv.write_record([
-        "scenario",
-        "origin",
-        "target",
-        "period",
-        "horizon_years",
-        "la_code",
-        "la_name",
-        "actual",
-        "mean",
-        "p05",
-        "p25",
-        "p50",
-        "p75",
-        "p95",
-        "pit",
-        "in_50",
-        "in_90",
-        "error_p50",
-        "pct_error_p50",
-    ])?;
-    for r in &bt.rows {
-        let d = if r.target == Target::Deficit { 0 } else { 1 };
-        let mut row = vec![
-            scenario.to_string(),
-            bt.origin.to_string(),
-            r.target.name().to_string(),
-            r.target.period(r.fy),
-            r.horizon.to_string(),
-            r.la_code
-                .map_or(ENGLAND_CODE.to_string(), |c| c.to_string()),
-            r.la_name.clone(),
-            fmt(r.actual, d),
-        ];
-        row.extend(r.forecast.iter().map(|v| fmt(*v, d)));
-        row.push(fmt(r.pit, 4));
-        row.push(u8::from(r.in_band(2, 4)).to_string());
-        row.push(u8::from(r.in_band(1, 5)).to_string());
-        row.push(fmt(r.error(), d));
-        row.push(r.pct_error().map_or(String::new(), |p| fmt(p, 2)));
-        csv.write_record(&row)?;
-    }
-    csv.flush()?;
-    Ok(())
-}
-
-pub fn write_summary(w: &mut dyn Write, scenario: &str, bt: &Backtest) -> Result<()> {
-    let mut csv = csv::Writer::from_writer(w);
-    csv.write_record([
-        "scenario",
-        "origin",
-        "target",
-        "period",
-        "horizon_years",
-        "councils",
-        "bias_p50",
-        "bias_p50_pct",
-        "mdape_pct",
-        "coverage_50",
-        "coverage_90",
-        "pit_0_20",
-        "pit_20_40",
-        "pit_40_60",
-        "pit_60_80",
-        "pit_80_100",
-        "england_actual",
-        "england_p50",
-        "england_in_90",
-    ])?;
-    for s in scores(bt) {
-        let d = if s.target == Target::Deficit { 0 } else { 1 };
-        let mut row = vec![
-            scenario.to_string(),
-            bt.origin.to_string(),
-            s.target.name().to_string(),
-            s.target.period(s.fy),
-            s.horizon.to_string(),
-            s.councils.to_string(),
-            fmt(s.bias, d),
-            fmt(s.bias_pct, 2),
-            fmt(s.mdape, 2),
-            fmt(s.coverage_50, 4),
-            fmt(s.coverage_90, 4),
-        ];
-        row.extend(s.pit_fifths.iter().map(|v| fmt(*v, 4)));
-        row.push(s.england_actual.map_or(String::new(), |v| fmt(v, d)));
-        row.push(s.england_p50.map_or(String::new(), |v| fmt(v, d)));
-        row.push(
-            s.england_in_90
-                .map_or(String::new(), |v| u8::from(v).to_string()),
-        );
-        csv.write_record(&row)?;
-    }
-    csv.flush()?;
-    Ok(())
 }
 
 /// A short plain-text table for the terminal and the README.
@@ -414,18 +412,16 @@ pub fn table(bt: &Backtest) -> String {
             100.0 * sc.coverage_50,
             100.0 * sc.coverage_90
         ));
-        if let (Some(a), Some(p), Some(inside)) =
-            (sc.england_actual, sc.england_p50, sc.england_in_90)
-        {
+        if let Some(e) = sc.england {
             s.push_str(&format!(
                 "{:<20} {:<17} {:>3} {:>5} England: actual {:.0}, median forecast {:.0} ({}inside the 90% band)\n",
                 "",
                 "",
                 "",
                 "",
-                a,
-                p,
-                if inside { "" } else { "not " }
+                e.actual,
+                e.p50,
+                if e.in_90 { "" } else { "not " }
             ));
         }
     }

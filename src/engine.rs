@@ -8,102 +8,12 @@ use crate::calibration::{CouncilModel, Model, SafetyValveTerms, Structure};
 use crate::caseload::{
     total, AGE_11_15, AGE_5_10, AGE_BANDS, MAINSTREAM, SETTINGS, SPECIAL_INDEPENDENT, SPECIAL_STATE,
 };
+use crate::metric::{Metric, NationalMetric};
 use crate::scenario::Regime;
 use rand::{Rng, SeedableRng};
 use rand_distr::{Beta, Distribution, StandardNormal};
 use rand_pcg::Pcg64Mcg;
 use rayon::prelude::*;
-
-/// Council metrics, in output order. `ehcps_<setting>` and `ehcps_<age band>` follow `ehcps`.
-pub const METRICS: [&str; 35] = [
-    "ehcps",
-    "ehcps_mainstream",
-    "ehcps_special_state",
-    "ehcps_special_independent",
-    "ehcps_post16",
-    "ehcps_ap_other",
-    "ehcps_under_5",
-    "ehcps_age_5_10",
-    "ehcps_age_11_15",
-    "ehcps_age_16_19",
-    "ehcps_age_20_25",
-    "new_plans",
-    "ceased_plans",
-    "aged_out",
-    "special_places",
-    "overflow",
-    "spend",
-    "savings",
-    "funding",
-    "in_year_balance",
-    "sv_payment",
-    "sv_withheld",
-    "sv_breach",
-    "council_contribution",
-    "hnsg_payment",
-    "interim_support",
-    "central_pressure",
-    "written_off",
-    "cumulative_deficit",
-    "reserves",
-    "deficit_to_reserves",
-    "deficit_exceeds_reserves",
-    "shortfall",
-    "induced_placements",
-    "interest_cost",
-];
-
-pub mod m {
-    pub const EHCPS: usize = 0;
-    pub const BY_SETTING: usize = 1;
-    pub const BY_AGE: usize = 6;
-    pub const NEW_PLANS: usize = 11;
-    pub const CEASED_PLANS: usize = 12;
-    pub const AGED_OUT: usize = 13;
-    pub const SPECIAL_PLACES: usize = 14;
-    pub const OVERFLOW: usize = 15;
-    pub const SPEND: usize = 16;
-    pub const SAVINGS: usize = 17;
-    pub const FUNDING: usize = 18;
-    pub const IN_YEAR_BALANCE: usize = 19;
-    pub const SV_PAYMENT: usize = 20;
-    pub const SV_WITHHELD: usize = 21;
-    pub const SV_BREACH: usize = 22;
-    pub const COUNCIL_CONTRIBUTION: usize = 23;
-    pub const HNSG_PAYMENT: usize = 24;
-    pub const INTERIM_SUPPORT: usize = 25;
-    pub const CENTRAL_PRESSURE: usize = 26;
-    pub const WRITTEN_OFF: usize = 27;
-    pub const CUMULATIVE_DEFICIT: usize = 28;
-    pub const RESERVES: usize = 29;
-    pub const DEFICIT_TO_RESERVES: usize = 30;
-    pub const DEFICIT_EXCEEDS_RESERVES: usize = 31;
-    pub const SHORTFALL: usize = 32;
-    pub const INDUCED: usize = 33;
-    pub const INTEREST: usize = 34;
-    pub const COUNT: usize = 35;
-}
-
-/// National metrics computed per path (sums over councils, or counts), in output order: the
-/// council metrics (0/1 flags become counts of councils), then two England-only metrics.
-pub const NATIONAL_METRICS: [&str; NATIONAL_COUNT] = national_names();
-
-const fn national_names() -> [&'static str; NATIONAL_COUNT] {
-    let mut names = [""; NATIONAL_COUNT];
-    let mut k = 0;
-    while k < m::COUNT {
-        names[k] = METRICS[k];
-        k += 1;
-    }
-    names[m::SV_BREACH] = "councils_sv_breach";
-    names[m::DEFICIT_EXCEEDS_RESERVES] = "councils_over_reserves";
-    names[N_NET_DEFICIT] = "net_cumulative_deficit";
-    names[N_IN_DEFICIT] = "councils_in_deficit";
-    names
-}
-pub const NATIONAL_COUNT: usize = 37;
-const N_NET_DEFICIT: usize = 35;
-const N_IN_DEFICIT: usize = 36;
 
 /// Run size and seed.
 #[derive(Debug, Clone, Copy)]
@@ -204,7 +114,7 @@ pub fn national_draws(model: &Model, config: RunConfig) -> Vec<NationalDraws> {
         .collect()
 }
 
-/// One council's results: `values[(path * years + t) * METRICS + metric]`.
+/// One council's results: `values[(path * years + t) * Metric::COUNT + metric.index()]`.
 #[derive(Debug, Clone)]
 pub struct CouncilPaths {
     pub council: usize,
@@ -215,8 +125,8 @@ pub struct CouncilPaths {
 
 impl CouncilPaths {
     #[inline]
-    pub fn get(&self, path: usize, t: usize, metric: usize) -> f64 {
-        self.values[(path * self.years + t) * m::COUNT + metric]
+    pub fn get(&self, path: usize, t: usize, metric: Metric) -> f64 {
+        self.values[(path * self.years + t) * Metric::COUNT + metric.index()]
     }
 }
 
@@ -230,8 +140,8 @@ pub struct EnglandPaths {
 
 impl EnglandPaths {
     #[inline]
-    pub fn get(&self, path: usize, t: usize, metric: usize) -> f64 {
-        self.values[(path * self.years + t) * NATIONAL_COUNT + metric]
+    pub fn get(&self, path: usize, t: usize, metric: NationalMetric) -> f64 {
+        self.values[(path * self.years + t) * NationalMetric::COUNT + metric.index()]
     }
 }
 
@@ -261,7 +171,7 @@ fn simulate_paths(
     council_paths: &mut CouncilPaths,
     national_sums: &mut NationalSums,
 ) {
-    let stride = council_paths.years * m::COUNT;
+    let stride = council_paths.years * Metric::COUNT;
     let model = run.model;
     let shares: Vec<BandShares> = model
         .schedule
@@ -446,7 +356,7 @@ impl Accounts {
 }
 
 /// One council, paths `first_path .. first_path + L`: the yearly step of the README's "The
-/// model" section, steps 1 to 7 in order. Writes `years x METRICS` rows for each path into
+/// model" section, steps 1 to 7 in order. Writes `years x Metric::COUNT` rows for each path into
 /// `values` (all paths of the council).
 fn simulate_lanes<const L: usize>(
     run: &RunInputs,
@@ -460,7 +370,7 @@ fn simulate_lanes<const L: usize>(
     let schedule = &model.schedule;
     let council = &model.councils[council_index];
     let years = schedule.years.len();
-    let stride = years * m::COUNT;
+    let stride = years * Metric::COUNT;
     let out = &mut values[first_path * stride..(first_path + L) * stride];
     let national: [&NationalDraws; L] = std::array::from_fn(|l| &run.national[first_path + l]);
     let mut rng: [Pcg64Mcg; L] =
@@ -515,7 +425,8 @@ fn simulate_lanes<const L: usize>(
                 funding_factor,
             };
             let money = finances(model, council, national[l], &lane, &mut accounts[l]);
-            let row = &mut out[l * stride + t * m::COUNT..l * stride + (t + 1) * m::COUNT];
+            let row =
+                &mut out[l * stride + t * Metric::COUNT..l * stride + (t + 1) * Metric::COUNT];
             write_plans(row, l, &state, &settings, &flows, &placed);
             write_money(row, &money, &accounts[l]);
         }
@@ -1024,44 +935,44 @@ fn write_plans<const L: usize>(
     flows: &PlanFlows<L>,
     placed: &Placed<L>,
 ) {
-    row[m::EHCPS] = state.stock[l];
+    row[Metric::Ehcps.index()] = state.stock[l];
     for s in 0..SETTINGS {
-        row[m::BY_SETTING + s] = settings[s][l];
+        row[Metric::BY_SETTING[s].index()] = settings[s][l];
     }
     for a in 0..AGE_BANDS {
-        row[m::BY_AGE + a] = state.ages[a][l];
+        row[Metric::BY_AGE[a].index()] = state.ages[a][l];
     }
-    row[m::NEW_PLANS] = flows.new_plans[l];
-    row[m::CEASED_PLANS] = flows.ceased[l];
-    row[m::AGED_OUT] = flows.aged_out[l];
-    row[m::SPECIAL_PLACES] = state.capacity;
-    row[m::OVERFLOW] = placed.overflow[l];
-    row[m::INDUCED] = placed.induced[l];
+    row[Metric::NewPlans.index()] = flows.new_plans[l];
+    row[Metric::CeasedPlans.index()] = flows.ceased[l];
+    row[Metric::AgedOut.index()] = flows.aged_out[l];
+    row[Metric::SpecialPlaces.index()] = state.capacity;
+    row[Metric::Overflow.index()] = placed.overflow[l];
+    row[Metric::InducedPlacements.index()] = placed.induced[l];
 }
 
 /// Writes one lane's money metrics for one year, and the comparison with reserves.
 #[inline(always)]
 fn write_money(row: &mut [f64], money: &Money, accounts: &Accounts) {
     let (deficit, reserves) = (accounts.deficit, accounts.reserves);
-    row[m::SPEND] = money.spend;
-    row[m::SAVINGS] = money.savings;
-    row[m::FUNDING] = money.funding;
-    row[m::IN_YEAR_BALANCE] = money.in_year_balance;
+    row[Metric::Spend.index()] = money.spend;
+    row[Metric::Savings.index()] = money.savings;
+    row[Metric::Funding.index()] = money.funding;
+    row[Metric::InYearBalance.index()] = money.in_year_balance;
     let events = &money.events;
-    row[m::SV_PAYMENT] = events.safety_valve.payment;
-    row[m::SV_WITHHELD] = events.safety_valve.withheld;
-    row[m::SV_BREACH] = f64::from(u8::from(accounts.sv_breached));
-    row[m::COUNCIL_CONTRIBUTION] = events.safety_valve.contribution;
-    row[m::HNSG_PAYMENT] = events.hnsg_payment;
-    row[m::INTERIM_SUPPORT] = events.interim;
-    row[m::CENTRAL_PRESSURE] = events.central;
-    row[m::WRITTEN_OFF] = events.written_off;
-    row[m::CUMULATIVE_DEFICIT] = deficit;
-    row[m::RESERVES] = reserves;
-    row[m::DEFICIT_TO_RESERVES] = deficit_to_reserves(deficit, reserves);
-    row[m::DEFICIT_EXCEEDS_RESERVES] = f64::from(u8::from(deficit > reserves));
-    row[m::SHORTFALL] = (deficit - reserves).max(0.0);
-    row[m::INTEREST] = money.interest;
+    row[Metric::SvPayment.index()] = events.safety_valve.payment;
+    row[Metric::SvWithheld.index()] = events.safety_valve.withheld;
+    row[Metric::SvBreach.index()] = f64::from(u8::from(accounts.sv_breached));
+    row[Metric::CouncilContribution.index()] = events.safety_valve.contribution;
+    row[Metric::HnsgPayment.index()] = events.hnsg_payment;
+    row[Metric::InterimSupport.index()] = events.interim;
+    row[Metric::CentralPressure.index()] = events.central;
+    row[Metric::WrittenOff.index()] = events.written_off;
+    row[Metric::CumulativeDeficit.index()] = deficit;
+    row[Metric::Reserves.index()] = reserves;
+    row[Metric::DeficitToReserves.index()] = deficit_to_reserves(deficit, reserves);
+    row[Metric::DeficitExceedsReserves.index()] = f64::from(u8::from(deficit > reserves));
+    row[Metric::Shortfall.index()] = (deficit - reserves).max(0.0);
+    row[Metric::InterestCost.index()] = money.interest;
 }
 
 /// Councils per chunk. Chunks are fixed (never depend on the thread count), each chunk sums its
@@ -1070,7 +981,7 @@ fn write_money(row: &mut [f64], money: &Money, accounts: &Accounts) {
 const COUNCILS_PER_CHUNK: usize = 4;
 
 /// Paths per block (a multiple of `LANES`): a block's national sums for one chunk, about
-/// `PATHS_PER_BLOCK x years x NATIONAL_METRICS x 8` bytes, stay in the core's cache.
+/// `PATHS_PER_BLOCK x years x NationalMetric::COUNT x 8` bytes, stay in the core's cache.
 const PATHS_PER_BLOCK: usize = 64;
 
 /// National sums for one chunk of councils: per path, year and national metric.
@@ -1085,28 +996,28 @@ impl NationalSums {
         NationalSums {
             paths,
             years,
-            sums: vec![0.0; paths * years * NATIONAL_COUNT],
+            sums: vec![0.0; paths * years * NationalMetric::COUNT],
         }
     }
-    /// Adds one path of one council (`years x METRICS` rows) to the sums.
+    /// Adds one path of one council (`years x Metric::COUNT` rows) to the sums.
     #[inline]
     fn add_path(&mut self, path: usize, rows: &[f64]) {
-        let stride = self.years * NATIONAL_COUNT;
+        let stride = self.years * NationalMetric::COUNT;
         let dst_all = &mut self.sums[path * stride..(path + 1) * stride];
         for (src, dst) in rows
-            .chunks_exact(m::COUNT)
-            .zip(dst_all.chunks_exact_mut(NATIONAL_COUNT))
+            .chunks_exact(Metric::COUNT)
+            .zip(dst_all.chunks_exact_mut(NationalMetric::COUNT))
         {
-            let cum = src[m::CUMULATIVE_DEFICIT];
-            let in_deficit = dst[m::CUMULATIVE_DEFICIT] + cum.max(0.0);
-            for (d, x) in dst[..m::COUNT].iter_mut().zip(src) {
+            let cum = src[Metric::CumulativeDeficit.index()];
+            let in_deficit = dst[Metric::CumulativeDeficit.index()] + cum.max(0.0);
+            for (d, x) in dst[..Metric::COUNT].iter_mut().zip(src) {
                 *d += x;
             }
             // England's cumulative deficit is the sum over councils in deficit; the ratio is
             // recomputed from the sums in `finish`.
-            dst[m::CUMULATIVE_DEFICIT] = in_deficit;
-            dst[N_NET_DEFICIT] += cum;
-            dst[N_IN_DEFICIT] += f64::from(u8::from(cum > 0.0));
+            dst[Metric::CumulativeDeficit.index()] = in_deficit;
+            dst[NationalMetric::NetCumulativeDeficit.index()] += cum;
+            dst[NationalMetric::CouncilsInDeficit.index()] += f64::from(u8::from(cum > 0.0));
         }
     }
     /// Adds another chunk's sums (call in chunk order).
@@ -1117,10 +1028,10 @@ impl NationalSums {
     }
     fn finish(self) -> EnglandPaths {
         let mut values = self.sums;
-        for chunk in values.chunks_mut(NATIONAL_COUNT) {
-            let reserves = chunk[m::RESERVES];
-            chunk[m::DEFICIT_TO_RESERVES] = if reserves > 0.0 {
-                chunk[m::CUMULATIVE_DEFICIT] / reserves
+        for chunk in values.chunks_mut(NationalMetric::COUNT) {
+            let reserves = chunk[Metric::Reserves.index()];
+            chunk[Metric::DeficitToReserves.index()] = if reserves > 0.0 {
+                chunk[Metric::CumulativeDeficit.index()] / reserves
             } else {
                 0.0
             };
@@ -1141,7 +1052,7 @@ fn chunk_buffers(config: RunConfig, years: usize) -> (NationalSums, Vec<CouncilP
             council: 0,
             paths: config.paths,
             years,
-            values: vec![0.0; config.paths * years * m::COUNT],
+            values: vec![0.0; config.paths * years * Metric::COUNT],
         })
         .collect();
     (NationalSums::new(config.paths, years), councils)
@@ -1239,16 +1150,5 @@ mod tests {
         let c: u64 = stream(7, 2, 0, 1).gen();
         assert_ne!(a, b);
         assert_eq!(a, c);
-    }
-
-    #[test]
-    fn metric_names_are_unique() {
-        let mut v = METRICS.to_vec();
-        v.sort();
-        v.dedup();
-        assert_eq!(v.len(), METRICS.len());
-        assert_eq!(METRICS.len(), m::COUNT);
-        assert_eq!(METRICS[m::CUMULATIVE_DEFICIT], "cumulative_deficit");
-        assert_eq!(NATIONAL_METRICS[N_NET_DEFICIT], "net_cumulative_deficit");
     }
 }

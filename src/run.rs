@@ -1,17 +1,22 @@
-//! One projection run: scenario + seeds -> calibrated model -> simulated and summarised results.
-//! No printing: progress goes through a callback.
+//! One projection run: scenario + seeds -> calibrated model -> simulated and summarised results,
+//! and the report view of them that the exporters and the headline read. No printing: progress
+//! goes through a callback.
 
 use crate::calibration::{calibrate, Model, Vintage};
 use crate::engine::{simulate, EnglandPaths, RunConfig};
 use crate::error::InputError;
+use crate::metric::{Metric, NationalMetric};
 use crate::scenario::LoadedScenario;
 use crate::seeds::Baseline;
-use crate::summary::{summarise_council, summarise_national, CouncilSummary, Stats};
+use crate::summary::{
+    summarise_council, summarise_national, CouncilSummary, NationalSummary, Stats,
+};
+use crate::FinancialYear;
 
 pub struct RunResult {
     pub model: Model,
     pub councils: Vec<CouncilSummary>,
-    pub national: Vec<Stats>,
+    pub national: NationalSummary,
     pub national_paths: EnglandPaths,
     pub config: RunConfig,
 }
@@ -50,4 +55,184 @@ pub fn simulate_and_summarise(
         national_paths,
         config,
     }
+}
+
+/// The projected years: the first, the last, and the override end.
+#[derive(Debug, Clone)]
+pub struct Horizon {
+    pub years: Vec<FinancialYear>,
+    /// Index in `years` of the FY that ends on the override end date.
+    pub override_end: usize,
+}
+
+impl Horizon {
+    pub fn first(&self) -> FinancialYear {
+        self.years[0]
+    }
+    pub fn last(&self) -> FinancialYear {
+        self.years[self.years.len() - 1]
+    }
+    pub fn override_end_fy(&self) -> FinancialYear {
+        self.years[self.override_end]
+    }
+}
+
+/// One council as the reports show it.
+pub struct CouncilReport {
+    pub la_code: u16,
+    pub la_name: String,
+    pub has_safety_valve: bool,
+    pub summary: CouncilSummary,
+}
+
+/// Paths on which `councils` councils end the override year with a deficit above reserves.
+pub struct PathsWithCount {
+    pub councils: usize,
+    pub paths: usize,
+}
+
+/// What the exporters and the headline read of a run: names, years and summaries.
+pub struct RunReport {
+    pub scenario: String,
+    pub horizon: Horizon,
+    pub paths: usize,
+    pub councils: Vec<CouncilReport>,
+    pub national: NationalSummary,
+    /// The distribution over paths of the number of councils over reserves at the override end
+    /// (counts with no path left out).
+    pub councils_over_reserves: Vec<PathsWithCount>,
+}
+
+/// The figures `run` prints when it finishes.
+pub struct Headline {
+    pub paths: usize,
+    pub councils: usize,
+    pub years: usize,
+    /// paths x councils x years.
+    pub council_years: u64,
+    pub override_end: FinancialYear,
+    /// England's cumulative deficit (councils in deficit) at the override end.
+    pub england_deficit: Stats,
+    pub councils_over_reserves: Stats,
+}
+
+impl RunResult {
+    /// The report view of this run, under the scenario's name.
+    pub fn report(self, scenario: &str) -> RunReport {
+        let horizon = Horizon {
+            years: self.model.schedule.years.clone(),
+            override_end: self.model.schedule.override_end,
+        };
+        let councils_over_reserves = self.councils_over_reserves_at(horizon.override_end);
+        let councils = self
+            .councils
+            .into_iter()
+            .map(|summary| {
+                let c = &self.model.councils[summary.council];
+                CouncilReport {
+                    la_code: c.la_code,
+                    la_name: c.la_name.clone(),
+                    has_safety_valve: c.safety_valve.is_some(),
+                    summary,
+                }
+            })
+            .collect();
+        RunReport {
+            scenario: scenario.to_string(),
+            horizon,
+            paths: self.config.paths,
+            councils,
+            national: self.national,
+            councils_over_reserves,
+        }
+    }
+
+    fn councils_over_reserves_at(&self, t: usize) -> Vec<PathsWithCount> {
+        let n = self.model.councils.len();
+        let over = NationalMetric::Council(Metric::DeficitExceedsReserves);
+        let mut counts = vec![0usize; n + 1];
+        for p in 0..self.national_paths.paths {
+            let v = self
+                .national_paths
+                .get(p, t, over)
+                .round()
+                .clamp(0.0, n as f64) as usize;
+            counts[v] += 1;
+        }
+        counts
+            .into_iter()
+            .enumerate()
+            .filter(|(_, paths)| *paths > 0)
+            .map(|(councils, paths)| PathsWithCount { councils, paths })
+            .collect()
+    }
+}
+
+impl RunReport {
+    /// Council-years simulated: paths x councils x years.
+    pub fn council_years(&self) -> u64 {
+        (self.paths * self.councils.len() * self.horizon.years.len()) as u64
+    }
+
+    pub fn headline(&self) -> Headline {
+        let t = self.horizon.override_end;
+        Headline {
+            paths: self.paths,
+            councils: self.councils.len(),
+            years: self.horizon.years.len(),
+            council_years: self.council_years(),
+            override_end: self.horizon.override_end_fy(),
+            england_deficit: *self
+                .national
+                .get(t, NationalMetric::Council(Metric::CumulativeDeficit)),
+            councils_over_reserves: *self
+                .national
+                .get(t, NationalMetric::Council(Metric::DeficitExceedsReserves)),
+        }
+    }
+}
+
+/// What `check` reports: the resolved scenario and how calibration came out across councils.
+pub struct CheckReport {
+    pub scenario_name: String,
+    /// The scenario file and the files it extends, child first.
+    pub files: Vec<std::path::PathBuf>,
+    pub seeds_dir: std::path::PathBuf,
+    pub councils_in_seeds: usize,
+    pub horizon: Horizon,
+    pub councils_calibrated: usize,
+    pub cost_scale_clamped: usize,
+    pub cost_scale: Stats,
+    /// Log growth per year.
+    pub growth_prior: Stats,
+    /// New plans per plan per year.
+    pub new_rate: Stats,
+}
+
+/// Calibrates a scenario on all the seeds' data and reports the spread across councils.
+pub fn check(baseline: &Baseline, scenario: &LoadedScenario) -> Result<CheckReport, InputError> {
+    let model = calibrate(baseline, scenario, Vintage::latest())?;
+    let spread = |f: fn(&crate::calibration::CouncilModel) -> f64| {
+        let mut v: Vec<f64> = model.councils.iter().map(f).collect();
+        crate::summary::stats(&mut v)
+    };
+    Ok(CheckReport {
+        scenario_name: scenario.scenario.name.clone(),
+        files: scenario.files.clone(),
+        seeds_dir: baseline.dir.clone(),
+        councils_in_seeds: baseline.councils.len(),
+        horizon: Horizon {
+            years: model.schedule.years.clone(),
+            override_end: model.schedule.override_end,
+        },
+        councils_calibrated: model.councils.len(),
+        cost_scale_clamped: model
+            .councils
+            .iter()
+            .filter(|c| c.cost_scale_clamped)
+            .count(),
+        cost_scale: spread(|c| c.cost_scale),
+        growth_prior: spread(|c| c.growth_prior),
+        new_rate: spread(|c| c.new_rate),
+    })
 }

@@ -1,7 +1,7 @@
 //! The command line: outputs, headers, determinism, and input errors (exit code 2).
 
 use crate::util::{self, bin, child_scenario, col, read_csv};
-use highneeds::engine::{METRICS, NATIONAL_METRICS};
+use highneeds::metric::{Metric, NationalMetric};
 use predicates::prelude::*;
 use sha2::Digest;
 use std::collections::{BTreeMap, BTreeSet};
@@ -120,7 +120,7 @@ fn run_writes_every_output_with_expected_columns_and_coverage() {
     assert_eq!(fys, years.iter().cloned().collect::<BTreeSet<_>>());
     assert_eq!(per_council_year.len(), 153 * years.len());
     assert!(
-        per_council_year.values().all(|n| *n == METRICS.len()),
+        per_council_year.values().all(|n| *n == Metric::COUNT),
         "every council-year has every metric once"
     );
     let mut want: Vec<String> = [
@@ -156,7 +156,7 @@ fn run_writes_every_output_with_expected_columns_and_coverage() {
         nmetrics.insert(r[n_metric].clone());
         nfys.insert(r[n_fy].clone());
     }
-    assert_eq!(rows.len(), years.len() * NATIONAL_METRICS.len());
+    assert_eq!(rows.len(), years.len() * NationalMetric::COUNT);
     assert_eq!(nfys.len(), years.len());
     for w in [
         "ehcps",

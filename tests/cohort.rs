@@ -5,7 +5,7 @@ use highneeds::calibration::PhaseTransfer;
 use highneeds::caseload::{
     total, AGE_BANDS, MAINSTREAM, SETTINGS, SPECIAL_INDEPENDENT, SPECIAL_STATE,
 };
-use highneeds::engine::m;
+use highneeds::metric::Metric;
 use highneeds::scenario::NewPlaces;
 
 const PATHS: usize = 30;
@@ -46,24 +46,29 @@ fn ageing_alone_conserves_plans() {
         let start = highneeds::caseload::by_age(&c.caseload0);
         for p in 0..cp.paths {
             for t in 0..n {
-                let g = |k: usize| cp.get(p, t, k);
-                assert_eq!(g(m::NEW_PLANS), 0.0);
-                assert_eq!(g(m::CEASED_PLANS), 0.0);
+                let g = |k: Metric| cp.get(p, t, k);
+                assert_eq!(g(Metric::NewPlans), 0.0);
+                assert_eq!(g(Metric::CeasedPlans), 0.0);
                 let prev_age: Vec<f64> = if t == 0 {
                     start.to_vec()
                 } else {
                     (0..AGE_BANDS)
-                        .map(|a| cp.get(p, t - 1, m::BY_AGE + a))
+                        .map(|a| cp.get(p, t - 1, Metric::BY_AGE[a]))
                         .collect()
                 };
                 let prev_total: f64 = prev_age.iter().sum();
                 assert!(
-                    util::close(g(m::EHCPS), prev_total - g(m::AGED_OUT), 1e-9, 1e-6),
+                    util::close(
+                        g(Metric::Ehcps),
+                        prev_total - g(Metric::AgedOut),
+                        1e-9,
+                        1e-6
+                    ),
                     "{} path {p} t {t}: {} vs {} - {}",
                     c.la_name,
-                    g(m::EHCPS),
+                    g(Metric::Ehcps),
                     prev_total,
-                    g(m::AGED_OUT)
+                    g(Metric::AgedOut)
                 );
                 // Each band keeps those who stay and gains those promoted from the band below.
                 for a in 0..AGE_BANDS {
@@ -74,18 +79,18 @@ fn ageing_alone_conserves_plans() {
                     };
                     let expect = prev_age[a] * (1.0 - promote[a]) + from_below;
                     assert!(
-                        util::close(g(m::BY_AGE + a), expect, 1e-9, 1e-6),
+                        util::close(g(Metric::BY_AGE[a]), expect, 1e-9, 1e-6),
                         "{} band {a} t {t}",
                         c.la_name
                     );
                 }
                 assert!(util::close(
-                    g(m::AGED_OUT),
+                    g(Metric::AgedOut),
                     prev_age[AGE_BANDS - 1] * promote[AGE_BANDS - 1],
                     1e-9,
                     1e-9
                 ));
-                aged += g(m::AGED_OUT);
+                aged += g(Metric::AgedOut);
             }
         }
         assert!(total(&c.caseload0) > 0.0);
@@ -132,9 +137,9 @@ fn overflow_only_when_state_special_demand_exceeds_capacity() {
             let name = &model.councils[cp.council].la_name;
             for p in 0..cp.paths {
                 for t in 0..cp.years {
-                    let state = cp.get(p, t, m::BY_SETTING + SPECIAL_STATE);
-                    let places = cp.get(p, t, m::SPECIAL_PLACES);
-                    let overflow = cp.get(p, t, m::OVERFLOW);
+                    let state = cp.get(p, t, Metric::BY_SETTING[SPECIAL_STATE]);
+                    let places = cp.get(p, t, Metric::SpecialPlaces);
+                    let overflow = cp.get(p, t, Metric::Overflow);
                     assert!(overflow >= 0.0);
                     assert!(
                         state <= places + 1e-6,
@@ -151,7 +156,10 @@ fn overflow_only_when_state_special_demand_exceeds_capacity() {
                         );
                     }
                     if t > 0 {
-                        assert!(places >= cp.get(p, t - 1, m::SPECIAL_PLACES), "places fell");
+                        assert!(
+                            places >= cp.get(p, t - 1, Metric::SpecialPlaces),
+                            "places fell"
+                        );
                     }
                 }
             }
@@ -167,7 +175,7 @@ fn new_special_places_lower_independent_placements() {
     let (a, _) = util::sim(&base, PATHS, SEED);
     let (b, _) = util::sim(&more, PATHS, SEED);
     let t = t_of(&base, "2030-31");
-    let k = m::BY_SETTING + SPECIAL_INDEPENDENT;
+    let k = Metric::BY_SETTING[SPECIAL_INDEPENDENT];
     let mut checked = 0;
     for (x, y) in a.iter().zip(&b) {
         let c = &base.councils[x.council];
@@ -175,8 +183,8 @@ fn new_special_places_lower_independent_placements() {
         for p in 0..PATHS {
             for tt in 0..x.years {
                 assert!(util::close(
-                    x.get(p, tt, m::EHCPS),
-                    y.get(p, tt, m::EHCPS),
+                    x.get(p, tt, Metric::Ehcps),
+                    y.get(p, tt, Metric::Ehcps),
                     1e-9,
                     1e-6
                 ));
@@ -189,8 +197,8 @@ fn new_special_places_lower_independent_placements() {
         let va: Vec<f64> = (0..PATHS).map(|p| x.get(p, t, k)).collect();
         let vb: Vec<f64> = (0..PATHS).map(|p| y.get(p, t, k)).collect();
         let (ma, mb) = (
-            highneeds::summary::stats(&mut va.clone())[3],
-            highneeds::summary::stats(&mut vb.clone())[3],
+            highneeds::summary::stats(&mut va.clone()).p50,
+            highneeds::summary::stats(&mut vb.clone()).p50,
         );
         assert!(
             mb < ma,
@@ -210,8 +218,8 @@ fn new_places_with_induced_demand_raise_state_special_placements() {
     let (b, _) = util::sim(&more, PATHS, SEED);
     let (c0, _) = util::sim(&more_no_induced, PATHS, SEED);
     let t = t_of(&none, "2026-27");
-    let ks = m::BY_SETTING + SPECIAL_STATE;
-    let km = m::BY_SETTING + MAINSTREAM;
+    let ks = Metric::BY_SETTING[SPECIAL_STATE];
+    let km = Metric::BY_SETTING[MAINSTREAM];
     let (mut induced_total, mut raised) = (0.0, 0);
     for ((x, y), z) in a.iter().zip(&b).zip(&c0) {
         let c = &none.councils[x.council];
@@ -224,9 +232,9 @@ fn new_places_with_induced_demand_raise_state_special_placements() {
                 "{} path {p}: places did not raise state special",
                 c.la_name
             );
-            assert_eq!(x.get(p, t, m::INDUCED), 0.0);
-            assert_eq!(z.get(p, t, m::INDUCED), 0.0);
-            let induced = y.get(p, t, m::INDUCED);
+            assert_eq!(x.get(p, t, Metric::InducedPlacements), 0.0);
+            assert_eq!(z.get(p, t, Metric::InducedPlacements), 0.0);
+            let induced = y.get(p, t, Metric::InducedPlacements);
             induced_total += induced;
             // Induced placements come out of mainstream.
             assert!(y.get(p, t, km) <= z.get(p, t, km) + 1e-6);
@@ -284,7 +292,7 @@ fn phase_transfer_re_places_plans_as_the_transition_matrix_does() {
             }
         }
         for s in 0..SETTINGS {
-            let got = cp.get(0, 0, m::BY_SETTING + s);
+            let got = cp.get(0, 0, Metric::BY_SETTING[s]);
             assert!(
                 util::close(got, expect[s], 1e-12, 1e-9),
                 "{} setting {s}: {got} vs {}",

@@ -3,7 +3,7 @@
 
 use crate::util::{self, close};
 use highneeds::caseload::{total, AGE_BANDS, SETTINGS};
-use highneeds::engine::m;
+use highneeds::metric::Metric;
 use highneeds::scenario::Regime;
 use proptest::prelude::*;
 
@@ -27,23 +27,25 @@ fn check_identities(
             c.la_name
         );
         for p in 0..PATHS {
-            let g = |t: usize, k: usize| cp.get(p, t, k);
+            let g = |t: usize, k: Metric| cp.get(p, t, k);
             for t in 0..n {
-                let ehcps = g(t, m::EHCPS);
+                let ehcps = g(t, Metric::Ehcps);
                 // Plans add up.
                 let prev = if t == 0 {
                     total(&c.caseload0)
                 } else {
-                    g(t - 1, m::EHCPS)
+                    g(t - 1, Metric::Ehcps)
                 };
-                let expect = prev + g(t, m::NEW_PLANS) - g(t, m::CEASED_PLANS) - g(t, m::AGED_OUT);
+                let expect = prev + g(t, Metric::NewPlans)
+                    - g(t, Metric::CeasedPlans)
+                    - g(t, Metric::AgedOut);
                 prop_assert!(
                     close(ehcps, expect, 1e-6, 1e-6),
                     "{} path {p} t {t}: ehcps {ehcps} vs {expect}",
                     c.la_name
                 );
-                let by_setting: f64 = (0..SETTINGS).map(|s| g(t, m::BY_SETTING + s)).sum();
-                let by_age: f64 = (0..AGE_BANDS).map(|a| g(t, m::BY_AGE + a)).sum();
+                let by_setting: f64 = (0..SETTINGS).map(|s| g(t, Metric::BY_SETTING[s])).sum();
+                let by_age: f64 = (0..AGE_BANDS).map(|a| g(t, Metric::BY_AGE[a])).sum();
                 prop_assert!(
                     close(ehcps, by_setting, 1e-9, 1e-6),
                     "{} settings",
@@ -51,22 +53,22 @@ fn check_identities(
                 );
                 prop_assert!(close(ehcps, by_age, 1e-9, 1e-6), "{} ages", c.la_name);
                 for k in [
-                    m::NEW_PLANS,
-                    m::CEASED_PLANS,
-                    m::AGED_OUT,
-                    m::OVERFLOW,
-                    m::SPEND,
-                    m::FUNDING,
+                    Metric::NewPlans,
+                    Metric::CeasedPlans,
+                    Metric::AgedOut,
+                    Metric::Overflow,
+                    Metric::Spend,
+                    Metric::Funding,
                 ] {
                     prop_assert!(g(t, k) >= 0.0, "{} metric {k} negative", c.la_name);
                 }
                 for s in 0..SETTINGS {
-                    prop_assert!(g(t, m::BY_SETTING + s) >= -1e-9);
+                    prop_assert!(g(t, Metric::BY_SETTING[s]) >= -1e-9);
                 }
                 // Money adds up.
-                let (spend, funding) = (g(t, m::SPEND), g(t, m::FUNDING));
+                let (spend, funding) = (g(t, Metric::Spend), g(t, Metric::Funding));
                 prop_assert!(close(
-                    g(t, m::IN_YEAR_BALANCE),
+                    g(t, Metric::InYearBalance),
                     funding - spend,
                     1e-12,
                     1e-6
@@ -74,17 +76,17 @@ fn check_identities(
                 let d_prev = if t == 0 {
                     c.deficit0
                 } else {
-                    g(t - 1, m::CUMULATIVE_DEFICIT)
+                    g(t - 1, Metric::CumulativeDeficit)
                 };
                 let change = spend
                     - funding
-                    - g(t, m::SV_PAYMENT)
-                    - g(t, m::HNSG_PAYMENT)
-                    - g(t, m::INTERIM_SUPPORT)
-                    - g(t, m::COUNCIL_CONTRIBUTION)
-                    - g(t, m::CENTRAL_PRESSURE)
-                    - g(t, m::WRITTEN_OFF);
-                let d = g(t, m::CUMULATIVE_DEFICIT);
+                    - g(t, Metric::SvPayment)
+                    - g(t, Metric::HnsgPayment)
+                    - g(t, Metric::InterimSupport)
+                    - g(t, Metric::CouncilContribution)
+                    - g(t, Metric::CentralPressure)
+                    - g(t, Metric::WrittenOff);
+                let d = g(t, Metric::CumulativeDeficit);
                 let scale = spend.abs() + funding.abs() + d_prev.abs() + 1.0;
                 prop_assert!(
                     (d - d_prev - change).abs() <= 1e-9 * scale,
@@ -93,8 +95,8 @@ fn check_identities(
                     d - d_prev
                 );
                 prop_assert!(close(
-                    g(t, m::SHORTFALL),
-                    (d - g(t, m::RESERVES)).max(0.0),
+                    g(t, Metric::Shortfall),
+                    (d - g(t, Metric::Reserves)).max(0.0),
                     1e-12,
                     1e-6
                 ));
@@ -105,23 +107,23 @@ fn check_identities(
     let tol = 1e-3 * councils.len() as f64;
     for p in 0..PATHS {
         for t in 0..n {
-            let ehcps: f64 = councils.iter().map(|cp| cp.get(p, t, m::EHCPS)).sum();
+            let ehcps: f64 = councils.iter().map(|cp| cp.get(p, t, Metric::Ehcps)).sum();
             let def: f64 = councils
                 .iter()
-                .map(|cp| cp.get(p, t, m::CUMULATIVE_DEFICIT).max(0.0))
+                .map(|cp| cp.get(p, t, Metric::CumulativeDeficit).max(0.0))
                 .sum();
             let net: f64 = councils
                 .iter()
-                .map(|cp| cp.get(p, t, m::CUMULATIVE_DEFICIT))
+                .map(|cp| cp.get(p, t, Metric::CumulativeDeficit))
                 .sum();
-            let spend: f64 = councils.iter().map(|cp| cp.get(p, t, m::SPEND)).sum();
+            let spend: f64 = councils.iter().map(|cp| cp.get(p, t, Metric::Spend)).sum();
             let in_deficit = councils
                 .iter()
-                .filter(|cp| cp.get(p, t, m::CUMULATIVE_DEFICIT) > 0.0)
+                .filter(|cp| cp.get(p, t, Metric::CumulativeDeficit) > 0.0)
                 .count() as f64;
             let over = councils
                 .iter()
-                .filter(|cp| cp.get(p, t, m::DEFICIT_EXCEEDS_RESERVES) > 0.5)
+                .filter(|cp| cp.get(p, t, Metric::DeficitExceedsReserves) > 0.5)
                 .count() as f64;
             let ng = |name: &str| national.get(p, t, util::nat(name));
             prop_assert!(
@@ -187,11 +189,11 @@ fn a_path_does_not_depend_on_how_many_paths_run_with_it() {
     let lanes = highneeds::engine::LANES;
     let (small, small_nat) = util::sim(&model, lanes - 1, util::SEED);
     let (big, big_nat) = util::sim(&model, 2 * lanes + 1, util::SEED);
-    let row = small[0].years * m::COUNT;
+    let row = small[0].years * Metric::COUNT;
     for (a, b) in small.iter().zip(&big) {
         assert_eq!(a.council, b.council);
         assert_eq!(a.values[..], b.values[..(lanes - 1) * row]);
     }
-    let nrow = small_nat.years * highneeds::engine::NATIONAL_METRICS.len();
+    let nrow = small_nat.years * highneeds::metric::NationalMetric::COUNT;
     assert_eq!(small_nat.values[..], big_nat.values[..(lanes - 1) * nrow]);
 }

@@ -2,7 +2,8 @@
 //! policy share their random numbers, so comparisons can be made path by path).
 
 use crate::util::{self, bin, child_scenario, col, read_csv, t_of, SEED};
-use highneeds::engine::{m, CouncilPaths};
+use highneeds::engine::CouncilPaths;
+use highneeds::metric::Metric;
 use highneeds::scenario::{LoadedScenario, Regime};
 
 const PATHS: usize = 40;
@@ -20,10 +21,10 @@ fn run(
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
-    highneeds::summary::stats(&mut v)[3]
+    highneeds::summary::stats(&mut v).p50
 }
 
-fn per_path(cp: &CouncilPaths, t: usize, k: usize) -> Vec<f64> {
+fn per_path(cp: &CouncilPaths, t: usize, k: Metric) -> Vec<f64> {
     (0..cp.paths).map(|p| cp.get(p, t, k)).collect()
 }
 
@@ -46,26 +47,26 @@ fn hnsg_share_lowers_deficits_at_override_end() {
         let name = &model.councils[a.council].la_name;
         for p in 0..PATHS {
             let (d0, d9) = (
-                a.get(p, te, m::CUMULATIVE_DEFICIT),
-                b.get(p, te, m::CUMULATIVE_DEFICIT),
+                a.get(p, te, Metric::CumulativeDeficit),
+                b.get(p, te, Metric::CumulativeDeficit),
             );
             assert!(d0 >= d9 - 1e-6, "{name} path {p}: {d0} < {d9}");
             // Up to 31 March 2026 the runs are identical.
             for t in 0..=t26 {
                 assert_eq!(
-                    a.get(p, t, m::CUMULATIVE_DEFICIT),
-                    b.get(p, t, m::CUMULATIVE_DEFICIT)
+                    a.get(p, t, Metric::CumulativeDeficit),
+                    b.get(p, t, Metric::CumulativeDeficit)
                 );
             }
             // The gap is exactly the grant paid by the override end.
-            let grant: f64 = (0..=te).map(|t| b.get(p, t, m::HNSG_PAYMENT)).sum();
+            let grant: f64 = (0..=te).map(|t| b.get(p, t, Metric::HnsgPayment)).sum();
             assert!(
                 util::close(d0 - d9, grant, 1e-9, 1.0),
                 "{name} path {p}: gap {} vs grant {grant}",
                 d0 - d9
             );
-            assert!((0..=te).all(|t| a.get(p, t, m::HNSG_PAYMENT) == 0.0));
-            if b.get(p, t26, m::CUMULATIVE_DEFICIT) > 0.0 {
+            assert!((0..=te).all(|t| a.get(p, t, Metric::HnsgPayment) == 0.0));
+            if b.get(p, t26, Metric::CumulativeDeficit) > 0.0 {
                 in_deficit += 1;
                 if grant > 0.0 {
                     paid += 1;
@@ -76,12 +77,12 @@ fn hnsg_share_lowers_deficits_at_override_end() {
             }
         }
         // Median: strictly higher without the grant wherever most paths are in deficit.
-        let d26 = per_path(b, t26, m::CUMULATIVE_DEFICIT);
+        let d26 = per_path(b, t26, Metric::CumulativeDeficit);
         if d26.iter().filter(|v| **v > 0.0).count() == PATHS {
             councils_checked += 1;
             let (m0, m9) = (
-                median(per_path(a, te, m::CUMULATIVE_DEFICIT)),
-                median(per_path(b, te, m::CUMULATIVE_DEFICIT)),
+                median(per_path(a, te, Metric::CumulativeDeficit)),
+                median(per_path(b, te, Metric::CumulativeDeficit)),
             );
             assert!(m0 > m9, "{name}: median with share 0 {m0} <= with 0.9 {m9}");
         }
@@ -157,8 +158,8 @@ fn central_regime_takes_new_overspend_off_council_books() {
         for p in 0..PATHS {
             for t in 0..n {
                 let (dc, dz) = (
-                    a.get(p, t, m::CUMULATIVE_DEFICIT),
-                    b.get(p, t, m::CUMULATIVE_DEFICIT),
+                    a.get(p, t, Metric::CumulativeDeficit),
+                    b.get(p, t, Metric::CumulativeDeficit),
                 );
                 if t < from {
                     assert_eq!(dc, dz, "{name}: regimes differ before from_fy");
@@ -168,12 +169,12 @@ fn central_regime_takes_new_overspend_off_council_books() {
                         "{name} path {p} t {t}: central {dz} > council {dc}"
                     );
                     // No deficit growth from overspend once the centre pays.
-                    let prev = b.get(p, t - 1, m::CUMULATIVE_DEFICIT);
+                    let prev = b.get(p, t - 1, Metric::CumulativeDeficit);
                     assert!(
                         dz <= prev + 1e-6,
                         "{name} path {p} t {t}: deficit grew {prev} -> {dz}"
                     );
-                    assert_eq!(a.get(p, t, m::CENTRAL_PRESSURE), 0.0);
+                    assert_eq!(a.get(p, t, Metric::CentralPressure), 0.0);
                 }
             }
         }
@@ -193,9 +194,9 @@ fn write_off_clears_the_deficit_at_from_fy() {
     for cp in &cs {
         for p in 0..PATHS {
             for t in 0..n {
-                let w = cp.get(p, t, m::WRITTEN_OFF);
+                let w = cp.get(p, t, Metric::WrittenOff);
                 if t == from {
-                    let before = cp.get(p, t - 1, m::CUMULATIVE_DEFICIT).max(0.0);
+                    let before = cp.get(p, t - 1, Metric::CumulativeDeficit).max(0.0);
                     assert!(
                         util::close(w, before, 1e-12, 1e-6),
                         "written off {w} vs {before}"
@@ -203,7 +204,7 @@ fn write_off_clears_the_deficit_at_from_fy() {
                 } else {
                     assert_eq!(w, 0.0, "write-off outside from_fy");
                 }
-                assert_eq!(cp.get(p, t, m::CENTRAL_PRESSURE), 0.0);
+                assert_eq!(cp.get(p, t, Metric::CentralPressure), 0.0);
             }
         }
     }
@@ -211,11 +212,11 @@ fn write_off_clears_the_deficit_at_from_fy() {
     // the council regime's deficit less what was written off.
     for (w, c) in cs.iter().zip(&cc) {
         for p in 0..PATHS {
-            let off = w.get(p, from, m::WRITTEN_OFF);
+            let off = w.get(p, from, Metric::WrittenOff);
             for t in 0..n {
                 let (dw, dc) = (
-                    w.get(p, t, m::CUMULATIVE_DEFICIT),
-                    c.get(p, t, m::CUMULATIVE_DEFICIT),
+                    w.get(p, t, Metric::CumulativeDeficit),
+                    c.get(p, t, Metric::CumulativeDeficit),
                 );
                 let expect = if t < from { dc } else { dc - off };
                 assert!(
@@ -249,23 +250,23 @@ fn withholding_safety_valve_instalments_never_pays_more() {
             let (mut sa, mut sb) = (0.0, 0.0);
             for t in 0..n {
                 assert_eq!(
-                    a.get(p, t, m::SV_WITHHELD),
+                    a.get(p, t, Metric::SvWithheld),
                     0.0,
                     "{name}: withheld with withhold=false"
                 );
-                sa += a.get(p, t, m::SV_PAYMENT);
-                sb += b.get(p, t, m::SV_PAYMENT);
-                let w = b.get(p, t, m::SV_WITHHELD);
+                sa += a.get(p, t, Metric::SvPayment);
+                sb += b.get(p, t, Metric::SvPayment);
+                let w = b.get(p, t, Metric::SvWithheld);
                 withheld += w;
                 if w > 0.0 {
                     // Withheld: the scheduled instalment less the withheld share of it.
-                    let scheduled = a.get(p, t, m::SV_PAYMENT);
+                    let scheduled = a.get(p, t, Metric::SvPayment);
                     assert!(
                         util::close(w, share * scheduled, 1e-9, 1e-3),
                         "{name}: withheld {w} of {scheduled}"
                     );
                     assert!(
-                        util::close(b.get(p, t, m::SV_PAYMENT), scheduled - w, 1e-9, 1e-3),
+                        util::close(b.get(p, t, Metric::SvPayment), scheduled - w, 1e-9, 1e-3),
                         "{name}: paid while withheld"
                     );
                 }
@@ -299,14 +300,19 @@ fn mitigation_savings_lower_spend_on_the_same_random_numbers() {
         let name = &model.councils[x.council].la_name;
         for p in 0..PATHS {
             for (t, fy) in model.schedule.years.iter().enumerate() {
-                let (s0, s5) = (x.get(p, t, m::SPEND), y.get(p, t, m::SPEND));
+                let (s0, s5) = (x.get(p, t, Metric::Spend), y.get(p, t, Metric::Spend));
                 // Demand is untouched by savings.
-                assert_eq!(x.get(p, t, m::EHCPS), y.get(p, t, m::EHCPS));
+                assert_eq!(x.get(p, t, Metric::Ehcps), y.get(p, t, Metric::Ehcps));
                 if *fy < start {
                     assert_eq!(s0, s5, "{name} {fy}: savings before start_fy");
                 } else {
                     assert!(s5 < s0, "{name} path {p} {fy}: spend {s5} not below {s0}");
-                    assert!(util::close(s0 - s5, y.get(p, t, m::SAVINGS), 1e-9, 1e-3));
+                    assert!(util::close(
+                        s0 - s5,
+                        y.get(p, t, Metric::Savings),
+                        1e-9,
+                        1e-3
+                    ));
                     assert!(s0 - s5 <= 0.05 * s0 + 1e-6, "{name}: saved more than 5%");
                 }
             }
@@ -325,10 +331,10 @@ fn schools_block_transfer_raises_funding() {
     for (x, y) in a.iter().zip(&b) {
         for p in 0..PATHS {
             for t in 0..model.schedule.years.len() {
-                let (f0, f1) = (x.get(p, t, m::FUNDING), y.get(p, t, m::FUNDING));
+                let (f0, f1) = (x.get(p, t, Metric::Funding), y.get(p, t, Metric::Funding));
                 assert!(f1 > f0, "funding not raised: {f1} vs {f0}");
                 assert!(util::close(f1, f0 * factor, 1e-9, 1e-6));
-                assert_eq!(x.get(p, t, m::SPEND), y.get(p, t, m::SPEND));
+                assert_eq!(x.get(p, t, Metric::Spend), y.get(p, t, Metric::Spend));
             }
         }
     }
@@ -372,15 +378,15 @@ fn reform_lowers_plans_and_the_fee_cap_lowers_independent_costs() {
                     x.get(
                         p,
                         t,
-                        m::BY_SETTING + highneeds::caseload::SPECIAL_INDEPENDENT
+                        Metric::BY_SETTING[highneeds::caseload::SPECIAL_INDEPENDENT]
                     ),
                     y.get(
                         p,
                         t,
-                        m::BY_SETTING + highneeds::caseload::SPECIAL_INDEPENDENT
+                        Metric::BY_SETTING[highneeds::caseload::SPECIAL_INDEPENDENT]
                     )
                 );
-                let (capped, free) = (x.get(p, t, m::SPEND), y.get(p, t, m::SPEND));
+                let (capped, free) = (x.get(p, t, Metric::Spend), y.get(p, t, Metric::Spend));
                 if t < start {
                     assert_eq!(capped, free);
                 } else {
@@ -412,23 +418,23 @@ fn interest_on_deficits_lowers_reserves() {
         let c = &model.councils[x.council];
         for p in 0..PATHS {
             for t in 0..=last {
-                let (r0, r1) = (x.get(p, t, m::RESERVES), y.get(p, t, m::RESERVES));
+                let (r0, r1) = (x.get(p, t, Metric::Reserves), y.get(p, t, Metric::Reserves));
                 assert!(r1 <= r0 + 1e-6, "{}: interest raised reserves", c.la_name);
                 let prev = if t == 0 {
                     c.deficit0
                 } else {
-                    y.get(p, t - 1, m::CUMULATIVE_DEFICIT)
+                    y.get(p, t - 1, Metric::CumulativeDeficit)
                 };
                 assert!(util::close(
-                    y.get(p, t, m::INTEREST),
+                    y.get(p, t, Metric::InterestCost),
                     0.05 * prev.max(0.0),
                     1e-9,
                     1e-6
                 ));
-                assert_eq!(x.get(p, t, m::INTEREST), 0.0);
+                assert_eq!(x.get(p, t, Metric::InterestCost), 0.0);
             }
             if c.deficit0 > 0.0 {
-                assert!(y.get(p, last, m::RESERVES) < x.get(p, last, m::RESERVES));
+                assert!(y.get(p, last, Metric::Reserves) < x.get(p, last, Metric::Reserves));
                 lowered += 1;
             }
         }

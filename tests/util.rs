@@ -60,11 +60,11 @@ pub fn t_of(model: &Model, fy_label: &str) -> usize {
         .unwrap_or_else(|| panic!("{fy_label} is not in the horizon"))
 }
 
-/// Index of a national metric by name.
-pub fn nat(name: &str) -> usize {
-    highneeds::engine::NATIONAL_METRICS
-        .iter()
-        .position(|n| *n == name)
+/// A national metric by its name in national.csv.
+pub fn nat(name: &str) -> highneeds::metric::NationalMetric {
+    highneeds::metric::NationalMetric::ALL
+        .into_iter()
+        .find(|m| m.name() == name)
         .unwrap_or_else(|| panic!("no national metric {name}"))
 }
 

@@ -1,0 +1,122 @@
+//! The binary's command line (not part of the library): the raw arguments as clap parses them,
+//! then `Common::prepare`, which loads and validates them into what a command runs on.
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+use highneeds::engine::RunConfig;
+use highneeds::scenario::{self, LoadedScenario};
+use highneeds::seeds::Baseline;
+use highneeds::{FinancialYear, InputError};
+use std::path::{Path, PathBuf};
+
+#[derive(Parser)]
+#[command(
+    name = "highneeds",
+    version,
+    about = "Projects English councils' high-needs (SEND) DSG deficits with a Monte Carlo model"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Project every council and England under a scenario and write CSVs, charts and a manifest.
+    Run {
+        #[command(flatten)]
+        common: Common,
+        /// Output folder [default: out/<scenario name>/]
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Validate a scenario and the seeds, and print the resolved scenario.
+    Check {
+        scenario: PathBuf,
+        /// Folder holding the baseline data [default: ./seeds, else the crate's seeds/]
+        #[arg(long)]
+        seeds: Option<PathBuf>,
+    },
+    /// Project from an earlier year using only data known then, and score against what happened.
+    Backtest {
+        #[command(flatten)]
+        common: Common,
+        /// Last financial year whose data the back-test may use, e.g. 2021-22.
+        #[arg(long)]
+        origin: FinancialYear,
+        /// Output folder [default: out/backtest-<scenario name>-<origin>/]
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Args)]
+pub struct Common {
+    /// Scenario file (TOML).
+    scenario: PathBuf,
+    /// Number of Monte Carlo paths [default: the scenario's run.paths]
+    #[arg(long)]
+    paths: Option<usize>,
+    /// Master seed [default: the scenario's run.seed]
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Worker threads [default: all cores]. Results do not depend on it.
+    #[arg(long)]
+    threads: Option<usize>,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Folder holding the baseline data [default: ./seeds, else the crate's seeds/]
+    #[arg(long)]
+    seeds: Option<PathBuf>,
+}
+
+/// The seeds folder: as given, else ./seeds, else the crate's own.
+pub fn seeds_dir(given: &Option<PathBuf>) -> PathBuf {
+    match given {
+        Some(p) => p.clone(),
+        None if Path::new("seeds").is_dir() => PathBuf::from("seeds"),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds"),
+    }
+}
+
+/// A command's validated inputs.
+pub struct Prepared {
+    pub scenario: LoadedScenario,
+    pub baseline: Baseline,
+    pub config: RunConfig,
+    pub pool: rayon::ThreadPool,
+    pub threads: usize,
+}
+
+impl Common {
+    pub fn prepare(&self) -> Result<Prepared> {
+        let scenario = scenario::load(&self.scenario)?;
+        let baseline = Baseline::load(&seeds_dir(&self.seeds))?;
+        let paths = self.paths.unwrap_or(scenario.scenario.run.paths);
+        if paths == 0 {
+            return Err(InputError::invalid("--paths", "must be at least 1").into());
+        }
+        let config = RunConfig {
+            paths,
+            seed: self.seed.unwrap_or(scenario.scenario.run.seed),
+        };
+        let threads = self
+            .threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        if threads == 0 {
+            return Err(InputError::invalid("--threads", "must be at least 1").into());
+        }
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .context("cannot start worker threads")?;
+        Ok(Prepared {
+            scenario,
+            baseline,
+            config,
+            pool,
+            threads,
+        })
+    }
+}

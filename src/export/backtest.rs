@@ -1,0 +1,123 @@
+//! The back-test's CSV files: `backtest.csv` (one row per scored forecast) and
+//! `backtest_summary.csv` (one row per target and year).
+
+use super::{write_csv, Fixed, StatsColumns};
+use crate::backtest::{scores, Backtest, Score, Scored};
+use crate::summary::Band;
+use anyhow::Result;
+use serde::Serialize;
+use std::io::Write;
+
+/// ONS code of England, written as `la_code` on England's rows.
+pub const ENGLAND_CODE: &str = "E92000001";
+
+/// Percentage errors and biases in % are written to 2 decimals, shares to 4.
+const PERCENT_DECIMALS: usize = 2;
+const SHARE_DECIMALS: usize = 4;
+
+/// Which forecast a `backtest.csv` row scores.
+#[derive(Serialize)]
+struct ScoredKey<'a> {
+    scenario: &'a str,
+    origin: String,
+    target: &'static str,
+    period: String,
+    horizon_years: i32,
+    la_code: String,
+    la_name: &'a str,
+    actual: Fixed,
+}
+
+/// How the forecast did.
+#[derive(Serialize)]
+struct ScoredFit {
+    pit: Fixed,
+    in_50: u8,
+    in_90: u8,
+    error_p50: Fixed,
+    pct_error_p50: Option<Fixed>,
+}
+
+fn scored_row<'a>(bt: &'a Backtest, r: &'a Scored) -> (ScoredKey<'a>, StatsColumns, ScoredFit) {
+    let d = r.target.decimals();
+    let key = ScoredKey {
+        scenario: &bt.scenario,
+        origin: bt.origin.to_string(),
+        target: r.target.name(),
+        period: r.target.period(r.fy),
+        horizon_years: r.horizon,
+        la_code: r
+            .la_code
+            .map_or(ENGLAND_CODE.to_string(), |c| c.to_string()),
+        la_name: &r.la_name,
+        actual: Fixed::new(r.actual, d),
+    };
+    let fit = ScoredFit {
+        pit: Fixed::new(r.pit, SHARE_DECIMALS),
+        in_50: u8::from(r.in_band(Band::Central50)),
+        in_90: u8::from(r.in_band(Band::Central90)),
+        error_p50: Fixed::new(r.error(), d),
+        pct_error_p50: r.pct_error().map(|p| Fixed::new(p, PERCENT_DECIMALS)),
+    };
+    (key, StatsColumns::new(&r.forecast, d), fit)
+}
+
+pub fn write_rows(w: &mut dyn Write, bt: &Backtest) -> Result<()> {
+    write_csv(w, bt.rows.iter().map(|r| scored_row(bt, r)))
+}
+
+/// A `backtest_summary.csv` row.
+#[derive(Serialize)]
+struct ScoreRow<'a> {
+    scenario: &'a str,
+    origin: String,
+    target: &'static str,
+    period: String,
+    horizon_years: i32,
+    councils: usize,
+    bias_p50: Fixed,
+    bias_p50_pct: Fixed,
+    mdape_pct: Fixed,
+    coverage_50: Fixed,
+    coverage_90: Fixed,
+    pit_0_20: Fixed,
+    pit_20_40: Fixed,
+    pit_40_60: Fixed,
+    pit_60_80: Fixed,
+    pit_80_100: Fixed,
+    /// England's columns are empty where England is not scored.
+    england_actual: Option<Fixed>,
+    england_p50: Option<Fixed>,
+    england_in_90: Option<u8>,
+}
+
+fn score_row<'a>(bt: &'a Backtest, s: &Score) -> ScoreRow<'a> {
+    let d = s.target.decimals();
+    let share = |v| Fixed::new(v, SHARE_DECIMALS);
+    let [pit_0_20, pit_20_40, pit_40_60, pit_60_80, pit_80_100] = s.pit_fifths.map(share);
+    ScoreRow {
+        scenario: &bt.scenario,
+        origin: bt.origin.to_string(),
+        target: s.target.name(),
+        period: s.target.period(s.fy),
+        horizon_years: s.horizon,
+        councils: s.councils,
+        bias_p50: Fixed::new(s.bias, d),
+        bias_p50_pct: Fixed::new(s.bias_pct, PERCENT_DECIMALS),
+        mdape_pct: Fixed::new(s.mdape, PERCENT_DECIMALS),
+        coverage_50: share(s.coverage_50),
+        coverage_90: share(s.coverage_90),
+        pit_0_20,
+        pit_20_40,
+        pit_40_60,
+        pit_60_80,
+        pit_80_100,
+        england_actual: s.england.map(|e| Fixed::new(e.actual, d)),
+        england_p50: s.england.map(|e| Fixed::new(e.p50, d)),
+        england_in_90: s.england.map(|e| u8::from(e.in_90)),
+    }
+}
+
+pub fn write_summary(w: &mut dyn Write, bt: &Backtest) -> Result<()> {
+    write_csv(w, scores(bt).iter().map(|s| score_row(bt, s)))
+}

@@ -1,0 +1,112 @@
+//! `manifest.json`: what any command ran on (version, command, resolved scenario, seed, paths,
+//! threads, horizon, the SHA-256 of every input) and how long it took.
+
+use crate::engine::RunConfig;
+use crate::run::Horizon;
+use crate::scenario::{LoadedScenario, Scenario};
+use crate::seeds::Baseline;
+use crate::FinancialYear;
+use anyhow::{Context, Result};
+use serde::Serialize;
+use std::path::Path;
+use std::time::SystemTime;
+
+#[derive(Serialize)]
+pub struct InputHash {
+    pub file: String,
+    pub sha256: String,
+}
+
+/// How a command was run: everything the manifest records that is not a result.
+pub struct Provenance<'a> {
+    pub scenario: &'a LoadedScenario,
+    pub baseline: &'a Baseline,
+    pub config: RunConfig,
+    pub threads: usize,
+    /// The command line as typed.
+    pub command: String,
+    pub started: SystemTime,
+    pub wall_seconds: f64,
+}
+
+/// The manifest of every command that writes files.
+#[derive(Serialize)]
+pub struct Manifest<'a> {
+    pub program: &'static str,
+    pub version: &'static str,
+    pub command: String,
+    pub scenario_name: &'a str,
+    pub scenario: &'a Scenario,
+    /// Back-tests only: the last FY whose data the projection used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
+    pub seed: u64,
+    pub paths: usize,
+    pub threads: usize,
+    pub first_fy: String,
+    pub last_fy: String,
+    pub override_end_fy: String,
+    pub inputs: Vec<InputHash>,
+    pub started_utc: String,
+    pub wall_seconds: f64,
+    pub council_years: u64,
+    pub council_years_per_second: f64,
+    pub outputs: Vec<String>,
+}
+
+impl<'a> Manifest<'a> {
+    /// `outputs` are the files written beside the manifest.
+    pub fn new(
+        run: &Provenance<'a>,
+        horizon: &Horizon,
+        origin: Option<FinancialYear>,
+        councils: usize,
+        outputs: Vec<String>,
+    ) -> Result<Self> {
+        let council_years = (run.config.paths * councils * horizon.years.len()) as u64;
+        Ok(Manifest {
+            program: "highneeds",
+            version: env!("CARGO_PKG_VERSION"),
+            command: run.command.clone(),
+            scenario_name: &run.scenario.scenario.name,
+            scenario: &run.scenario.scenario,
+            origin: origin.map(|fy| fy.to_string()),
+            seed: run.config.seed,
+            paths: run.config.paths,
+            threads: run.threads,
+            first_fy: horizon.first().to_string(),
+            last_fy: horizon.last().to_string(),
+            override_end_fy: horizon.override_end_fy().to_string(),
+            inputs: inputs(run.scenario, run.baseline)?,
+            started_utc: humantime::format_rfc3339_seconds(run.started).to_string(),
+            wall_seconds: run.wall_seconds,
+            council_years,
+            council_years_per_second: council_years as f64 / run.wall_seconds.max(1e-9),
+            outputs,
+        })
+    }
+}
+
+/// The scenario files, then every seeds file, with their SHA-256.
+fn inputs(scenario: &LoadedScenario, baseline: &Baseline) -> Result<Vec<InputHash>> {
+    let mut v = Vec::new();
+    for f in &scenario.files {
+        v.push(InputHash {
+            file: f.display().to_string(),
+            sha256: sha256_file(f)?,
+        });
+    }
+    for (name, hash) in &baseline.hashes {
+        v.push(InputHash {
+            file: baseline.dir.join(name).display().to_string(),
+            sha256: hash.clone(),
+        });
+    }
+    Ok(v)
+}
+
+pub fn sha256_file(path: &Path) -> Result<String> {
+    use sha2::Digest;
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(format!("{:x}", sha2::Sha256::digest(&bytes)))
+}

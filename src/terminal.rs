@@ -1,0 +1,74 @@
+//! What the binary shows on the terminal: the progress bar, the run's headline and the `check`
+//! summary. The figures come from the library as named structs; this only formats them.
+
+use crate::args::Prepared;
+use anyhow::Result;
+use highneeds::run::{CheckReport, Headline};
+use highneeds::summary::Stats;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+
+/// A bar on stderr counting councils done, unless quiet or stderr is not a terminal.
+pub fn progress_bar(quiet: bool, p: &Prepared, what: &str) -> ProgressBar {
+    let len = p.baseline.councils.len() as u64;
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::hidden());
+    }
+    let style = ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} councils ({elapsed})")
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+    let bar = ProgressBar::new(len).with_style(style.progress_chars("=> "));
+    bar.set_message(what.to_string());
+    bar
+}
+
+pub fn print_headline(w: &mut impl Write, h: &Headline, wall: f64, out: &Path) -> Result<()> {
+    let rate = h.council_years as f64 / wall.max(1e-9) / 1e6;
+    let (paths, councils, years) = (h.paths, h.councils, h.years);
+    writeln!(w, "{paths} paths x {councils} councils x {years} years in {wall:.2}s ({rate:.1}M council-years/s)")?;
+    let d = h.england_deficit.scaled(1e9);
+    writeln!(w, "England at the end of {} (override end): deficits of councils in deficit £{:.2}bn (median; 90% band £{:.2}bn to £{:.2}bn)", h.override_end, d.p50, d.p05, d.p95)?;
+    let c = &h.councils_over_reserves;
+    writeln!(
+        w,
+        "councils whose deficit exceeds usable reserves: median {:.0} (90% band {:.0} to {:.0})",
+        c.p50, c.p05, c.p95
+    )?;
+    writeln!(w, "wrote {}", out.display())?;
+    Ok(())
+}
+
+pub fn print_check(w: &mut impl Write, r: &CheckReport) -> Result<()> {
+    let files: Vec<String> = r.files.iter().map(|f| f.display().to_string()).collect();
+    let spread = |s: &Stats| format!("p05 {:.3}, median {:.3}, p95 {:.3}", s.p05, s.p50, s.p95);
+    let h = &r.horizon;
+    writeln!(
+        w,
+        "# resolved scenario: {} (from {})",
+        r.scenario_name,
+        files.join(" <- ")
+    )?;
+    writeln!(
+        w,
+        "# seeds: {} councils from {}",
+        r.councils_in_seeds,
+        r.seeds_dir.display()
+    )?;
+    writeln!(w, "# horizon {} to {}; override ends in {}; {} councils calibrated ({} with the cost scale clamped)", h.first(), h.last(), h.override_end_fy(), r.councils_calibrated, r.cost_scale_clamped)?;
+    writeln!(
+        w,
+        "# calibration across councils: cost scale {}",
+        spread(&r.cost_scale)
+    )?;
+    writeln!(
+        w,
+        "# growth prior (log per year) {}",
+        spread(&r.growth_prior)
+    )?;
+    writeln!(
+        w,
+        "# new-plan rate (per plan per year) {}",
+        spread(&r.new_rate)
+    )?;
+    Ok(())
+}
