@@ -32,6 +32,7 @@ pub enum Command {
     },
     /// Validate a scenario and the seeds, and print the resolved scenario.
     Check {
+        /// Scenario file (TOML).
         scenario: PathBuf,
         /// Folder holding the baseline data [default: ./seeds, else the crate's seeds/]
         #[arg(long)]

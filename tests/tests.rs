@@ -11,3 +11,4 @@ mod cohort;
 mod conservation;
 mod policy;
 mod seeds;
+mod snapshots;
