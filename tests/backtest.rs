@@ -239,5 +239,19 @@ fn backtest_cli_writes_its_tables() {
             assert!((0.0..=1.0).contains(&v), "{c} = {v}");
         }
     }
-    assert!(out.join("manifest.json").is_file());
+    // The same manifest as `run`, with the origin and the back-test's own horizon.
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap())
+            .expect("manifest is JSON");
+    assert_eq!(m["origin"].as_str(), Some("2021-22"));
+    assert_eq!(m["first_fy"].as_str(), Some("2022-23"));
+    assert_eq!(m["paths"].as_u64(), Some(20));
+    let outputs: Vec<&str> = m["outputs"]
+        .as_array()
+        .expect("outputs array")
+        .iter()
+        .filter_map(|o| o.as_str())
+        .collect();
+    assert_eq!(outputs, ["backtest.csv", "backtest_summary.csv"]);
+    assert!(m["inputs"].as_array().is_some_and(|i| !i.is_empty()));
 }

@@ -220,6 +220,7 @@ fn run_writes_every_output_with_expected_columns_and_coverage() {
     assert_eq!(m["version"].as_str(), Some(env!("CARGO_PKG_VERSION")));
     assert_eq!(m["seed"].as_u64(), Some(ls.scenario.run.seed));
     assert_eq!(m["paths"].as_u64(), Some(30));
+    assert!(m.get("origin").is_none(), "a run has no back-test origin");
     assert!(m["threads"].as_u64().unwrap_or(0) >= 1);
     assert!(m["wall_seconds"].as_f64().unwrap() >= 0.0);
     assert!(m["council_years_per_second"].as_f64().unwrap() > 0.0);
