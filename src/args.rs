@@ -4,6 +4,7 @@
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use highneeds::engine::RunConfig;
+use highneeds::run::Inputs;
 use highneeds::scenario::{self, LoadedScenario};
 use highneeds::seeds::Baseline;
 use highneeds::{FinancialYear, InputError};
@@ -88,6 +89,16 @@ pub struct Prepared {
     pub config: RunConfig,
     pub pool: rayon::ThreadPool,
     pub threads: usize,
+}
+
+impl Prepared {
+    pub fn inputs(&self) -> Inputs<'_> {
+        Inputs {
+            baseline: &self.baseline,
+            scenario: &self.scenario,
+            config: self.config,
+        }
+    }
 }
 
 impl Common {

@@ -3,10 +3,10 @@
 //! `export::backtest` writes the results; `table` is the terminal summary.
 
 use crate::calibration::{calibrate, Vintage};
-use crate::engine::{simulate, CouncilPaths, EnglandPaths, RunConfig};
+use crate::engine::{simulate, CouncilPaths, EnglandPaths};
 use crate::error::InputError;
 use crate::metric::{Metric, NationalMetric};
-use crate::run::Horizon;
+use crate::run::{Horizon, Inputs};
 use crate::scenario::LoadedScenario;
 use crate::seeds::{Baseline, CouncilSeed};
 use crate::summary::{stats, Band, Stats};
@@ -172,12 +172,15 @@ fn backtest_scenario(
 /// Runs the back-test. The scenario's horizon and override date are moved to the back-test
 /// window; every other term is used as written.
 pub fn backtest(
-    baseline: &Baseline,
-    scenario: &LoadedScenario,
+    inputs: Inputs,
     origin: FinancialYear,
-    config: RunConfig,
     progress: &(dyn Fn() + Sync),
 ) -> Result<Backtest, InputError> {
+    let Inputs {
+        baseline,
+        scenario,
+        config,
+    } = inputs;
     let targets = targets(baseline, origin);
     let last = targets.iter().map(|t| t.1).max().ok_or_else(|| {
         InputError::invalid(

@@ -57,15 +57,9 @@ fn run(common: Common, out: Option<PathBuf>) -> Result<()> {
     let (started, clock) = (SystemTime::now(), Instant::now());
     let bar = terminal::progress_bar(common.quiet, &p, &name);
     let progress = || bar.inc(1);
-    let result = p.pool.install(|| {
-        highneeds::run::project(
-            &p.baseline,
-            &p.scenario,
-            Vintage::latest(),
-            p.config,
-            &progress,
-        )
-    })?;
+    let result = p
+        .pool
+        .install(|| highneeds::run::project(p.inputs(), Vintage::latest(), &progress))?;
     bar.finish_and_clear();
     let wall = clock.elapsed().as_secs_f64();
     let report = result.report(&name);
@@ -99,9 +93,9 @@ fn backtest(common: Common, origin: FinancialYear, out: Option<PathBuf>) -> Resu
     let (started, clock) = (SystemTime::now(), Instant::now());
     let bar = terminal::progress_bar(common.quiet, &p, &format!("backtest {origin}"));
     let progress = || bar.inc(1);
-    let bt = p.pool.install(|| {
-        highneeds::backtest::backtest(&p.baseline, &p.scenario, origin, p.config, &progress)
-    })?;
+    let bt = p
+        .pool
+        .install(|| highneeds::backtest::backtest(p.inputs(), origin, &progress))?;
     bar.finish_and_clear();
     let wall = clock.elapsed().as_secs_f64();
     export::write_backtest(&out, &bt, &provenance(&p, started, wall))?;
@@ -115,9 +109,7 @@ fn backtest(common: Common, origin: FinancialYear, out: Option<PathBuf>) -> Resu
 
 fn provenance(p: &Prepared, started: SystemTime, wall_seconds: f64) -> Provenance<'_> {
     Provenance {
-        scenario: &p.scenario,
-        baseline: &p.baseline,
-        config: p.config,
+        inputs: p.inputs(),
         threads: p.threads,
         command: std::env::args().collect::<Vec<_>>().join(" "),
         started,

@@ -21,17 +21,23 @@ pub struct RunResult {
     pub config: RunConfig,
 }
 
+/// What a projection runs on: the seeds, the scenario, and the run's size and seed.
+#[derive(Clone, Copy)]
+pub struct Inputs<'a> {
+    pub baseline: &'a Baseline,
+    pub scenario: &'a LoadedScenario,
+    pub config: RunConfig,
+}
+
 /// Calibrates the scenario on the seeds at the vintage, then simulates and summarises it (on
 /// the current rayon pool).
 pub fn project(
-    baseline: &Baseline,
-    scenario: &LoadedScenario,
+    inputs: Inputs,
     vintage: Vintage,
-    config: RunConfig,
     progress: &(dyn Fn() + Sync),
 ) -> Result<RunResult, InputError> {
-    let model = calibrate(baseline, scenario, vintage)?;
-    Ok(simulate_and_summarise(model, config, progress))
+    let model = calibrate(inputs.baseline, inputs.scenario, vintage)?;
+    Ok(simulate_and_summarise(model, inputs.config, progress))
 }
 
 /// Simulates a calibrated model and summarises every council (at the override end) and England.

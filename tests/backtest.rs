@@ -3,6 +3,7 @@
 use crate::util::{self, bin, col, read_csv, write_csv, SEED};
 use highneeds::backtest::{backtest, scores, Backtest, Target};
 use highneeds::engine::RunConfig;
+use highneeds::run::Inputs;
 use highneeds::seeds::Baseline;
 use predicates::prelude::*;
 use std::collections::BTreeMap;
@@ -12,17 +13,15 @@ const PATHS: usize = 30;
 
 fn run_bt(baseline: &Baseline) -> Backtest {
     let ls = util::scenario();
-    backtest(
+    let inputs = Inputs {
         baseline,
-        &ls,
-        util::fy("2021-22"),
-        RunConfig {
+        scenario: &ls,
+        config: RunConfig {
             paths: PATHS,
             seed: SEED,
         },
-        &|| {},
-    )
-    .expect("back-test runs")
+    };
+    backtest(inputs, util::fy("2021-22"), &|| {}).expect("back-test runs")
 }
 
 #[test]

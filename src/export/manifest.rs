@@ -1,8 +1,7 @@
 //! `manifest.json`: what any command ran on (version, command, resolved scenario, seed, paths,
 //! threads, horizon, the SHA-256 of every input) and how long it took.
 
-use crate::engine::RunConfig;
-use crate::run::Horizon;
+use crate::run::{Horizon, Inputs};
 use crate::scenario::{LoadedScenario, Scenario};
 use crate::seeds::Baseline;
 use crate::FinancialYear;
@@ -19,9 +18,7 @@ pub struct InputHash {
 
 /// How a command was run: everything the manifest records that is not a result.
 pub struct Provenance<'a> {
-    pub scenario: &'a LoadedScenario,
-    pub baseline: &'a Baseline,
-    pub config: RunConfig,
+    pub inputs: Inputs<'a>,
     pub threads: usize,
     /// The command line as typed.
     pub command: String,
@@ -63,21 +60,22 @@ impl<'a> Manifest<'a> {
         councils: usize,
         outputs: Vec<String>,
     ) -> Result<Self> {
-        let council_years = (run.config.paths * councils * horizon.years.len()) as u64;
+        let (scenario, config) = (run.inputs.scenario, run.inputs.config);
+        let council_years = (config.paths * councils * horizon.years.len()) as u64;
         Ok(Manifest {
             program: "highneeds",
             version: env!("CARGO_PKG_VERSION"),
             command: run.command.clone(),
-            scenario_name: &run.scenario.scenario.name,
-            scenario: &run.scenario.scenario,
+            scenario_name: &scenario.scenario.name,
+            scenario: &scenario.scenario,
             origin: origin.map(|fy| fy.to_string()),
-            seed: run.config.seed,
-            paths: run.config.paths,
+            seed: config.seed,
+            paths: config.paths,
             threads: run.threads,
             first_fy: horizon.first().to_string(),
             last_fy: horizon.last().to_string(),
             override_end_fy: horizon.override_end_fy().to_string(),
-            inputs: inputs(run.scenario, run.baseline)?,
+            inputs: inputs(scenario, run.inputs.baseline)?,
             started_utc: humantime::format_rfc3339_seconds(run.started).to_string(),
             wall_seconds: run.wall_seconds,
             council_years,
