@@ -40,10 +40,13 @@ S114_HAIRCUT = 0.5
 # Growth of the national HNB total used for the estimated years (rules R11, R12). We apply published
 # growth RATES, not headline levels: the headline totals (GBP 10.5bn / 11.9bn) are on a broader basis
 # than the council HNB lines and would overstate them. 2024-25: "+GBP 440m, +4.3%" (inside the +3%..+5%
-# per-head floor/cap). 2025-26: the published +11% rise is above the +10% per-head cap, and with a fixed
-# population no council can exceed the cap, so every council is set at the cap (+10%).
+# per-head floor/cap). 2025-26: every council gets at least the +7% per-head floor and at most the +10%
+# cap; where each council lies between them is not published per council, so the seeds carry the FLOOR
+# (+7%, certain) and the simulator adds a scenario uplift between 0 and cap/floor - 1, drawn once per path
+# (`funding.formula_uplift_*`; see README). The published +11% national rise is above the cap, so it cannot
+# be on the council lines' basis (it likely includes grants rolled in) and is not used.
 HNB_2425 = dict(floor=0.03, cap=0.05, growth=0.043)
-HNB_2526 = dict(floor=0.07, cap=0.10, growth=0.10)
+HNB_2526 = dict(floor=0.07, cap=0.10, growth=0.07)
 
 
 # ----------------------------------------------------------------------------- helpers
