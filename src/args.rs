@@ -46,10 +46,31 @@ pub enum Command {
         /// Last financial year whose data the back-test may use, e.g. 2021-22.
         #[arg(long)]
         origin: FinancialYear,
-        /// Output folder [default: out/backtest-<scenario name>-<origin>/]
+        /// Government decisions after the origin: `as-of` knows only the allocations announced
+        /// and agreements signed by then; `as-happened` knows them as they happened (data stay
+        /// at the origin).
+        #[arg(long, value_enum, default_value = "as-of")]
+        policy: PolicyArg,
+        /// Output folder [default: out/backtest-<scenario name>-<origin>[-as-happened]/]
         #[arg(long)]
         out: Option<PathBuf>,
     },
+}
+
+/// `backtest --policy`: see `highneeds::backtest::Policy`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum PolicyArg {
+    AsOf,
+    AsHappened,
+}
+
+impl From<PolicyArg> for highneeds::backtest::Policy {
+    fn from(p: PolicyArg) -> Self {
+        match p {
+            PolicyArg::AsOf => highneeds::backtest::Policy::AsOf,
+            PolicyArg::AsHappened => highneeds::backtest::Policy::AsHappened,
+        }
+    }
 }
 
 #[derive(Args)]

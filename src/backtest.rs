@@ -24,6 +24,10 @@ pub enum Target {
     Deficit,
     /// EHCPs in the January census of the FY.
     Ehcps,
+    /// Spend over the FYs between two published balances (the target's FY is the last), against
+    /// the spend the data imply: HNB after deductions + safety-valve instalments received + the
+    /// change in the DSG balance.
+    Spend,
 }
 
 impl Target {
@@ -31,7 +35,12 @@ impl Target {
         match self {
             Target::Deficit => Metric::CumulativeDeficit,
             Target::Ehcps => Metric::Ehcps,
+            Target::Spend => Metric::Spend,
         }
+    }
+    /// Money targets are also scored in % of the council's HNB and by group.
+    pub fn is_money(self) -> bool {
+        self != Target::Ehcps
     }
     pub fn name(self) -> &'static str {
         self.metric().name()
@@ -39,31 +48,61 @@ impl Target {
     pub fn decimals(self) -> usize {
         self.metric().decimals()
     }
-    pub fn period(self, fy: FinancialYear) -> String {
+    /// The period scored: `span` FYs ending with `fy` for spend.
+    pub fn period(self, fy: FinancialYear, span: i32) -> String {
         match self {
             Target::Deficit => format!("{}-03-31", fy.end_year()),
             Target::Ehcps => format!("January {}", fy.end_year()),
+            Target::Spend if span > 1 => {
+                format!("{} to {}", FinancialYear(fy.0 - span + 1), fy)
+            }
+            Target::Spend => fy.to_string(),
         }
     }
     /// The smallest actual for which a percentage error means something.
     pub fn pct_error_floor(self) -> f64 {
         match self {
-            Target::Deficit => PCT_ERROR_FLOOR_POUNDS,
+            Target::Deficit | Target::Spend => PCT_ERROR_FLOOR_POUNDS,
             Target::Ehcps => PCT_ERROR_FLOOR_PLANS,
         }
     }
-    /// The real value for `seed` in `fy`, if published and not an estimate.
-    fn actual(self, seed: &CouncilSeed, fy: FinancialYear) -> Option<f64> {
+    /// The real value for `seed` over the `span` FYs ending with `fy`, if published and not
+    /// an estimate (spend: both balances real).
+    fn actual(self, seed: &CouncilSeed, fy: FinancialYear, span: i32) -> Option<f64> {
+        let real_balance = |fy: FinancialYear| !seed.deficits_estimated.contains(&fy);
         match self {
-            Target::Deficit if !seed.deficits_estimated.contains(&fy) => {
-                seed.deficits.get(&fy).copied()
-            }
+            Target::Deficit if real_balance(fy) => seed.deficits.get(&fy).copied(),
             Target::Ehcps if !seed.ehcps_estimated.contains(&fy.end_year()) => {
                 seed.ehcps.get(&fy.end_year()).copied()
+            }
+            Target::Spend if real_balance(fy) && real_balance(FinancialYear(fy.0 - span)) => {
+                implied_spend(seed, fy, span)
             }
             _ => None,
         }
     }
+}
+
+/// The FYs of a target: `span` FYs ending with `fy`.
+fn span_years(fy: FinancialYear, span: i32) -> impl Iterator<Item = FinancialYear> {
+    (fy.0 - span + 1..=fy.0).map(FinancialYear)
+}
+
+/// HNB after deductions over the `span` FYs ending with `fy` (the scale of errors in % of HNB).
+fn hnb_over(seed: &CouncilSeed, fy: FinancialYear, span: i32) -> f64 {
+    span_years(fy, span)
+        .filter_map(|f| seed.hnb.get(&f).map(|v| v.1))
+        .sum()
+}
+
+/// Spend the data imply over the `span` FYs ending with `fy`: HNB after deductions +
+/// safety-valve instalments received + the change in the DSG balance.
+pub fn implied_spend(seed: &CouncilSeed, fy: FinancialYear, span: i32) -> Option<f64> {
+    let change = seed.deficits.get(&fy)? - seed.deficits.get(&FinancialYear(fy.0 - span))?;
+    let received: f64 = span_years(fy, span)
+        .filter_map(|f| seed.safety_valve.as_ref()?.instalments.get(&f).copied())
+        .sum();
+    Some(hnb_over(seed, fy, span) + received + change)
 }
 
 /// One forecast scored against one actual value.
@@ -71,7 +110,13 @@ impl Target {
 pub struct Scored {
     pub target: Target,
     pub fy: FinancialYear,
+    /// FYs summed (spend; 1 otherwise).
+    pub span: i32,
     pub horizon: i32,
+    /// HNB after deductions over the target's FYs: the scale of `hnb_error` (0 for England).
+    pub hnb: f64,
+    /// The council has a safety-valve agreement in the seeds.
+    pub safety_valve: bool,
     /// `None` for England.
     pub la_code: Option<u16>,
     pub la_name: String,
@@ -85,8 +130,7 @@ impl Scored {
     /// The forecast `values` (one per path) of `target` in `fy` scored against `actual`; the
     /// caller names the area.
     fn new(
-        target: Target,
-        fy: FinancialYear,
+        (target, fy, span): (Target, FinancialYear, i32),
         origin: FinancialYear,
         actual: f64,
         values: &[f64],
@@ -94,7 +138,10 @@ impl Scored {
         Scored {
             target,
             fy,
+            span,
             horizon: fy.0 - origin.0,
+            hnb: 0.0,
+            safety_valve: false,
             la_code: None,
             la_name: String::new(),
             actual,
@@ -114,6 +161,10 @@ impl Scored {
         (self.actual.abs() >= self.target.pct_error_floor())
             .then(|| 100.0 * self.error() / self.actual.abs())
     }
+    /// Error of the median in % of the council's HNB over the target's FYs (money targets).
+    pub fn hnb_error(&self) -> Option<f64> {
+        (self.target.is_money() && self.hnb > 0.0).then(|| 100.0 * self.error() / self.hnb)
+    }
 }
 
 /// A back-test's scored forecasts: the report view the exporters read.
@@ -121,10 +172,42 @@ impl Scored {
 pub struct Backtest {
     pub scenario: String,
     pub origin: FinancialYear,
+    pub policy: Policy,
     /// The projected years (from the FY after the origin to the last scored one).
     pub horizon: Horizon,
     pub councils: usize,
     pub rows: Vec<Scored>,
+    /// England's spend per plan over each spend target's FYs.
+    pub per_plan: Vec<SpendPerPlan>,
+}
+
+/// England's spend per plan over a spend target's FYs: implied by the data (every council), and
+/// the model's per-path national sums.
+#[derive(Debug, Clone)]
+pub struct SpendPerPlan {
+    pub fy: FinancialYear,
+    pub span: i32,
+    pub actual: f64,
+    pub forecast: Stats,
+}
+
+/// What a back-test knows of government decisions made after its origin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Policy {
+    /// Only allocations announced and agreements signed by the origin (a forecast made then).
+    AsOf,
+    /// HNB allocations and safety-valve agreements as they happened: judges the model's spend
+    /// and demand given policy. Data (caseloads, flows, balances, reserves) stay at the origin.
+    AsHappened,
+}
+
+impl Policy {
+    pub fn name(self) -> &'static str {
+        match self {
+            Policy::AsOf => "as-of",
+            Policy::AsHappened => "as-happened",
+        }
+    }
 }
 
 fn pit(values: &[f64], actual: f64) -> f64 {
@@ -133,8 +216,23 @@ fn pit(values: &[f64], actual: f64) -> f64 {
     (below + 0.5 * equal) / values.len().max(1) as f64
 }
 
-/// Every later real value in the seeds: (target, FY).
-fn targets(baseline: &Baseline, origin: FinancialYear) -> Vec<(Target, FinancialYear)> {
+/// The last balance published by the end of the origin: where the origin's own balance is
+/// missing (31 March 2023), money starts a year earlier and the origin FY is simulated too, with
+/// what was known at its end (its January census, flows and allocations) and the model's full
+/// uncertainty, rather than filled in.
+fn money_origin(baseline: &Baseline, origin: FinancialYear) -> FinancialYear {
+    baseline.councils[0]
+        .deficits
+        .keys()
+        .rev()
+        .copied()
+        .find(|fy| *fy <= origin)
+        .unwrap_or(origin)
+}
+
+/// Every later real value in the seeds: (target, last FY, FYs summed). Spend is scored between
+/// consecutive published balances from the money origin on.
+fn targets(baseline: &Baseline, origin: FinancialYear) -> Vec<(Target, FinancialYear, i32)> {
     let first = &baseline.councils[0];
     let deficits = first.deficits.keys().copied().filter(|fy| *fy > origin);
     let ehcps = first
@@ -142,9 +240,16 @@ fn targets(baseline: &Baseline, origin: FinancialYear) -> Vec<(Target, Financial
         .keys()
         .map(|jan| FinancialYear::of_january(*jan))
         .filter(|fy| *fy > origin);
+    let dates: Vec<FinancialYear> = first.deficits.keys().copied().collect();
+    let start = money_origin(baseline, origin);
+    let spend = dates
+        .windows(2)
+        .filter(|w| w[0] >= start)
+        .map(|w| (Target::Spend, w[1], w[1].0 - w[0].0));
     deficits
-        .map(|fy| (Target::Deficit, fy))
-        .chain(ehcps.map(|fy| (Target::Ehcps, fy)))
+        .map(|fy| (Target::Deficit, fy, 1))
+        .chain(ehcps.map(|fy| (Target::Ehcps, fy, 1)))
+        .chain(spend)
         .collect()
 }
 
@@ -152,12 +257,12 @@ fn targets(baseline: &Baseline, origin: FinancialYear) -> Vec<(Target, Financial
 /// (`origin` + 1 to `last`); every other term is used as written.
 fn backtest_scenario(
     scenario: &LoadedScenario,
-    origin: FinancialYear,
+    money_origin: FinancialYear,
     last: FinancialYear,
 ) -> LoadedScenario {
     let mut ls = scenario.clone();
     let s = &mut ls.scenario;
-    s.horizon.first_fy = origin.next();
+    s.horizon.first_fy = money_origin.next();
     s.horizon.last_fy = last;
     if ls.override_end_fy > last {
         ls.override_end_fy = last;
@@ -169,11 +274,21 @@ fn backtest_scenario(
     ls
 }
 
-/// Runs the back-test. The scenario's horizon and override date are moved to the back-test
-/// window; every other term is used as written.
+/// Runs the back-test with policy as known at the origin (see [`backtest_with`]).
 pub fn backtest(
     inputs: Inputs,
     origin: FinancialYear,
+    progress: &(dyn Fn() + Sync),
+) -> Result<Backtest, InputError> {
+    backtest_with(inputs, origin, Policy::AsOf, progress)
+}
+
+/// Runs the back-test. The scenario's horizon and override date are moved to the back-test
+/// window; every other term is used as written.
+pub fn backtest_with(
+    inputs: Inputs,
+    origin: FinancialYear,
+    policy: Policy,
     progress: &(dyn Fn() + Sync),
 ) -> Result<Backtest, InputError> {
     let Inputs {
@@ -188,19 +303,30 @@ pub fn backtest(
             format!("no data after {origin} to score a back-test against"),
         )
     })?;
+    let vintage = match policy {
+        Policy::AsOf => Vintage::as_of(origin),
+        Policy::AsHappened => Vintage::as_of_with_policy(origin),
+    };
     let model = calibrate(
         baseline,
-        &backtest_scenario(scenario, origin, last),
-        Vintage::as_of(origin),
+        &backtest_scenario(scenario, money_origin(baseline, origin), last),
+        vintage,
     )?;
     let horizon = Horizon {
         years: model.schedule.years.clone(),
         override_end: model.schedule.override_end,
     };
     let t_of = |fy: FinancialYear| horizon.years.iter().position(|y| *y == fy);
-    let wanted: Vec<(Target, usize)> = targets
+    let wanted: Vec<Wanted> = targets
         .iter()
-        .filter_map(|(target, fy)| t_of(*fy).map(|t| (*target, t)))
+        .filter_map(|(target, fy, span)| {
+            t_of(*fy).map(|t| Wanted {
+                target: *target,
+                t,
+                span: *span,
+            })
+        })
+        .filter(|w| w.t + 1 >= w.span as usize)
         .collect();
     let (per_council, national) =
         simulate(&model, config, |cp| forecast_paths(cp, &wanted), progress);
@@ -212,22 +338,40 @@ pub fn backtest(
     };
     let mut rows = scoring.councils(&per_council);
     rows.extend(scoring.england(&national));
+    let per_plan = scoring.spend_per_plan(&national);
     Ok(Backtest {
         scenario: scenario.scenario.name.clone(),
         origin,
+        policy,
+        per_plan,
         councils: model.councils.len(),
         horizon,
         rows,
     })
 }
 
-/// One council's forecast paths of each wanted (target, year).
-fn forecast_paths(cp: &CouncilPaths, wanted: &[(Target, usize)]) -> Vec<Vec<f64>> {
+/// A scored target in the model's years: the last year's index and the years summed.
+#[derive(Debug, Clone, Copy)]
+struct Wanted {
+    target: Target,
+    t: usize,
+    span: i32,
+}
+
+impl Wanted {
+    /// The years summed, as indices.
+    fn years(&self) -> std::ops::RangeInclusive<usize> {
+        self.t + 1 - self.span as usize..=self.t
+    }
+}
+
+/// One council's forecast paths of each wanted target (spend summed over its years).
+fn forecast_paths(cp: &CouncilPaths, wanted: &[Wanted]) -> Vec<Vec<f64>> {
     wanted
         .iter()
-        .map(|(target, t)| {
+        .map(|w| {
             (0..cp.paths)
-                .map(|p| cp.get(p, *t, target.metric()))
+                .map(|p| w.years().map(|t| cp.get(p, t, w.target.metric())).sum())
                 .collect()
         })
         .collect()
@@ -238,7 +382,7 @@ struct Scoring<'a> {
     baseline: &'a Baseline,
     origin: FinancialYear,
     years: &'a [FinancialYear],
-    wanted: &'a [(Target, usize)],
+    wanted: &'a [Wanted],
 }
 
 impl Scoring<'_> {
@@ -246,13 +390,15 @@ impl Scoring<'_> {
     fn councils(&self, per_council: &[Vec<Vec<f64>>]) -> Vec<Scored> {
         let mut rows = Vec::new();
         for (seed, paths) in self.baseline.councils.iter().zip(per_council) {
-            for ((target, t), values) in self.wanted.iter().zip(paths) {
-                let fy = self.years[*t];
-                if let Some(actual) = target.actual(seed, fy) {
+            for (w, values) in self.wanted.iter().zip(paths) {
+                let fy = self.years[w.t];
+                if let Some(actual) = w.target.actual(seed, fy, w.span) {
                     rows.push(Scored {
                         la_code: Some(seed.la_code),
                         la_name: seed.la_name.clone(),
-                        ..Scored::new(*target, fy, self.origin, actual, values)
+                        hnb: hnb_over(seed, fy, w.span),
+                        safety_valve: seed.safety_valve.is_some(),
+                        ..Scored::new((w.target, fy, w.span), self.origin, actual, values)
                     });
                 }
             }
@@ -260,16 +406,54 @@ impl Scoring<'_> {
         rows
     }
 
+    /// England's spend per plan over each spend target's FYs: the spend the data imply for every
+    /// council (estimated balances included) over the plans of each FY's January census, against
+    /// the model's per-path national spend over its plans.
+    fn spend_per_plan(&self, national: &EnglandPaths) -> Vec<SpendPerPlan> {
+        let spend = NationalMetric::Council(Metric::Spend);
+        let ehcps = NationalMetric::Council(Metric::Ehcps);
+        self.wanted
+            .iter()
+            .filter(|w| w.target == Target::Spend)
+            .map(|w| {
+                let fy = self.years[w.t];
+                let councils = &self.baseline.councils;
+                let implied: f64 = councils
+                    .iter()
+                    .filter_map(|c| implied_spend(c, fy, w.span))
+                    .sum();
+                let plans: f64 = span_years(fy, w.span)
+                    .map(|f| {
+                        let census = f.end_year();
+                        councils
+                            .iter()
+                            .filter_map(|c| c.ehcps.get(&census))
+                            .sum::<f64>()
+                    })
+                    .sum();
+                let mut model: Vec<f64> = (0..national.paths)
+                    .map(|p| {
+                        let sum = |m| w.years().map(|t| national.get(p, t, m)).sum::<f64>();
+                        sum(spend) / sum(ehcps)
+                    })
+                    .collect();
+                SpendPerPlan {
+                    fy,
+                    span: w.span,
+                    actual: implied / plans,
+                    forecast: stats(&mut model),
+                }
+            })
+            .collect()
+    }
+
     /// England EHCPs: national per-path sums against the published total (sum of councils).
     fn england(&self, national: &EnglandPaths) -> Vec<Scored> {
         let ehcps = NationalMetric::Council(Metric::Ehcps);
-        let wanted = self
-            .wanted
-            .iter()
-            .filter(|(target, _)| *target == Target::Ehcps);
+        let wanted = self.wanted.iter().filter(|w| w.target == Target::Ehcps);
         wanted
-            .map(|(target, t)| {
-                let fy = self.years[*t];
+            .map(|w| {
+                let fy = self.years[w.t];
                 let census = fy.end_year();
                 let actual: f64 = self
                     .baseline
@@ -278,26 +462,56 @@ impl Scoring<'_> {
                     .filter_map(|c| c.ehcps.get(&census))
                     .sum();
                 let values: Vec<f64> = (0..national.paths)
-                    .map(|p| national.get(p, *t, ehcps))
+                    .map(|p| national.get(p, w.t, ehcps))
                     .collect();
                 Scored {
                     la_name: "England".into(),
-                    ..Scored::new(*target, fy, self.origin, actual, &values)
+                    ..Scored::new((w.target, fy, 1), self.origin, actual, &values)
                 }
             })
             .collect()
     }
 }
 
-/// Scores for one target and horizon over councils.
+/// Which councils a score covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Group {
+    All,
+    SafetyValve,
+    Other,
+}
+
+impl Group {
+    pub fn name(self) -> &'static str {
+        match self {
+            Group::All => "all",
+            Group::SafetyValve => "safety_valve",
+            Group::Other => "other",
+        }
+    }
+    fn holds(self, r: &Scored) -> bool {
+        match self {
+            Group::All => true,
+            Group::SafetyValve => r.safety_valve,
+            Group::Other => !r.safety_valve,
+        }
+    }
+}
+
+/// Scores for one target and horizon over a group of councils.
 #[derive(Debug, Clone)]
 pub struct Score {
     pub target: Target,
     pub fy: FinancialYear,
+    pub span: i32,
     pub horizon: i32,
+    pub group: Group,
     pub councils: usize,
     pub bias: f64,
     pub bias_pct: f64,
+    /// Median over councils of the median's error in % of the council's HNB (money targets;
+    /// NaN otherwise).
+    pub bias_hnb_pct: f64,
     pub mdape: f64,
     pub coverage_50: f64,
     pub coverage_90: f64,
@@ -324,8 +538,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 impl Score {
     /// Scores the council rows of one target and year, and England's row if there is one.
     fn of(
-        target: Target,
-        fy: FinancialYear,
+        (target, fy, group): (Target, FinancialYear, Group),
         origin: FinancialYear,
         councils: &[&Scored],
         england: Option<&Scored>,
@@ -339,10 +552,13 @@ impl Score {
         Score {
             target,
             fy,
+            span: councils.first().map_or(1, |r| r.span),
             horizon: fy.0 - origin.0,
+            group,
             councils: councils.len(),
             bias: median(councils.iter().map(|r| r.error()).collect()),
             bias_pct: median(councils.iter().filter_map(|r| r.pct_error()).collect()),
+            bias_hnb_pct: median(councils.iter().filter_map(|r| r.hnb_error()).collect()),
             mdape: median(
                 councils
                     .iter()
@@ -361,22 +577,38 @@ impl Score {
     }
 }
 
-/// Scores per target and year, in that order.
+/// Scores per target, year and group (money targets: all, safety-valve and other councils;
+/// EHCPs: all), in that order.
 pub fn scores(bt: &Backtest) -> Vec<Score> {
-    let mut keys: Vec<(Target, FinancialYear)> = bt.rows.iter().map(|r| (r.target, r.fy)).collect();
+    let mut keys: Vec<(Target, FinancialYear, Group)> = bt
+        .rows
+        .iter()
+        .flat_map(|r| {
+            let groups: &[Group] = if r.target.is_money() {
+                &[Group::All, Group::SafetyValve, Group::Other]
+            } else {
+                &[Group::All]
+            };
+            groups.iter().map(move |g| (r.target, r.fy, *g))
+        })
+        .collect();
     keys.sort();
     keys.dedup();
     keys.into_iter()
-        .map(|(target, fy)| {
+        .map(|(target, fy, group)| {
             let of_key = |r: &&Scored| r.target == target && r.fy == fy;
             let councils: Vec<&Scored> = bt
                 .rows
                 .iter()
                 .filter(of_key)
-                .filter(|r| r.la_code.is_some())
+                .filter(|r| r.la_code.is_some() && group.holds(r))
                 .collect();
-            let england = bt.rows.iter().filter(of_key).find(|r| r.la_code.is_none());
-            Score::of(target, fy, bt.origin, &councils, england)
+            let england = bt
+                .rows
+                .iter()
+                .filter(of_key)
+                .find(|r| group == Group::All && r.la_code.is_none());
+            Score::of((target, fy, group), bt.origin, &councils, england)
         })
         .collect()
 }
@@ -384,48 +616,68 @@ pub fn scores(bt: &Backtest) -> Vec<Score> {
 /// A short plain-text table for the terminal and the README.
 pub fn table(bt: &Backtest) -> String {
     let mut s = format!(
-        "back-test from the end of {} ({} scored forecasts)\n{:<20} {:<17} {:>3} {:>5} {:>14} {:>8} {:>7} {:>7} {:>7}\n",
+        "back-test from the end of {} (policy {}; {} scored forecasts)\n{:<19} {:<21} {:>2} {:<6} {:>4} {:>12} {:>7} {:>6} {:>7} {:>6} {:>6}\n",
         bt.origin,
+        bt.policy.name(),
         bt.rows.len(),
         "target",
         "period",
         "h",
+        "group",
         "n",
         "bias(p50)",
         "bias%",
+        "%HNB",
         "MdAPE%",
         "cov50",
         "cov90"
     );
     for sc in scores(bt) {
-        let bias = if sc.target == Target::Deficit {
+        let bias = if sc.target.is_money() {
             format!("£{:.1}m", sc.bias / 1e6)
         } else {
             format!("{:.0} plans", sc.bias)
         };
+        let hnb = if sc.target.is_money() {
+            format!("{:.1}", sc.bias_hnb_pct)
+        } else {
+            String::new()
+        };
+        let group = match sc.group {
+            Group::All => "all",
+            Group::SafetyValve => "SV",
+            Group::Other => "others",
+        };
         s.push_str(&format!(
-            "{:<20} {:<17} {:>3} {:>5} {:>14} {:>8.1} {:>7.1} {:>6.0}% {:>6.0}%\n",
+            "{:<19} {:<21} {:>2} {:<6} {:>4} {:>12} {:>7.1} {:>6} {:>7.1} {:>5.0}% {:>5.0}%\n",
             sc.target.name(),
-            sc.target.period(sc.fy),
+            sc.target.period(sc.fy, sc.span),
             sc.horizon,
+            group,
             sc.councils,
             bias,
             sc.bias_pct,
+            hnb,
             sc.mdape,
             100.0 * sc.coverage_50,
             100.0 * sc.coverage_90
         ));
         if let Some(e) = sc.england {
             s.push_str(&format!(
-                "{:<20} {:<17} {:>3} {:>5} England: actual {:.0}, median forecast {:.0} ({}inside the 90% band)\n",
-                "",
-                "",
-                "",
+                "{:<19} England: actual {:.0}, median forecast {:.0} ({}inside the 90% band)\n",
                 "",
                 e.actual,
                 e.p50,
                 if e.in_90 { "" } else { "not " }
             ));
+        }
+        if sc.target == Target::Spend && sc.group == Group::All {
+            if let Some(pp) = bt.per_plan.iter().find(|p| p.fy == sc.fy) {
+                s.push_str(&format!(
+                    "{:<19} England spend per plan: implied £{:.0}, model median £{:.0} (90% band £{:.0}-£{:.0})\n",
+                    "", pp.actual, pp.forecast.p50, pp.forecast.p05, pp.forecast.p95
+                ));
+            }
         }
     }
     s

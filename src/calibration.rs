@@ -16,14 +16,34 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, Copy)]
 pub struct Vintage {
     pub cutoff: Option<FinancialYear>,
+    /// Policy as it happened: HNB allocations and safety-valve agreements made after the cutoff
+    /// are known (a back-test conditional on government decisions; data stay at the cutoff).
+    pub policy_as_happened: bool,
 }
 
 impl Vintage {
     pub fn latest() -> Self {
-        Vintage { cutoff: None }
+        Vintage {
+            cutoff: None,
+            policy_as_happened: false,
+        }
     }
     pub fn as_of(fy: FinancialYear) -> Self {
-        Vintage { cutoff: Some(fy) }
+        Vintage {
+            cutoff: Some(fy),
+            policy_as_happened: false,
+        }
+    }
+    /// Data known at the end of `fy`; policy (allocations, agreements) as it happened.
+    pub fn as_of_with_policy(fy: FinancialYear) -> Self {
+        Vintage {
+            cutoff: Some(fy),
+            policy_as_happened: true,
+        }
+    }
+    /// A safety-valve agreement signed in `cohort` is known.
+    fn agreement_known(&self, cohort: FinancialYear) -> bool {
+        self.policy_as_happened || self.balance_known(cohort)
     }
     /// A January census is known if it falls in the cutoff FY or before (it is published in
     /// the summer after; we treat the census inside the cutoff FY as known).
@@ -40,7 +60,7 @@ impl Vintage {
     }
     /// Allocations for the next FY are announced in the December before it starts.
     fn allocation_known(&self, fy: FinancialYear) -> bool {
-        self.cutoff.is_none_or(|c| fy <= c.next())
+        self.policy_as_happened || self.cutoff.is_none_or(|c| fy <= c.next())
     }
 }
 
@@ -54,6 +74,12 @@ pub struct SafetyValveTerms {
     pub live: Vec<bool>,
     /// Instalments scheduled after the HNSG balance date that DfE would still pay.
     pub due_after_hnsg: f64,
+    /// Years in which the agreement cuts spend: from the signing FY, when it was signed after
+    /// the calibration window (otherwise the fitted costs already hold its effect).
+    pub savings_live: Vec<bool>,
+    /// The council's overspend over the calibration window as a share of its HNB (at least 0):
+    /// the base of the cut.
+    pub pre_overspend_share: f64,
 }
 
 /// A council's calibrated starting point.
@@ -73,11 +99,16 @@ pub struct CouncilModel {
     pub cost_scale: f64,
     pub cost_scale_clamped: bool,
     pub non_plan0: f64,
+    /// Plans in force in the origin FY's census: the base of non-plan spend per plan.
+    pub stock_origin: f64,
     pub capacity0: f64,
     pub places_added: Vec<f64>,
     pub hnb_origin: f64,
     pub hnb_known: Vec<Option<f64>>,
     pub deficit0: f64,
+    /// The balance at the origin was not published: `deficit0` is a nowcast from the latest
+    /// known balance (see README, "Calibration").
+    pub deficit0_nowcast: bool,
     pub reserves0: f64,
     pub in_year_deficit0: f64,
     pub safety_valve: Option<SafetyValveTerms>,
@@ -104,6 +135,8 @@ pub struct PolicySchedule {
     pub regime: Vec<Regime>,
     pub write_off_at: Option<usize>,
     pub sv_payments_allowed: Vec<bool>,
+    /// The first year whose known allocation carries the formula uplift (drawn once per path).
+    pub uplift_from: Option<usize>,
     pub new_plan_factor: Vec<f64>,
     pub reassessment: Vec<f64>,
     pub fee_cap: Vec<Option<f64>>,
@@ -126,9 +159,11 @@ pub const FALLBACK_CEASE_RATE: f64 = 0.05;
 /// No age band loses more than this share of its plans in a year (besides ageing out).
 pub const MAX_CEASE_RATE: f64 = 0.9;
 
-/// The cost calibration window starts at the latest known DSG balance this many years before
-/// the origin (nearest first): the window covers the FYs after it up to the origin.
-pub const COST_WINDOW_START_YEARS_BEFORE_ORIGIN: std::ops::RangeInclusive<i32> = 2..=4;
+/// The cost calibration window starts at a known DSG balance this many years before the anchor
+/// balance (in this order of preference: two years, then three, four, and one where nothing
+/// longer is known, as at the end of 2020-21): the window covers the FYs after it up to the
+/// anchor.
+pub const COST_WINDOW_START_YEARS_BEFORE_ANCHOR: [i32; 4] = [2, 3, 4, 1];
 
 /// Guards a division by a share or weight that may be zero.
 const TINY: f64 = 1e-9;
@@ -467,7 +502,11 @@ fn policy_schedule(
     let reform = reform_schedule(&sc.reform, years);
     let cholesky = crate::scenario::cholesky(&sc.shocks.correlation)
         .ok_or_else(|| err(ls, "shocks.correlation", "must be positive definite".into()))?;
+    let uplift_from = years
+        .iter()
+        .position(|fy| *fy >= sc.funding.formula_uplift_fy);
     Ok(PolicySchedule {
+        uplift_from,
         years: years.to_vec(),
         override_end,
         hnsg_measure,
@@ -692,6 +731,12 @@ fn calibrate_council(
     let new_rate = new_plan_rate(calibration, &cells, growth_prior, &cease_rate, cease_total);
     let start = starting_money(calibration, seed)?;
     let costs = fit_cost_scale(calibration, seed, &start);
+    let deficit0 = nowcast_origin_balance(calibration, seed, &start, &costs);
+    let stock_origin = seed
+        .caseload
+        .get(&calibration.origin.end_year())
+        .map(total)
+        .unwrap_or(stock);
     let special_state = by_setting(&cells)[SPECIAL_STATE];
     Ok(CouncilModel {
         la_code: seed.la_code,
@@ -707,14 +752,16 @@ fn calibrate_council(
         cost_scale: costs.cost_scale,
         cost_scale_clamped: costs.clamped,
         non_plan0: costs.non_plan0,
+        stock_origin,
         capacity0: special_state * (1.0 + scenario.placement.capacity_headroom),
         places_added: calibration.places.for_council(&cells),
         hnb_origin: start.hnb_origin,
         hnb_known: known_allocations(calibration, seed),
-        deficit0: start.deficit0,
+        deficit0,
+        deficit0_nowcast: start.anchor != calibration.origin,
         reserves0: starting_reserves(calibration, seed),
         in_year_deficit0: costs.in_year_deficit0,
-        safety_valve: safety_valve_terms(calibration, seed, costs.in_year_deficit0),
+        safety_valve: safety_valve_terms(calibration, seed, &costs),
     })
 }
 
@@ -833,9 +880,11 @@ fn entry_mix(calibration: &Calibration, seed: &CouncilSeed) -> Cells {
     normalise(&mix)
 }
 
-/// The council's money at the origin.
+/// The council's money at the origin: the anchor balance (at the origin, or, where that was not
+/// published, the latest known balance before it) and the HNB of the origin FY.
 struct StartingMoney {
-    deficit0: f64,
+    anchor: FinancialYear,
+    anchor_balance: f64,
     hnb_origin: f64,
 }
 
@@ -843,11 +892,17 @@ fn starting_money(
     calibration: &Calibration,
     seed: &CouncilSeed,
 ) -> Result<StartingMoney, InputError> {
-    let (first, origin) = (calibration.first, calibration.origin);
+    let (first, origin, vintage) = (calibration.first, calibration.origin, calibration.vintage);
     let name = format!("{} ({})", seed.la_name, seed.la_code);
-    let deficit0 = *seed.deficits.get(&origin).ok_or_else(|| {
-        InputError::invalid(calibration.baseline.dir.join("deficits.csv"), format!("scenario key horizon.first_fy = {first} needs a DSG balance for {name} at 31 March {}; balances exist at the end of {:?}", origin.end_year(), seed.deficits.keys().map(|k| k.to_string()).collect::<Vec<_>>()))
-    })?;
+    let (anchor, anchor_balance) = seed
+        .deficits
+        .iter()
+        .rev()
+        .find(|(fy, _)| **fy <= origin && vintage.balance_known(**fy))
+        .map(|(fy, v)| (*fy, *v))
+        .ok_or_else(|| {
+            InputError::invalid(calibration.baseline.dir.join("deficits.csv"), format!("scenario key horizon.first_fy = {first} needs a DSG balance for {name} at or before 31 March {}; balances exist at the end of {:?}", origin.end_year(), seed.deficits.keys().map(|k| k.to_string()).collect::<Vec<_>>()))
+        })?;
     let hnb_origin = hnb_after_deductions(seed, origin).ok_or_else(|| {
         err(
             calibration.ls,
@@ -856,9 +911,49 @@ fn starting_money(
         )
     })?;
     Ok(StartingMoney {
-        deficit0,
+        anchor,
+        anchor_balance,
         hnb_origin,
     })
+}
+
+/// Safety-valve instalments the council received in an FY, where its agreement is known at the
+/// vintage: income that moved its DSG balance besides the HNB.
+fn sv_received(calibration: &Calibration, seed: &CouncilSeed, fy: FinancialYear) -> f64 {
+    seed.safety_valve
+        .as_ref()
+        .filter(|sv| calibration.vintage.agreement_known(sv.cohort))
+        .and_then(|sv| sv.instalments.get(&fy).copied())
+        .unwrap_or(0.0)
+}
+
+/// The balance at the origin: the anchor balance, plus, for each FY after the anchor up to the
+/// origin (where the origin's balance was not published), the window's overspend share of that
+/// FY's HNB (less the mean safety-valve cut after a later agreement) less the instalments
+/// received. The back-test avoids it by simulating such years instead (see `backtest`).
+fn nowcast_origin_balance(
+    calibration: &Calibration,
+    seed: &CouncilSeed,
+    start: &StartingMoney,
+    costs: &CostFit,
+) -> f64 {
+    let savings_mean = calibration.ls.scenario.safety_valve.savings_mean;
+    let mut balance = start.anchor_balance;
+    for fy in (start.anchor.0 + 1..=calibration.origin.0).map(FinancialYear) {
+        let cut = match &seed.safety_valve {
+            Some(sv)
+                if calibration.vintage.agreement_known(sv.cohort)
+                    && sv.cohort > costs.window_end
+                    && fy >= sv.cohort =>
+            {
+                savings_mean * costs.overspend_share.max(0.0)
+            }
+            _ => 0.0,
+        };
+        let hnb = hnb_after_deductions(seed, fy).unwrap_or(start.hnb_origin);
+        balance += (costs.overspend_share - cut) * hnb - sv_received(calibration, seed, fy);
+    }
+    balance
 }
 
 fn hnb_after_deductions(seed: &CouncilSeed, fy: FinancialYear) -> Option<f64> {
@@ -871,20 +966,28 @@ struct CostFit {
     cost_scale: f64,
     clamped: bool,
     non_plan0: f64,
-    /// Mean in-year deficit over the calibration window (0 without a window).
+    /// Mean in-year deficit over the calibration window, before safety-valve instalments (0
+    /// without a window).
     in_year_deficit0: f64,
+    /// The window's overspend before instalments as a share of its HNB (0 without a window).
+    overspend_share: f64,
+    /// The last FY of the window (the anchor).
+    window_end: FinancialYear,
 }
 
 /// Scales the national unit-cost anchors so that modelled spend over the calibration window
-/// equals allocation plus the change in deficit there; non-plan spend takes any residual.
+/// equals the spend the data imply there: allocation + safety-valve instalments received + the
+/// change in deficit. Non-plan spend takes any residual.
 fn fit_cost_scale(calibration: &Calibration, seed: &CouncilSeed, start: &StartingMoney) -> CostFit {
     let costs = &calibration.ls.scenario.costs;
     let (origin, vintage) = (calibration.origin, calibration.vintage);
     let unit_anchor = costs.unit_cost.to_array();
     let inflation = costs.inflation.to_array();
     let price = |s: usize, fy: FinancialYear| (1.0 + inflation[s]).powi(fy.0 - costs.price_fy.0);
-    let window_start = COST_WINDOW_START_YEARS_BEFORE_ORIGIN
-        .map(|k| FinancialYear(origin.0 - k))
+    let anchor = start.anchor;
+    let window_start = COST_WINDOW_START_YEARS_BEFORE_ANCHOR
+        .iter()
+        .map(|k| FinancialYear(anchor.0 - k))
         .find(|fy| seed.deficits.contains_key(fy) && vintage.balance_known(*fy));
     let mut fit = CostFit {
         unit_cost0: [0.0; SETTINGS],
@@ -892,9 +995,11 @@ fn fit_cost_scale(calibration: &Calibration, seed: &CouncilSeed, start: &Startin
         clamped: false,
         non_plan0: costs.non_plan_share * start.hnb_origin,
         in_year_deficit0: 0.0,
+        overspend_share: 0.0,
+        window_end: anchor,
     };
     if let Some(start_fy) = window_start {
-        let window: Vec<FinancialYear> = (start_fy.0 + 1..=origin.0).map(FinancialYear).collect();
+        let window: Vec<FinancialYear> = (start_fy.0 + 1..=anchor.0).map(FinancialYear).collect();
         let funding: Option<f64> = window
             .iter()
             .map(|fy| hnb_after_deductions(seed, *fy))
@@ -911,9 +1016,14 @@ fn fit_cost_scale(calibration: &Calibration, seed: &CouncilSeed, start: &Startin
             })
             .sum();
         if let (Some(funding), Some(plan)) = (funding, plan) {
-            let change = start.deficit0 - seed.deficits[&start_fy];
-            let implied = funding + change;
-            fit.in_year_deficit0 = change / window.len() as f64;
+            let received: f64 = window
+                .iter()
+                .map(|fy| sv_received(calibration, seed, *fy))
+                .sum();
+            let change = start.anchor_balance - seed.deficits[&start_fy];
+            let implied = funding + received + change;
+            fit.in_year_deficit0 = (change + received) / window.len() as f64;
+            fit.overspend_share = (change + received) / funding;
             let non_plan_window = costs.non_plan_share * funding;
             if plan > 0.0 {
                 let raw = (implied - non_plan_window) / plan;
@@ -967,13 +1077,14 @@ fn starting_reserves(calibration: &Calibration, seed: &CouncilSeed) -> f64 {
 fn safety_valve_terms(
     calibration: &Calibration,
     seed: &CouncilSeed,
-    in_year_deficit0: f64,
+    costs: &CostFit,
 ) -> Option<SafetyValveTerms> {
+    let in_year_deficit0 = costs.in_year_deficit0;
     let (years, origin, ls) = (calibration.years, calibration.origin, calibration.ls);
     let agreement = seed
         .safety_valve
         .as_ref()
-        .filter(|sv| calibration.vintage.balance_known(sv.cohort))?;
+        .filter(|sv| calibration.vintage.agreement_known(sv.cohort))?;
     let instalment: Vec<f64> = years
         .iter()
         .map(|fy| agreement.instalments.get(fy).copied().unwrap_or(0.0))
@@ -996,11 +1107,18 @@ fn safety_valve_terms(
         .filter(|(fy, _)| **fy > ls.hnsg_fy && **fy <= last_payment_fy)
         .map(|(_, v)| v)
         .sum();
+    let signed_after_window = agreement.cohort > costs.window_end;
+    let savings_live = years
+        .iter()
+        .map(|fy| signed_after_window && *fy >= agreement.cohort)
+        .collect();
     Some(SafetyValveTerms {
         instalment,
         trajectory,
         live,
         due_after_hnsg,
+        savings_live,
+        pre_overspend_share: costs.overspend_share.max(0.0),
     })
 }
 

@@ -9,7 +9,7 @@ use crate::caseload::{
     total, AGE_11_15, AGE_5_10, AGE_BANDS, MAINSTREAM, SETTINGS, SPECIAL_INDEPENDENT, SPECIAL_STATE,
 };
 use crate::metric::{Metric, NationalMetric};
-use crate::scenario::Regime;
+use crate::scenario::{NonPlanDriver, Regime};
 use rand::{Rng, SeedableRng};
 use rand_distr::{Beta, Distribution, StandardNormal};
 use rand_pcg::Pcg64Mcg;
@@ -31,6 +31,8 @@ pub struct NationalDraws {
     inflation: [f64; SETTINGS],
     funding_growth: f64,
     interim_share: f64,
+    /// Uplift on the formula-floor allocations (1 + u), drawn once per path.
+    formula_uplift: f64,
     demand_shock: Vec<f64>,
     cost_noise: Vec<f64>,
     funding_noise: Vec<f64>,
@@ -57,6 +59,10 @@ const COUNCIL_STREAM: u64 = 2;
 /// The delivered share of a savings plan has its own stream, so switching mitigation on or off
 /// (or changing its Beta parameters) leaves every other draw of the path unchanged.
 const MITIGATION_STREAM: u64 = 3;
+/// Draws added later have their own streams, so they leave every earlier draw of a path
+/// unchanged: the HNB formula uplift (national) and a safety-valve council's saving.
+const UPLIFT_STREAM: u64 = 4;
+const SV_SAVINGS_STREAM: u64 = 5;
 
 /// The deficit-to-reserves ratio is capped at plus or minus this (and is this when reserves
 /// are exhausted and the council is in deficit), so tiny reserves do not give huge ratios.
@@ -94,12 +100,18 @@ fn draw_national(model: &Model, seed: u64, path: usize) -> NationalDraws {
         cost_noise.push(costs.inflation_noise_sd * e[1]);
         funding_noise.push(scenario.funding.noise_sd * e[2]);
     }
+    let funding = &scenario.funding;
+    let uplift: f64 = stream(seed, UPLIFT_STREAM, path, 0).gen();
+    let formula_uplift = 1.0
+        + funding.formula_uplift_low
+        + uplift * (funding.formula_uplift_high - funding.formula_uplift_low);
     NationalDraws {
         level,
         trend,
         inflation,
         funding_growth,
         interim_share,
+        formula_uplift,
         demand_shock,
         cost_noise,
         funding_noise,
@@ -207,6 +219,9 @@ struct PathDraws<const L: usize> {
     cost_level: [f64; L],
     /// Delivered share of a savings plan (1 without a plan).
     delivered: [f64; L],
+    /// Share of its pre-agreement overspend that a safety-valve council saves after an
+    /// agreement signed later than its calibration window (drawn for every council).
+    sv_saving: [f64; L],
 }
 
 impl<const L: usize> PathDraws<L> {
@@ -225,6 +240,11 @@ impl<const L: usize> PathDraws<L> {
                     council,
                 )),
                 None => 1.0,
+            }),
+            sv_saving: std::array::from_fn(|l| {
+                let sv = &scenario.safety_valve;
+                let mut r = stream(run.seed, SV_SAVINGS_STREAM, first_path + l, council);
+                sv.savings_mean + sv.savings_sd * normal(&mut r)
             }),
         };
         for (l, r) in rng.iter_mut().enumerate() {
@@ -303,13 +323,19 @@ struct CaseloadState<const L: usize> {
     stock: [f64; L],
     unit_cost: [[f64; L]; SETTINGS],
     non_plan: [f64; L],
+    /// Plans in force last year (the origin census at the start): non-plan spend per plan.
+    stock_before: [f64; L],
+    /// Non-plan spend moves with plans in force (`costs.non_plan_driver = "plans"`).
+    non_plan_per_plan: bool,
     /// State special places (the same in every lane).
     capacity: f64,
 }
 
 impl<const L: usize> CaseloadState<L> {
-    fn start(council: &CouncilModel) -> Self {
+    fn start(council: &CouncilModel, non_plan_per_plan: bool) -> Self {
         CaseloadState {
+            stock_before: [council.stock_origin; L],
+            non_plan_per_plan,
             cells: std::array::from_fn(|a| std::array::from_fn(|s| [council.caseload0[a][s]; L])),
             ages: std::array::from_fn(|a| {
                 let mut band = 0.0;
@@ -382,7 +408,8 @@ fn simulate_lanes<const L: usize>(
     // HNB plus any schools-block transfer.
     let funding_factor =
         1.0 + scenario.funding.schools_block_transfer * scenario.funding.schools_block_ratio;
-    let mut state = CaseloadState::<L>::start(council);
+    let non_plan_per_plan = scenario.costs.non_plan_driver == NonPlanDriver::Plans;
+    let mut state = CaseloadState::<L>::start(council, non_plan_per_plan);
     let mut accounts = [Accounts::start(council); L];
 
     for t in 0..years {
@@ -420,6 +447,7 @@ fn simulate_lanes<const L: usize>(
                 t,
                 gross,
                 delivered: draws.delivered[l],
+                sv_saving: draws.sv_saving[l],
                 hnsg_approved: draws.hnsg_approved[l],
                 hnsg_paid_at: draws.hnsg_paid_at[l],
                 funding_factor,
@@ -675,6 +703,15 @@ fn cost_step<const L: usize>(
             plan_spend[l] += settings[s][l] * state.unit_cost[s][l];
         }
     }
+    if state.non_plan_per_plan {
+        // Non-plan spend per plan in force is held in real terms.
+        for l in 0..L {
+            if state.stock_before[l] > 0.0 {
+                state.non_plan[l] *= state.stock[l] / state.stock_before[l];
+            }
+            state.stock_before[l] = state.stock[l];
+        }
+    }
     plan_spend
 }
 
@@ -684,6 +721,7 @@ struct LaneYear {
     /// Spend before savings (plans, non-plan spend, council spend factor).
     gross: f64,
     delivered: f64,
+    sv_saving: f64,
     hnsg_approved: bool,
     hnsg_paid_at: Option<usize>,
     funding_factor: f64,
@@ -710,14 +748,21 @@ fn finances(
 ) -> Money {
     let t = lane.t;
     // 4. Funding.
-    let funding = funding_step(council.hnb_known[t], national, lane, &mut accounts.hnb);
-    // 5. Mitigation.
+    let uplifted = model.schedule.uplift_from.is_some_and(|u| t >= u);
+    let funding = funding_step(
+        council.hnb_known[t],
+        uplifted,
+        national,
+        lane,
+        &mut accounts.hnb,
+    );
+    // 5. Mitigation, and a safety-valve agreement's cut.
     let savings = mitigation_step(
         lane.gross,
         model.scenario.mitigation.savings_share,
         model.schedule.savings_ramp[t],
         lane.delivered,
-    );
+    ) + safety_valve_saving(council, t, lane.sv_saving, accounts.hnb);
     let spend = lane.gross - savings;
     let in_year_balance = funding - spend;
     // 6. Policy events.
@@ -734,16 +779,19 @@ fn finances(
     }
 }
 
-/// Step 4, funding, for one lane: the known allocation, else last year's grown by the path's
-/// growth and the national yearly shock; times the funding factor (any schools-block transfer).
+/// Step 4, funding, for one lane: the known allocation (from the formula year on, raised by the
+/// path's uplift), else last year's grown by the path's growth and the national yearly shock;
+/// times the funding factor (any schools-block transfer).
 #[inline(always)]
 fn funding_step(
     known: Option<f64>,
+    uplifted: bool,
     national: &NationalDraws,
     lane: &LaneYear,
     hnb: &mut f64,
 ) -> f64 {
     *hnb = match known {
+        Some(v) if uplifted => v * national.formula_uplift,
         Some(v) => v,
         None => *hnb * (1.0 + national.funding_growth + national.funding_noise[lane.t]),
     };
@@ -755,6 +803,17 @@ fn funding_step(
 #[inline(always)]
 fn mitigation_step(gross: f64, savings_share: f64, ramp: f64, delivered: f64) -> f64 {
     gross * savings_share * ramp * delivered
+}
+
+/// Step 5's safety-valve cut for one lane: after an agreement signed later than the calibration
+/// window, the drawn share of the council's pre-agreement overspend (as a share of this year's
+/// HNB).
+#[inline(always)]
+fn safety_valve_saving(council: &CouncilModel, t: usize, share: f64, hnb: f64) -> f64 {
+    match &council.safety_valve {
+        Some(sv) if sv.savings_live[t] => share * sv.pre_overspend_share * hnb,
+        _ => 0.0,
+    }
 }
 
 /// Step 6's flows for one lane in one year.

@@ -45,8 +45,9 @@ fn dispatch(cli: Cli) -> Result<()> {
         Command::Backtest {
             common,
             origin,
+            policy,
             out,
-        } => backtest(common, origin, out),
+        } => backtest(common, origin, policy.into(), out),
     }
 }
 
@@ -86,16 +87,26 @@ fn check(path: &Path, seeds: &Option<PathBuf>) -> Result<()> {
     Ok(())
 }
 
-fn backtest(common: Common, origin: FinancialYear, out: Option<PathBuf>) -> Result<()> {
+fn backtest(
+    common: Common,
+    origin: FinancialYear,
+    policy: highneeds::backtest::Policy,
+    out: Option<PathBuf>,
+) -> Result<()> {
     let p = common.prepare()?;
     let name = &p.scenario.scenario.name;
-    let out = out.unwrap_or_else(|| PathBuf::from("out").join(format!("backtest-{name}-{origin}")));
+    let suffix = match policy {
+        highneeds::backtest::Policy::AsOf => String::new(),
+        other => format!("-{}", other.name()),
+    };
+    let out = out
+        .unwrap_or_else(|| PathBuf::from("out").join(format!("backtest-{name}-{origin}{suffix}")));
     let (started, clock) = (SystemTime::now(), Instant::now());
     let bar = terminal::progress_bar(common.quiet, &p, &format!("backtest {origin}"));
     let progress = || bar.inc(1);
     let bt = p
         .pool
-        .install(|| highneeds::backtest::backtest(p.inputs(), origin, &progress))?;
+        .install(|| highneeds::backtest::backtest_with(p.inputs(), origin, policy, &progress))?;
     bar.finish_and_clear();
     let wall = clock.elapsed().as_secs_f64();
     export::write_backtest(&out, &bt, &provenance(&p, started, wall))?;

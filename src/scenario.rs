@@ -122,13 +122,31 @@ pub struct Costs {
     pub council_level_sd: f64,
     pub council_noise_sd: f64,
     pub non_plan_share: f64,
+    /// What non-plan spend grows with after the origin (besides mainstream cost inflation).
+    pub non_plan_driver: NonPlanDriver,
     pub scale_min: f64,
     pub scale_max: f64,
+}
+
+/// What a council's non-plan high-needs spend grows with, besides mainstream cost inflation.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum NonPlanDriver {
+    /// In proportion to the council's plans in force (non-plan spend per plan held in real terms).
+    Plans,
+    /// Prices only (non-plan spend held in real terms whatever the caseload).
+    Prices,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Funding {
+    /// First FY whose seeded allocation is the formula floor; from it on, known allocations are
+    /// raised by an uplift drawn once per path, uniform between `formula_uplift_low` and
+    /// `formula_uplift_high` (cap / floor - 1), and carried into later years.
+    pub formula_uplift_fy: FinancialYear,
+    pub formula_uplift_low: f64,
+    pub formula_uplift_high: f64,
     pub growth_mean: f64,
     pub growth_sd: f64,
     pub noise_sd: f64,
@@ -214,6 +232,10 @@ pub struct SafetyValve {
     pub withhold_share: f64,
     pub release_when_back_on_track: bool,
     pub council_contribution_share: f64,
+    /// After an agreement signed later than the calibration window, spend falls by this share of
+    /// the council's pre-agreement overspend (drawn once per council and path, Normal(mean, sd)).
+    pub savings_mean: f64,
+    pub savings_sd: f64,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -595,6 +617,14 @@ fn validate(path: &Path, s: Scenario, files: Vec<PathBuf>) -> Result<LoadedScena
     non_negative(path, f.schools_block_ratio, "funding.schools_block_ratio")?;
     check(
         path,
+        (0.0..=0.2).contains(&f.formula_uplift_low)
+            && (0.0..=0.2).contains(&f.formula_uplift_high)
+            && f.formula_uplift_low <= f.formula_uplift_high,
+        "funding.formula_uplift_low/formula_uplift_high",
+        "allowed 0 to 0.2, with low <= high",
+    )?;
+    check(
+        path,
         (0.0..=0.1).contains(&f.schools_block_transfer),
         "funding.schools_block_transfer",
         "allowed 0 to 0.1",
@@ -689,6 +719,12 @@ fn validate(path: &Path, s: Scenario, files: Vec<PathBuf>) -> Result<LoadedScena
         path,
         sv.council_contribution_share,
         "safety_valve.council_contribution_share",
+    )?;
+    check(
+        path,
+        (-1.0..=2.0).contains(&sv.savings_mean) && (0.0..=1.0).contains(&sv.savings_sd),
+        "safety_valve.savings_mean/savings_sd",
+        "allowed: mean -1 to 2, sd 0 to 1",
     )?;
     let rf = &s.reform;
     check(

@@ -9,6 +9,7 @@ mod backtest;
 mod cli;
 mod cohort;
 mod conservation;
+mod money;
 mod policy;
 mod seeds;
 mod snapshots;

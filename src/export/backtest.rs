@@ -20,6 +20,7 @@ const SHARE_DECIMALS: usize = 4;
 struct ScoredKey<'a> {
     scenario: &'a str,
     origin: String,
+    policy: &'static str,
     target: &'static str,
     period: String,
     horizon_years: i32,
@@ -36,6 +37,10 @@ struct ScoredFit {
     in_90: u8,
     error_p50: Fixed,
     pct_error_p50: Option<Fixed>,
+    /// HNB after deductions over the target's FYs (money targets on council rows).
+    hnb: Option<Fixed>,
+    pct_hnb_error_p50: Option<Fixed>,
+    safety_valve: u8,
 }
 
 fn scored_row<'a>(bt: &'a Backtest, r: &'a Scored) -> (ScoredKey<'a>, StatsColumns, ScoredFit) {
@@ -43,8 +48,9 @@ fn scored_row<'a>(bt: &'a Backtest, r: &'a Scored) -> (ScoredKey<'a>, StatsColum
     let key = ScoredKey {
         scenario: &bt.scenario,
         origin: bt.origin.to_string(),
+        policy: bt.policy.name(),
         target: r.target.name(),
-        period: r.target.period(r.fy),
+        period: r.target.period(r.fy, r.span),
         horizon_years: r.horizon,
         la_code: r
             .la_code
@@ -58,6 +64,9 @@ fn scored_row<'a>(bt: &'a Backtest, r: &'a Scored) -> (ScoredKey<'a>, StatsColum
         in_90: u8::from(r.in_band(Band::Central90)),
         error_p50: Fixed::new(r.error(), d),
         pct_error_p50: r.pct_error().map(|p| Fixed::new(p, PERCENT_DECIMALS)),
+        hnb: (r.target.is_money() && r.la_code.is_some()).then(|| Fixed::new(r.hnb, 0)),
+        pct_hnb_error_p50: r.hnb_error().map(|p| Fixed::new(p, PERCENT_DECIMALS)),
+        safety_valve: u8::from(r.safety_valve),
     };
     (key, StatsColumns::new(&r.forecast, d), fit)
 }
@@ -71,12 +80,17 @@ pub fn write_rows(w: &mut dyn Write, bt: &Backtest) -> Result<()> {
 struct ScoreRow<'a> {
     scenario: &'a str,
     origin: String,
+    policy: &'static str,
     target: &'static str,
     period: String,
     horizon_years: i32,
+    /// `all`, `safety_valve` or `other` councils.
+    group: &'static str,
     councils: usize,
     bias_p50: Fixed,
     bias_p50_pct: Fixed,
+    /// Empty for EHCPs.
+    bias_p50_pct_hnb: Option<Fixed>,
     mdape_pct: Fixed,
     coverage_50: Fixed,
     coverage_90: Fixed,
@@ -98,12 +112,18 @@ fn score_row<'a>(bt: &'a Backtest, s: &Score) -> ScoreRow<'a> {
     ScoreRow {
         scenario: &bt.scenario,
         origin: bt.origin.to_string(),
+        policy: bt.policy.name(),
         target: s.target.name(),
-        period: s.target.period(s.fy),
+        period: s.target.period(s.fy, s.span),
         horizon_years: s.horizon,
+        group: s.group.name(),
         councils: s.councils,
         bias_p50: Fixed::new(s.bias, d),
         bias_p50_pct: Fixed::new(s.bias_pct, PERCENT_DECIMALS),
+        bias_p50_pct_hnb: s
+            .target
+            .is_money()
+            .then(|| Fixed::new(s.bias_hnb_pct, PERCENT_DECIMALS)),
         mdape_pct: Fixed::new(s.mdape, PERCENT_DECIMALS),
         coverage_50: share(s.coverage_50),
         coverage_90: share(s.coverage_90),

@@ -1,0 +1,265 @@
+//! The money side: spend implied by the data (safety-valve add-back), the HNB formula uplift,
+//! non-plan spend per plan, safety-valve savings, and the back-test's money scores.
+
+use crate::util::{self, fy, sim, t_of, SEED};
+use highneeds::backtest::{backtest_with, scores, Group, Policy, Target};
+use highneeds::calibration::{calibrate, Vintage};
+use highneeds::engine::RunConfig;
+use highneeds::metric::Metric;
+use highneeds::run::Inputs;
+use highneeds::scenario::NonPlanDriver;
+
+const KENT: u16 = 886;
+
+fn council_index(model: &highneeds::calibration::Model, code: u16) -> usize {
+    model
+        .councils
+        .iter()
+        .position(|c| c.la_code == code)
+        .expect("council in the model")
+}
+
+/// Kent's deficit fell from 31 March 2022 to 2024 only because DfE paid it £73.8m of
+/// safety-valve instalments: its spend is HNB + instalments + change, an overspend, not a surplus.
+#[test]
+fn safety_valve_instalments_are_added_back_to_implied_spend() {
+    let b = util::baseline();
+    let kent = b.council(KENT).unwrap();
+    let (d22, d24) = (kent.deficits[&fy("2021-22")], kent.deficits[&fy("2023-24")]);
+    let sv = kent.safety_valve.as_ref().expect("Kent has an agreement");
+    let received: f64 = ["2022-23", "2023-24"]
+        .iter()
+        .map(|f| sv.instalments[&fy(f)])
+        .sum();
+    assert!(received > 7e7, "Kent received {received}");
+    assert!(d24 < d22, "Kent's balance fell: {d22} -> {d24}");
+    let model = util::model(&util::scenario());
+    let k = &model.councils[council_index(&model, KENT)];
+    let expect = (d24 - d22 + received) / 2.0;
+    assert!(
+        (k.in_year_deficit0 - expect).abs() < 1.0,
+        "{} vs {expect}",
+        k.in_year_deficit0
+    );
+    assert!(
+        k.in_year_deficit0 > 1e7,
+        "Kent overspent: {}",
+        k.in_year_deficit0
+    );
+    // Projected: Kent overspends in 2024-25 and 2025-26 in most paths.
+    let (cps, _) = sim(&model, 40, SEED);
+    let ci = council_index(&model, KENT);
+    for year in ["2024-25", "2025-26"] {
+        let t = t_of(&model, year);
+        let over = (0..40)
+            .filter(|p| cps[ci].get(*p, t, Metric::InYearBalance) < 0.0)
+            .count();
+        assert!(
+            over >= 30,
+            "{year}: Kent overspends in only {over} of 40 paths"
+        );
+    }
+}
+
+/// HNB 2025-26 lies between the published floor (+7%, the seeds) and cap (+10%) in every path,
+/// the uplift is drawn once per path (the same for every council and for 2026-27, flat cash), and
+/// it differs between paths.
+#[test]
+fn hnb_formula_uplift_respects_floor_and_cap_once_per_path() {
+    let b = util::baseline();
+    let model = util::model(&util::scenario());
+    let (cps, _) = sim(&model, 24, SEED);
+    let (t25, t26) = (t_of(&model, "2025-26"), t_of(&model, "2026-27"));
+    let t24 = t_of(&model, "2024-25");
+    let mut uplifts = Vec::new();
+    for p in 0..24 {
+        let mut ratio = None;
+        for (ci, c) in model.councils.iter().enumerate() {
+            let seed = b.council(c.la_code).unwrap();
+            let floor = seed.hnb[&fy("2025-26")].1;
+            let r25 = cps[ci].get(p, t25, Metric::Funding) / floor;
+            let r26 = cps[ci].get(p, t26, Metric::Funding) / seed.hnb[&fy("2026-27")].1;
+            // 2024-25 is untouched.
+            let r24 = cps[ci].get(p, t24, Metric::Funding) / seed.hnb[&fy("2024-25")].1;
+            assert!((r24 - 1.0).abs() < 1e-12);
+            assert!((1.0..=1.10 / 1.07 + 1e-9).contains(&r25), "path {p}: {r25}");
+            assert!((r25 - r26).abs() < 1e-12, "2026-27 is flat cash on 2025-26");
+            let first = *ratio.get_or_insert(r25);
+            assert!(
+                (first - r25).abs() < 1e-12,
+                "one uplift for every council of a path"
+            );
+        }
+        uplifts.push(ratio.unwrap());
+    }
+    let (lo, hi) = uplifts
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(*v), b.max(*v)));
+    assert!(
+        hi - lo > 0.01,
+        "uplifts barely vary between paths: {lo}..{hi}"
+    );
+}
+
+/// With the `plans` driver, non-plan spend moves with plans in force; with `prices` it does not.
+#[test]
+fn non_plan_spend_follows_plans_in_force() {
+    let mut ls = util::scenario();
+    let c = &mut ls.scenario.costs;
+    c.inflation = highneeds::scenario::PerSetting {
+        mainstream: 0.0,
+        special_state: 0.0,
+        special_independent: 0.0,
+        post16: 0.0,
+        ap_other: 0.0,
+    };
+    c.inflation_sd = 0.0;
+    c.inflation_noise_sd = 0.0;
+    c.council_level_sd = 0.0;
+    c.council_noise_sd = 0.0;
+    let spend_of = |driver: NonPlanDriver| {
+        let mut ls = ls.clone();
+        ls.scenario.costs.non_plan_driver = driver;
+        let mut model = util::model(&ls);
+        let ci = council_index(&model, KENT);
+        // Only non-plan spend: no unit costs, and no agreement cut.
+        model.councils[ci].unit_cost0 = [0.0; 5];
+        model.councils[ci].safety_valve = None;
+        let (cps, _) = sim(&model, 4, SEED);
+        let k = &model.councils[ci];
+        (0..model.schedule.years.len())
+            .map(|t| {
+                (
+                    cps[ci].get(0, t, Metric::Spend),
+                    cps[ci].get(0, t, Metric::Ehcps),
+                    k.non_plan0,
+                    k.stock_origin,
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    for (spend, plans, np0, stock0) in spend_of(NonPlanDriver::Plans) {
+        assert!(
+            util::close(spend, np0 * plans / stock0, 1e-9, 1.0),
+            "{spend} vs {}",
+            np0 * plans / stock0
+        );
+    }
+    for (spend, _, np0, _) in spend_of(NonPlanDriver::Prices) {
+        assert!(util::close(spend, np0, 1e-9, 1.0), "{spend} vs {np0}");
+    }
+}
+
+/// An agreement signed after the calibration window cuts spend by the drawn share of the
+/// pre-agreement overspend, from the signing FY; at the latest vintage the window already holds
+/// every agreement's effect.
+#[test]
+fn safety_valve_savings_apply_only_after_the_window() {
+    let b = util::baseline();
+    let mut ls = util::scenario();
+    ls.scenario.horizon.first_fy = fy("2022-23");
+    ls.scenario.horizon.last_fy = fy("2034-35");
+    let model = calibrate(b, &ls, Vintage::as_of_with_policy(fy("2021-22"))).unwrap();
+    let ci = council_index(&model, KENT);
+    let sv = model.councils[ci]
+        .safety_valve
+        .as_ref()
+        .expect("policy as happened: Kent known");
+    let t22 = t_of(&model, "2022-23");
+    assert!(sv.savings_live[t22] && sv.pre_overspend_share > 0.05);
+    assert!(calibrate(b, &ls, Vintage::as_of(fy("2021-22")))
+        .unwrap()
+        .councils[ci]
+        .safety_valve
+        .is_none());
+    let latest = util::model(&util::scenario());
+    let k = latest.councils[council_index(&latest, KENT)]
+        .safety_valve
+        .as_ref()
+        .unwrap();
+    assert!(k.savings_live.iter().all(|v| !v));
+    // The cut: spend with savings_mean 0.5 (sd 0) is lower by 0.5 x share x HNB.
+    let spend = |mean: f64| {
+        let mut ls = ls.clone();
+        ls.scenario.safety_valve.savings_mean = mean;
+        ls.scenario.safety_valve.savings_sd = 0.0;
+        let model = calibrate(b, &ls, Vintage::as_of_with_policy(fy("2021-22"))).unwrap();
+        let (cps, _) = sim(&model, 4, SEED);
+        (
+            cps[ci].get(1, t22, Metric::Spend),
+            cps[ci].get(1, t22, Metric::Funding),
+        )
+    };
+    let ((with, hnb), (without, _)) = (spend(0.5), spend(0.0));
+    assert!(util::close(
+        without - with,
+        0.5 * sv.pre_overspend_share * hnb,
+        1e-9,
+        1.0
+    ));
+}
+
+/// The back-test scores spend and deficits for safety-valve and other councils, in % of HNB;
+/// it runs from 2022-23, whose closing balance was not published.
+#[test]
+fn backtest_scores_money_by_group_and_runs_without_the_origin_balance() {
+    let b = util::baseline();
+    let cfg = RunConfig {
+        paths: 20,
+        seed: SEED,
+    };
+    let ls = util::scenario();
+    let inputs = || Inputs {
+        baseline: b,
+        scenario: &ls,
+        config: cfg,
+    };
+    let bt = backtest_with(inputs(), fy("2020-21"), Policy::AsHappened, &|| {}).unwrap();
+    let kent = bt
+        .rows
+        .iter()
+        .find(|r| r.target == Target::Spend && r.la_code == Some(KENT) && r.span == 2)
+        .expect("Kent's 2022-24 spend is scored");
+    let seed = b.council(KENT).unwrap();
+    let sv = seed.safety_valve.as_ref().unwrap();
+    let fys = [fy("2022-23"), fy("2023-24")];
+    let implied: f64 = fys
+        .iter()
+        .map(|f| seed.hnb[f].1 + sv.instalments[f])
+        .sum::<f64>()
+        + seed.deficits[&fy("2023-24")]
+        - seed.deficits[&fy("2021-22")];
+    assert!(util::close(kent.actual, implied, 1e-12, 1.0));
+    assert!(kent.safety_valve);
+    assert!(util::close(
+        kent.hnb_error().unwrap(),
+        100.0 * kent.error() / kent.hnb,
+        1e-12,
+        0.0
+    ));
+    let sc = scores(&bt);
+    for tg in [Target::Deficit, Target::Spend] {
+        for g in [Group::All, Group::SafetyValve, Group::Other] {
+            let s = sc
+                .iter()
+                .find(|s| s.target == tg && s.group == g)
+                .expect("group scored");
+            assert!(s.bias_hnb_pct.is_finite() && s.councils > 10, "{s:?}");
+        }
+        let n = |g: Group| {
+            sc.iter()
+                .find(|s| s.target == tg && s.group == g)
+                .unwrap()
+                .councils
+        };
+        assert_eq!(n(Group::All), n(Group::SafetyValve) + n(Group::Other));
+    }
+    assert!(!bt.per_plan.is_empty() && bt.per_plan.iter().all(|p| p.actual > 1e4));
+    let bt23 =
+        backtest_with(inputs(), fy("2022-23"), Policy::AsOf, &|| {}).expect("origin 2022-23 runs");
+    assert!(bt23
+        .rows
+        .iter()
+        .any(|r| r.target == Target::Deficit && r.fy == fy("2023-24")));
+    assert!(bt23.rows.iter().all(|r| r.fy > fy("2022-23")));
+}
