@@ -304,8 +304,51 @@ struct SvInstalmentRow {
     status: String,
 }
 
-/// The oldest single year of age in the national caseload by age.
+/// The youngest and oldest single years of age in the national caseload by age.
+const MIN_AGE: u8 = 2;
 const MAX_AGE: u8 = 25;
+
+/// The line of each key seen in a table: a second row with the same key is an error naming
+/// both lines (the last row would otherwise silently win).
+struct KeyLines<K>(BTreeMap<K, u64>);
+
+impl<K: Ord> KeyLines<K> {
+    fn new() -> Self {
+        KeyLines(BTreeMap::new())
+    }
+
+    fn insert(
+        &mut self,
+        path: &Path,
+        line: u64,
+        key: K,
+        what: impl FnOnce() -> String,
+    ) -> Result<(), InputError> {
+        match self.0.entry(key) {
+            std::collections::btree_map::Entry::Vacant(e) => {
+                e.insert(line);
+                Ok(())
+            }
+            std::collections::btree_map::Entry::Occupied(e) => Err(InputError::at_line(
+                path,
+                line,
+                format!(
+                    "duplicate row: {} is already on line {}; each key may appear only once",
+                    what(),
+                    e.get()
+                ),
+            )),
+        }
+    }
+}
+
+fn cell_name(a: usize, s: usize) -> String {
+    format!(
+        "{} x {}",
+        crate::caseload::AGE_BAND_NAMES[a],
+        crate::caseload::SETTING_NAMES[s]
+    )
+}
 
 /// Reads the seed tables into a baseline, one table at a time.
 struct Loader {
@@ -339,23 +382,16 @@ impl Loader {
 
     fn councils(&mut self) -> Result<(), InputError> {
         const FILE: &str = "councils.csv";
+        let f = self.path(FILE);
+        let mut keys = KeyLines::new();
         for (line, row) in self.reader.rows::<CouncilRow>(FILE)? {
-            if self
-                .index
-                .insert(row.la_code, self.councils.len())
-                .is_some()
-            {
-                return Err(InputError::at_line(
-                    self.path(FILE),
-                    line,
-                    format!("council {} appears twice", row.la_code),
-                ));
-            }
+            keys.insert(&f, line, row.la_code, || format!("council {}", row.la_code))?;
+            self.index.insert(row.la_code, self.councils.len());
             self.councils
                 .push(CouncilSeed::new(row.la_code, row.la_name));
         }
         if self.councils.is_empty() {
-            return Err(InputError::invalid(self.path(FILE), "no councils listed"));
+            return Err(InputError::invalid(f, "no councils listed"));
         }
         Ok(())
     }
@@ -363,10 +399,14 @@ impl Loader {
     fn ehcps(&mut self) -> Result<(), InputError> {
         const FILE: &str = "ehcps.csv";
         let f = self.path(FILE);
+        let mut keys = KeyLines::new();
         for (line, row) in self.reader.rows::<EhcpRow>(FILE)? {
             status_ok(&f, line, &row.status)?;
             let council = self.council(FILE, line, row.la_code)?;
             let v = non_negative(&f, line, row.ehcps, "ehcps")?;
+            keys.insert(&f, line, (row.la_code, row.january), || {
+                format!("council {} January {}", row.la_code, row.january)
+            })?;
             council.ehcps.insert(row.january, v);
             if row.status == "estimated" {
                 council.ehcps_estimated.insert(row.january);
@@ -378,11 +418,20 @@ impl Loader {
     fn caseload(&mut self) -> Result<(), InputError> {
         const FILE: &str = "caseload.csv";
         let f = self.path(FILE);
+        let mut keys = KeyLines::new();
         for (line, row) in self.reader.rows::<CaseloadRow>(FILE)? {
             status_ok(&f, line, &row.status)?;
             let council = self.council(FILE, line, row.la_code)?;
             let (a, s) = cell_index(&f, line, &row.age_band, &row.setting)?;
             let v = non_negative(&f, line, row.plans, "plans")?;
+            keys.insert(&f, line, ((row.la_code, row.january), a, s), || {
+                format!(
+                    "council {} January {} {}",
+                    row.la_code,
+                    row.january,
+                    cell_name(a, s)
+                )
+            })?;
             council
                 .caseload
                 .entry(row.january)
@@ -394,6 +443,7 @@ impl Loader {
     fn flows(&mut self) -> Result<(), InputError> {
         const FILE: &str = "flows.csv";
         let f = self.path(FILE);
+        let mut keys = KeyLines::new();
         for (line, row) in self.reader.rows::<FlowRow>(FILE)? {
             status_ok(&f, line, &row.status)?;
             let council = self.council(FILE, line, row.la_code)?;
@@ -401,6 +451,12 @@ impl Loader {
                 ceased_plans: non_negative(&f, line, row.ceased_plans, "ceased_plans")?,
                 ceased_max_age: non_negative(&f, line, row.ceased_max_age, "ceased_max_age")?,
             };
+            keys.insert(&f, line, (row.la_code, row.calendar_year), || {
+                format!(
+                    "council {} calendar year {}",
+                    row.la_code, row.calendar_year
+                )
+            })?;
             council.flows.insert(row.calendar_year, flow);
         }
         Ok(())
@@ -409,11 +465,20 @@ impl Loader {
     fn new_plans_mix(&mut self) -> Result<(), InputError> {
         const FILE: &str = "new_plans_mix.csv";
         let f = self.path(FILE);
+        let mut keys = KeyLines::new();
         for (line, row) in self.reader.rows::<MixRow>(FILE)? {
             status_ok(&f, line, &row.status)?;
             let council = self.council(FILE, line, row.la_code)?;
             let (a, s) = cell_index(&f, line, &row.age_band, &row.setting)?;
             let v = non_negative(&f, line, row.new_plans, "new_plans")?;
+            keys.insert(&f, line, ((row.la_code, row.calendar_year), a, s), || {
+                format!(
+                    "council {} calendar year {} {}",
+                    row.la_code,
+                    row.calendar_year,
+                    cell_name(a, s)
+                )
+            })?;
             council
                 .new_plans_mix
                 .entry(row.calendar_year)
@@ -426,9 +491,14 @@ impl Loader {
         const FILE: &str = "national_new_plans_mix.csv";
         let f = self.path(FILE);
         let mut mix = BTreeMap::new();
-        for (line, row) in self.reader.rows::<NationalMixRow>(FILE)? {
+        let mut keys = KeyLines::new();
+        let rows = self.reader.rows::<NationalMixRow>(FILE)?;
+        for (line, row) in rows {
             let (a, s) = cell_index(&f, line, &row.age_band, &row.setting)?;
             let v = non_negative(&f, line, row.new_plans, "new_plans")?;
+            keys.insert(&f, line, (row.calendar_year, a, s), || {
+                format!("calendar year {} {}", row.calendar_year, cell_name(a, s))
+            })?;
             mix.entry(row.calendar_year)
                 .or_insert([[0.0; SETTINGS]; AGE_BANDS])[a][s] = v;
         }
@@ -439,9 +509,14 @@ impl Loader {
         const FILE: &str = "national_ceased_by_age.csv";
         let f = self.path(FILE);
         let mut ceased = BTreeMap::new();
-        for (line, row) in self.reader.rows::<NationalCeasedRow>(FILE)? {
+        let mut keys = KeyLines::new();
+        let rows = self.reader.rows::<NationalCeasedRow>(FILE)?;
+        for (line, row) in rows {
             let a = age_band_index(&row.age_band).ok_or_else(|| {
                 InputError::at_line(&f, line, format!("age_band `{}` is unknown", row.age_band))
+            })?;
+            keys.insert(&f, line, (row.calendar_year, a, 0), || {
+                format!("calendar year {} {}", row.calendar_year, row.age_band)
             })?;
             let entry = ceased
                 .entry(row.calendar_year)
@@ -458,13 +533,22 @@ impl Loader {
         const FILE: &str = "national_caseload_by_age.csv";
         let f = self.path(FILE);
         let mut caseload = BTreeMap::new();
-        for (line, row) in self.reader.rows::<NationalAgeRow>(FILE)? {
+        let mut keys = KeyLines::new();
+        let rows = self.reader.rows::<NationalAgeRow>(FILE)?;
+        for (line, row) in rows {
             let s = setting_index(&row.setting).ok_or_else(|| {
                 InputError::at_line(&f, line, format!("setting `{}` is unknown", row.setting))
             })?;
-            if row.age > MAX_AGE {
-                return Err(InputError::at_line(&f, line, "age must be 2 to 25"));
+            if !(MIN_AGE..=MAX_AGE).contains(&row.age) {
+                return Err(InputError::at_line(
+                    &f,
+                    line,
+                    format!("age must be {MIN_AGE} to {MAX_AGE}"),
+                ));
             }
+            keys.insert(&f, line, (row.january, row.age as usize, s), || {
+                format!("January {} age {} {}", row.january, row.age, row.setting)
+            })?;
             caseload
                 .entry(row.january)
                 .or_insert([[0.0; SETTINGS]; MAX_AGE as usize + 1])[row.age as usize][s] =
@@ -476,12 +560,16 @@ impl Loader {
     fn hnb(&mut self) -> Result<(), InputError> {
         const FILE: &str = "hnb.csv";
         let f = self.path(FILE);
+        let mut keys = KeyLines::new();
         for (line, row) in self.reader.rows::<HnbRow>(FILE)? {
             status_ok(&f, line, &row.status)?;
             let council = self.council(FILE, line, row.la_code)?;
             let before =
                 non_negative(&f, line, row.hnb_before_deductions, "hnb_before_deductions")?;
             let after = non_negative(&f, line, row.hnb_after_deductions, "hnb_after_deductions")?;
+            keys.insert(&f, line, (row.la_code, row.fy), || {
+                format!("council {} FY {}", row.la_code, row.fy)
+            })?;
             council.hnb.insert(row.fy, (before, after));
         }
         Ok(())
@@ -490,11 +578,15 @@ impl Loader {
     fn deficits(&mut self) -> Result<(), InputError> {
         const FILE: &str = "deficits.csv";
         let f = self.path(FILE);
+        let mut keys = KeyLines::new();
         for (line, row) in self.reader.rows::<DeficitRow>(FILE)? {
             status_ok(&f, line, &row.status)?;
             let council = self.council(FILE, line, row.la_code)?;
             let fy = fy_of_date(&f, line, &row.balance_date)?;
             let v = finite(&f, line, row.cumulative_deficit, "cumulative_deficit")?;
+            keys.insert(&f, line, (row.la_code, fy), || {
+                format!("council {} balance date {}", row.la_code, row.balance_date)
+            })?;
             council.deficits.insert(fy, v);
             if row.status == "estimated" {
                 council.deficits_estimated.insert(fy);
@@ -506,11 +598,15 @@ impl Loader {
     fn reserves(&mut self) -> Result<(), InputError> {
         const FILE: &str = "reserves.csv";
         let f = self.path(FILE);
+        let mut keys = KeyLines::new();
         for (line, row) in self.reader.rows::<ReservesRow>(FILE)? {
             status_ok(&f, line, &row.status)?;
             let council = self.council(FILE, line, row.la_code)?;
             let fy = fy_of_date(&f, line, &row.balance_date)?;
             let v = non_negative(&f, line, row.usable_reserves, "usable_reserves")?;
+            keys.insert(&f, line, (row.la_code, fy), || {
+                format!("council {} balance date {}", row.la_code, row.balance_date)
+            })?;
             council.reserves.insert(fy, v);
         }
         Ok(())
@@ -518,8 +614,13 @@ impl Loader {
 
     fn safety_valve(&mut self) -> Result<(), InputError> {
         const FILE: &str = "safety_valve.csv";
+        let f = self.path(FILE);
+        let mut keys = KeyLines::new();
         for (line, row) in self.reader.rows::<SvRow>(FILE)? {
             let council = self.council(FILE, line, row.la_code)?;
+            keys.insert(&f, line, row.la_code, || {
+                format!("the agreement of council {}", row.la_code)
+            })?;
             council.safety_valve = Some(SafetyValveSeed {
                 cohort: row.cohort,
                 final_fy: row.final_fy,
@@ -533,10 +634,14 @@ impl Loader {
     fn sv_instalments(&mut self) -> Result<(), InputError> {
         const FILE: &str = "sv_instalments.csv";
         let f = self.path(FILE);
+        let mut keys = KeyLines::new();
         for (line, row) in self.reader.rows::<SvInstalmentRow>(FILE)? {
             status_ok(&f, line, &row.status)?;
             let council = self.council(FILE, line, row.la_code)?;
             let amount = non_negative(&f, line, row.amount, "amount")?;
+            keys.insert(&f, line, (row.la_code, row.fy), || {
+                format!("council {} FY {}", row.la_code, row.fy)
+            })?;
             match council.safety_valve.as_mut() {
                 Some(sv) => {
                     sv.instalments.insert(row.fy, amount);

@@ -11,5 +11,6 @@ mod cohort;
 mod conservation;
 mod money;
 mod policy;
+mod seed_faults;
 mod seeds;
 mod snapshots;

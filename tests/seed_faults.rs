@@ -1,0 +1,106 @@
+//! Faulty seed folders: duplicate rows, missing rows, empty national tables, edited files and
+//! council tables that do not add up to the published national totals.
+
+use crate::util::copy_seeds;
+use highneeds::seeds::Baseline;
+use std::path::Path;
+
+fn read(dir: &Path, file: &str) -> String {
+    std::fs::read_to_string(dir.join(file)).expect("read seed")
+}
+
+fn write(dir: &Path, file: &str, text: &str) {
+    std::fs::write(dir.join(file), text).expect("write seed")
+}
+
+/// Appends a row; returns its line number (1-based, header = line 1).
+fn append(dir: &Path, file: &str, row: &str) -> usize {
+    let mut text = read(dir, file);
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push_str(row);
+    text.push('\n');
+    write(dir, file, &text);
+    text.lines().count()
+}
+
+/// The line number of the first row starting with `prefix`.
+fn line_of(dir: &Path, file: &str, prefix: &str) -> usize {
+    read(dir, file)
+        .lines()
+        .position(|l| l.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no row {prefix} in {file}"))
+        + 1
+}
+
+fn load_error(dir: &Path) -> String {
+    match Baseline::load(dir) {
+        Ok(_) => panic!("the seeds should be rejected"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn a_duplicate_row_is_an_error_naming_both_lines() {
+    let cases = [
+        (
+            "reserves.csv",
+            "201,2025-03-31,",
+            "201,2025-03-31,1,estimated,R99,",
+        ),
+        ("hnb.csv", "201,2023-24,", "201,2023-24,1,1,estimated,R99"),
+        ("ehcps.csv", "201,2025,", "201,2025,1,real,"),
+        ("deficits.csv", "201,2024-03-31,", "201,2024-03-31,1,real,"),
+        ("flows.csv", "201,2024,", "201,2024,1,1,0,real,"),
+        (
+            "caseload.csv",
+            "201,2025,under_5,mainstream,",
+            "201,2025,under_5,mainstream,1,real,",
+        ),
+        (
+            "new_plans_mix.csv",
+            "201,2024,under_5,mainstream,",
+            "201,2024,under_5,mainstream,1,real,",
+        ),
+        (
+            "national_caseload_by_age.csv",
+            "2025,7,mainstream,",
+            "2025,7,mainstream,1",
+        ),
+        (
+            "national_ceased_by_age.csv",
+            "2024,under_5,",
+            "2024,under_5,1,0",
+        ),
+        (
+            "national_new_plans_mix.csv",
+            "2024,under_5,mainstream,",
+            "2024,under_5,mainstream,1",
+        ),
+        (
+            "sv_instalments.csv",
+            "205,2021-22,",
+            "205,2021-22,1,estimated,R99",
+        ),
+        (
+            "safety_valve.csv",
+            "205,",
+            "205,Hammersmith and Fulham,2020-21,1,estimated,R21,2020-21,2024-25,2024-25",
+        ),
+        (
+            "councils.csv",
+            "201,",
+            "201,E09000001,City of London,London,ILB,1,real,",
+        ),
+    ];
+    for (file, key, row) in cases {
+        let dir = copy_seeds();
+        let first = line_of(dir.path(), file, key);
+        let second = append(dir.path(), file, row);
+        let e = load_error(dir.path());
+        assert!(e.contains(file), "{file}: {e}");
+        assert!(e.contains(&format!("line {second}")), "{file}: {e}");
+        assert!(e.contains(&format!("line {first}")), "{file}: {e}");
+    }
+}
