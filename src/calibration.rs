@@ -94,6 +94,8 @@ pub struct CouncilModel {
     pub new_rate: f64,
     pub cease_rate: [f64; AGE_BANDS],
     pub entry_mix: Cells,
+    /// The calendar year of the council's own new-plan mix in `entry_mix` (`None`: England's).
+    pub entry_mix_year: Option<i32>,
     /// Unit cost per setting in origin-FY prices (pounds per plan per year).
     pub unit_cost0: [f64; SETTINGS],
     pub cost_scale: f64,
@@ -738,6 +740,7 @@ fn calibrate_council(
         .map(total)
         .unwrap_or(stock);
     let special_state = by_setting(&cells)[SPECIAL_STATE];
+    let (entry_mix, entry_mix_year) = entry_mix(calibration, seed);
     Ok(CouncilModel {
         la_code: seed.la_code,
         la_name: seed.la_name.clone(),
@@ -747,7 +750,8 @@ fn calibrate_council(
         growth_prior,
         new_rate,
         cease_rate,
-        entry_mix: entry_mix(calibration, seed),
+        entry_mix,
+        entry_mix_year,
         unit_cost0: costs.unit_cost0,
         cost_scale: costs.cost_scale,
         cost_scale_clamped: costs.clamped,
@@ -858,14 +862,15 @@ fn new_plan_rate(
 }
 
 /// Entry mix: the council's own new plans by age band and setting in its latest known year,
-/// shrunk toward England's.
-fn entry_mix(calibration: &Calibration, seed: &CouncilSeed) -> Cells {
+/// shrunk toward England's; England's alone when the council has no year known at the vintage
+/// (a documented fallback that `highneeds check` reports). Returns the mix and the own year.
+fn entry_mix(calibration: &Calibration, seed: &CouncilSeed) -> (Cells, Option<i32>) {
     let england = calibration.england.entry_mix;
     let vintage = calibration.vintage;
-    let Some((_, own_mix)) = latest_before(&seed.new_plans_mix, |year| {
+    let Some((year, own_mix)) = latest_before(&seed.new_plans_mix, |year| {
         vintage.calendar_year_known(year)
     }) else {
-        return england;
+        return (england, None);
     };
     let own_plans = total(&own_mix);
     let shrinkage = calibration.ls.scenario.placement.entry_mix_shrinkage_plans;
@@ -877,7 +882,7 @@ fn entry_mix(calibration: &Calibration, seed: &CouncilSeed) -> Cells {
                 / (own_plans + shrinkage).max(TINY);
         }
     }
-    normalise(&mix)
+    (normalise(&mix), Some(year))
 }
 
 /// The council's money at the origin: the anchor balance (at the origin, or, where that was not

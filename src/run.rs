@@ -213,6 +213,8 @@ pub struct CheckReport {
     pub growth_prior: Stats,
     /// New plans per plan per year.
     pub new_rate: Stats,
+    /// Councils with no own year of new-plan mix known, which use England's entry mix.
+    pub england_entry_mix: usize,
 }
 
 /// Calibrates a scenario on all the seeds' data and reports the spread across councils.
@@ -240,5 +242,10 @@ pub fn check(baseline: &Baseline, scenario: &LoadedScenario) -> Result<CheckRepo
         cost_scale: spread(|c| c.cost_scale),
         growth_prior: spread(|c| c.growth_prior),
         new_rate: spread(|c| c.new_rate),
+        england_entry_mix: model
+            .councils
+            .iter()
+            .filter(|c| c.entry_mix_year.is_none())
+            .count(),
     })
 }

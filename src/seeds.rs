@@ -342,6 +342,37 @@ impl<K: Ord> KeyLines<K> {
     }
 }
 
+impl<P: Ord + Copy> KeyLines<(P, usize, usize)> {
+    /// Every period of a grid table has a row for every cell `(row, column)` in the ranges:
+    /// a missing row is an error naming the period and the cell.
+    fn check_complete(
+        &self,
+        path: &Path,
+        rows: std::ops::Range<usize>,
+        columns: std::ops::Range<usize>,
+        describe: impl Fn(&P, usize, usize) -> String,
+    ) -> Result<(), InputError> {
+        let mut periods: Vec<P> = self.0.keys().map(|k| k.0).collect();
+        periods.dedup();
+        for period in periods {
+            for r in rows.clone() {
+                for c in columns.clone() {
+                    if !self.0.contains_key(&(period, r, c)) {
+                        return Err(InputError::invalid(
+                            path,
+                            format!(
+                                "no row for {}; every period needs a row for every cell",
+                                describe(&period, r, c)
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 fn cell_name(a: usize, s: usize) -> String {
     format!(
         "{} x {}",
@@ -437,7 +468,9 @@ impl Loader {
                 .entry(row.january)
                 .or_insert([[0.0; SETTINGS]; AGE_BANDS])[a][s] = v;
         }
-        Ok(())
+        keys.check_complete(&f, 0..AGE_BANDS, 0..SETTINGS, |(code, january), a, s| {
+            format!("council {code} January {january} {}", cell_name(a, s))
+        })
     }
 
     fn flows(&mut self) -> Result<(), InputError> {
@@ -484,7 +517,9 @@ impl Loader {
                 .entry(row.calendar_year)
                 .or_insert([[0.0; SETTINGS]; AGE_BANDS])[a][s] = v;
         }
-        Ok(())
+        keys.check_complete(&f, 0..AGE_BANDS, 0..SETTINGS, |(code, year), a, s| {
+            format!("council {code} calendar year {year} {}", cell_name(a, s))
+        })
     }
 
     fn national_new_plans_mix(&mut self) -> Result<BTreeMap<i32, Cells>, InputError> {
@@ -502,6 +537,9 @@ impl Loader {
             mix.entry(row.calendar_year)
                 .or_insert([[0.0; SETTINGS]; AGE_BANDS])[a][s] = v;
         }
+        keys.check_complete(&f, 0..AGE_BANDS, 0..SETTINGS, |year, a, s| {
+            format!("calendar year {year} {}", cell_name(a, s))
+        })?;
         Ok(mix)
     }
 
@@ -526,6 +564,12 @@ impl Loader {
                 non_negative(&f, line, row.ceased_max_age, "ceased_max_age")?,
             );
         }
+        keys.check_complete(&f, 0..AGE_BANDS, 0..1, |year, a, _| {
+            format!(
+                "calendar year {year} {}",
+                crate::caseload::AGE_BAND_NAMES[a]
+            )
+        })?;
         Ok(ceased)
     }
 
@@ -554,6 +598,13 @@ impl Loader {
                 .or_insert([[0.0; SETTINGS]; MAX_AGE as usize + 1])[row.age as usize][s] =
                 non_negative(&f, line, row.plans, "plans")?;
         }
+        let ages = MIN_AGE as usize..MAX_AGE as usize + 1;
+        keys.check_complete(&f, ages, 0..SETTINGS, |january, age, s| {
+            format!(
+                "January {january} age {age} {}",
+                crate::caseload::SETTING_NAMES[s]
+            )
+        })?;
         Ok(caseload)
     }
 
@@ -687,7 +738,8 @@ impl CouncilSeed {
 }
 
 /// Every council has every period that any council has (Januaries, FYs of allocations, balance
-/// dates, flow years).
+/// dates, flow years, reserves dates). New-plan mixes are the exception: a council without a
+/// year uses its latest earlier year, else England's mix (see seeds/README.md).
 fn check_every_period(dir: &Path, councils: &[CouncilSeed]) -> Result<(), InputError> {
     fn union<K: Ord + Copy, V>(
         councils: &[CouncilSeed],
@@ -705,6 +757,7 @@ fn check_every_period(dir: &Path, councils: &[CouncilSeed]) -> Result<(), InputE
     let fys = union(councils, |c| &c.hnb);
     let balances = union(councils, |c| &c.deficits);
     let flow_years = union(councils, |c| &c.flows);
+    let reserve_dates = union(councils, |c| &c.reserves);
     for c in councils {
         let missing = |file: &str, what: String| {
             InputError::invalid(
@@ -729,6 +782,12 @@ fn check_every_period(dir: &Path, councils: &[CouncilSeed]) -> Result<(), InputE
         }
         if let Some(y) = flow_years.iter().find(|y| !c.flows.contains_key(y)) {
             return Err(missing("flows.csv", format!("calendar year {y}")));
+        }
+        if let Some(fy) = reserve_dates.iter().find(|fy| !c.reserves.contains_key(fy)) {
+            return Err(missing(
+                "reserves.csv",
+                format!("31 March {}", fy.end_year()),
+            ));
         }
     }
     Ok(())

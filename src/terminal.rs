@@ -70,5 +70,11 @@ pub fn print_check(w: &mut impl Write, r: &CheckReport) -> Result<()> {
         "# new-plan rate (per plan per year) {}",
         spread(&r.new_rate)
     )?;
+    writeln!(
+        w,
+        "# entry mix: own new plans for {} councils, England's for {} (no own year in new_plans_mix.csv)",
+        r.councils_calibrated - r.england_entry_mix,
+        r.england_entry_mix
+    )?;
     Ok(())
 }

@@ -104,3 +104,25 @@ fn a_duplicate_row_is_an_error_naming_both_lines() {
         assert!(e.contains(&format!("line {first}")), "{file}: {e}");
     }
 }
+
+#[test]
+fn a_council_missing_from_a_table_is_an_error() {
+    // Without the rule, Solihull's reserves silently fell back to 2018.
+    let cases = [
+        ("reserves.csv", "334,2025-03-31,"),
+        ("caseload.csv", "334,2025,age_5_10,post16,"),
+        ("new_plans_mix.csv", "334,2024,age_5_10,post16,"),
+    ];
+    for (file, key) in cases {
+        let dir = copy_seeds();
+        let text: String = read(dir.path(), file)
+            .lines()
+            .filter(|l| !l.starts_with(key))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        write(dir.path(), file, &text);
+        let e = load_error(dir.path());
+        assert!(e.contains(file), "{file}: {e}");
+        assert!(e.contains("334"), "{file}: {e}");
+    }
+}
