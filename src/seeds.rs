@@ -373,6 +373,18 @@ impl<P: Ord + Copy> KeyLines<(P, usize, usize)> {
     }
 }
 
+/// A national table must have rows: the model has no fallback for it.
+fn not_empty<T>(path: &Path, rows: &[T], what: &str) -> Result<(), InputError> {
+    if rows.is_empty() {
+        Err(InputError::invalid(
+            path,
+            format!("no rows; the model needs {what} (see seeds/README.md)"),
+        ))
+    } else {
+        Ok(())
+    }
+}
+
 fn cell_name(a: usize, s: usize) -> String {
     format!(
         "{} x {}",
@@ -528,6 +540,7 @@ impl Loader {
         let mut mix = BTreeMap::new();
         let mut keys = KeyLines::new();
         let rows = self.reader.rows::<NationalMixRow>(FILE)?;
+        not_empty(&f, &rows, "England's new plans by age band and setting")?;
         for (line, row) in rows {
             let (a, s) = cell_index(&f, line, &row.age_band, &row.setting)?;
             let v = non_negative(&f, line, row.new_plans, "new_plans")?;
@@ -549,6 +562,7 @@ impl Loader {
         let mut ceased = BTreeMap::new();
         let mut keys = KeyLines::new();
         let rows = self.reader.rows::<NationalCeasedRow>(FILE)?;
+        not_empty(&f, &rows, "England's ceased plans by age band")?;
         for (line, row) in rows {
             let a = age_band_index(&row.age_band).ok_or_else(|| {
                 InputError::at_line(&f, line, format!("age_band `{}` is unknown", row.age_band))
@@ -579,6 +593,7 @@ impl Loader {
         let mut caseload = BTreeMap::new();
         let mut keys = KeyLines::new();
         let rows = self.reader.rows::<NationalAgeRow>(FILE)?;
+        not_empty(&f, &rows, "England's caseload by single year of age")?;
         for (line, row) in rows {
             let s = setting_index(&row.setting).ok_or_else(|| {
                 InputError::at_line(&f, line, format!("setting `{}` is unknown", row.setting))

@@ -126,3 +126,19 @@ fn a_council_missing_from_a_table_is_an_error() {
         assert!(e.contains("334"), "{file}: {e}");
     }
 }
+
+#[test]
+fn empty_national_tables_are_rejected() {
+    for file in [
+        "national_caseload_by_age.csv",
+        "national_ceased_by_age.csv",
+        "national_new_plans_mix.csv",
+    ] {
+        let dir = copy_seeds();
+        let header = read(dir.path(), file).lines().next().unwrap().to_string();
+        write(dir.path(), file, &format!("{header}\n"));
+        let e = load_error(dir.path());
+        assert!(e.contains(file), "{file}: {e}");
+        assert!(e.contains("no rows"), "{file}: {e}");
+    }
+}
