@@ -83,6 +83,7 @@ fn check(path: &Path, seeds: &Option<PathBuf>) -> Result<()> {
     let text = toml::to_string_pretty(&scenario.scenario).context("cannot print the scenario")?;
     let w = &mut std::io::stdout().lock();
     terminal::print_check(w, &report)?;
+    terminal::print_warnings(&report.warnings)?;
     write!(w, "{text}")?;
     Ok(())
 }

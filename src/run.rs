@@ -215,11 +215,37 @@ pub struct CheckReport {
     pub new_rate: Stats,
     /// Councils with no own year of new-plan mix known, which use England's entry mix.
     pub england_entry_mix: usize,
+    /// Published national totals that are sums of council tables, and how many the seeds match.
+    pub totals_checked: usize,
+    pub totals_matching: usize,
+    /// Problems with the seeds that do not stop a run (for stderr).
+    pub warnings: Vec<String>,
 }
 
-/// Calibrates a scenario on all the seeds' data and reports the spread across councils.
+/// Warnings for council tables that do not add up to a published national total.
+fn seed_warnings(baseline: &Baseline) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for check in baseline.total_checks().iter().filter(|c| !c.agrees()) {
+        let seeds = match (check.seeds, check.difference()) {
+            (Some(v), Some(d)) => format!("{v:.0} ({:+.2}%)", 100.0 * d),
+            _ => "nothing for that period".into(),
+        };
+        warnings.push(format!(
+            "national_totals.csv: {} {}: published {:.0}, the council tables give {seeds}; more than {}% apart",
+            check.metric,
+            check.period,
+            check.published,
+            100.0 * check.tolerance
+        ));
+    }
+    warnings
+}
+
+/// Calibrates a scenario on all the seeds' data and reports the spread across councils and
+/// the checks of the seeds.
 pub fn check(baseline: &Baseline, scenario: &LoadedScenario) -> Result<CheckReport, InputError> {
     let model = calibrate(baseline, scenario, Vintage::latest())?;
+    let totals = baseline.total_checks();
     let spread = |f: fn(&crate::calibration::CouncilModel) -> f64| {
         let mut v: Vec<f64> = model.councils.iter().map(f).collect();
         crate::summary::stats(&mut v)
@@ -247,5 +273,8 @@ pub fn check(baseline: &Baseline, scenario: &LoadedScenario) -> Result<CheckRepo
             .iter()
             .filter(|c| c.entry_mix_year.is_none())
             .count(),
+        totals_checked: totals.len(),
+        totals_matching: totals.iter().filter(|c| c.agrees()).count(),
+        warnings: seed_warnings(baseline),
     })
 }

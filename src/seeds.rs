@@ -60,11 +60,62 @@ pub struct Baseline {
     /// England ceased plans by age band: (total, at maximum age), by calendar year.
     pub national_ceased_by_age: CeasedByAge,
     pub national_new_plans_mix: BTreeMap<i32, Cells>,
+    /// Published national figures, to check that the council tables add up.
+    pub national_totals: Vec<NationalTotal>,
     /// (file name, SHA-256) of every file read.
     pub hashes: Vec<(String, String)>,
 }
 
-pub const SEED_FILES: [&str; 13] = [
+/// A published national figure from `national_totals.csv`.
+#[derive(Debug, Clone)]
+pub struct NationalTotal {
+    pub metric: String,
+    pub period: String,
+    pub value: f64,
+}
+
+/// A published national figure compared with the sum of the council tables.
+#[derive(Debug, Clone)]
+pub struct TotalCheck {
+    pub metric: String,
+    pub period: String,
+    pub published: f64,
+    /// The councils' sum in the seeds (`None` when the seeds do not cover the period).
+    pub seeds: Option<f64>,
+    /// The largest relative difference accepted (see [`checked_metric`]).
+    pub tolerance: f64,
+}
+
+impl TotalCheck {
+    /// Relative difference of the seeds from the published figure.
+    pub fn difference(&self) -> Option<f64> {
+        self.seeds.map(|s| s / self.published - 1.0)
+    }
+    /// The seeds cover the period and are within the tolerance of the published figure.
+    pub fn agrees(&self) -> bool {
+        self.difference().is_some_and(|d| d.abs() <= self.tolerance)
+    }
+}
+
+/// The national totals that are sums of the council tables, with the relative difference
+/// accepted between the seeds and the published figure and why:
+/// - `ehcp_total`, `ehcp_total_published`, `seeds_ehcp_total` (January `YYYY`, ehcps.csv):
+///   0.5%, room for the Newham correction (R2, +0.28% in January 2025);
+/// - `hnb_before_deductions` (FY, hnb.csv): 0.1%, room for the two estimated councils;
+/// - `dsg_gross_deficit_sum_las` (31 Mar `YYYY`, positive balances in deficits.csv): 2%, the
+///   published figure is rounded to £0.01bn and covers 150 councils.
+///
+/// Other metrics in the file are national facts that no council table sums to.
+pub fn checked_metric(metric: &str) -> Option<f64> {
+    match metric {
+        "ehcp_total" | "ehcp_total_published" | "seeds_ehcp_total" => Some(0.005),
+        "hnb_before_deductions" => Some(0.001),
+        "dsg_gross_deficit_sum_las" => Some(0.02),
+        _ => None,
+    }
+}
+
+pub const SEED_FILES: [&str; 14] = [
     "councils.csv",
     "ehcps.csv",
     "caseload.csv",
@@ -78,6 +129,7 @@ pub const SEED_FILES: [&str; 13] = [
     "reserves.csv",
     "safety_valve.csv",
     "sv_instalments.csv",
+    "national_totals.csv",
 ];
 
 struct Reader {
@@ -294,6 +346,13 @@ struct SvRow {
     cohort: FinancialYear,
     final_fy: FinancialYear,
     target_fy: FinancialYear,
+}
+
+#[derive(Deserialize)]
+struct NationalTotalRow {
+    metric: String,
+    period: String,
+    value: f64,
 }
 
 #[derive(Deserialize)]
@@ -726,6 +785,24 @@ impl Loader {
         }
         Ok(())
     }
+
+    fn national_totals(&mut self) -> Result<Vec<NationalTotal>, InputError> {
+        const FILE: &str = "national_totals.csv";
+        let f = self.path(FILE);
+        let mut keys = KeyLines::new();
+        let mut totals = Vec::new();
+        for (line, row) in self.reader.rows::<NationalTotalRow>(FILE)? {
+            keys.insert(&f, line, (row.metric.clone(), row.period.clone()), || {
+                format!("{} {}", row.metric, row.period)
+            })?;
+            totals.push(NationalTotal {
+                metric: row.metric,
+                period: row.period,
+                value: finite(&f, line, row.value, "value")?,
+            });
+        }
+        Ok(totals)
+    }
 }
 
 /// England ceased plans by age band: (total, at maximum age), by calendar year.
@@ -871,6 +948,7 @@ impl Baseline {
         loader.reserves()?;
         loader.safety_valve()?;
         loader.sv_instalments()?;
+        let national_totals = loader.national_totals()?;
         check_every_period(dir, &loader.councils)?;
         check_council_tables(dir, &loader.councils)?;
         Ok(Baseline {
@@ -879,8 +957,49 @@ impl Baseline {
             national_caseload_by_age,
             national_ceased_by_age,
             national_new_plans_mix,
+            national_totals,
             hashes: loader.reader.hashes,
         })
+    }
+
+    /// Compares the council tables with every checkable figure in `national_totals.csv`.
+    pub fn total_checks(&self) -> Vec<TotalCheck> {
+        self.national_totals
+            .iter()
+            .filter_map(|t| {
+                let tolerance = checked_metric(&t.metric)?;
+                Some(TotalCheck {
+                    metric: t.metric.clone(),
+                    period: t.period.clone(),
+                    published: t.value,
+                    seeds: self.council_sum(&t.metric, &t.period),
+                    tolerance,
+                })
+            })
+            .collect()
+    }
+
+    /// The sum over councils of a checked metric in a period written as in
+    /// `national_totals.csv` (`Jan 2025`, `2023-24`, `31 Mar 2024`).
+    fn council_sum(&self, metric: &str, period: &str) -> Option<f64> {
+        let year = |prefix: &str| period.strip_prefix(prefix)?.trim().parse::<i32>().ok();
+        let sum = |value: &dyn Fn(&CouncilSeed) -> Option<f64>| -> Option<f64> {
+            self.councils.iter().map(value).sum()
+        };
+        match metric {
+            "hnb_before_deductions" => {
+                let fy: FinancialYear = period.parse().ok()?;
+                sum(&|c| c.hnb.get(&fy).map(|v| v.0))
+            }
+            "dsg_gross_deficit_sum_las" => {
+                let fy = FinancialYear::ending_in(year("31 Mar")?);
+                sum(&|c| c.deficits.get(&fy).map(|v| v.max(0.0)))
+            }
+            _ => {
+                let january = year("Jan")?;
+                sum(&|c| c.ehcps.get(&january).copied())
+            }
+        }
     }
 
     pub fn council(&self, la_code: u16) -> Option<&CouncilSeed> {

@@ -76,5 +76,19 @@ pub fn print_check(w: &mut impl Write, r: &CheckReport) -> Result<()> {
         r.councils_calibrated - r.england_entry_mix,
         r.england_entry_mix
     )?;
+    writeln!(
+        w,
+        "# national_totals.csv: {} of {} published totals match the sums of the council tables",
+        r.totals_matching, r.totals_checked
+    )?;
+    Ok(())
+}
+
+/// Warnings on stderr, one a line.
+pub fn print_warnings(warnings: &[String]) -> Result<()> {
+    let w = &mut std::io::stderr().lock();
+    for warning in warnings {
+        writeln!(w, "warning: {warning}")?;
+    }
     Ok(())
 }

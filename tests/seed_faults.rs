@@ -1,7 +1,7 @@
 //! Faulty seed folders: duplicate rows, missing rows, empty national tables, edited files and
 //! council tables that do not add up to the published national totals.
 
-use crate::util::copy_seeds;
+use crate::util::{self, copy_seeds};
 use highneeds::seeds::Baseline;
 use std::path::Path;
 
@@ -141,4 +141,40 @@ fn empty_national_tables_are_rejected() {
         assert!(e.contains(file), "{file}: {e}");
         assert!(e.contains("no rows"), "{file}: {e}");
     }
+}
+
+fn check_stderr(dir: &Path) -> String {
+    let out = util::bin()
+        .args(["check", "scenarios/baseline.toml", "--seeds"])
+        .arg(dir)
+        .output()
+        .expect("run check");
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8(out.stderr).unwrap()
+}
+
+#[test]
+fn check_warns_when_council_tables_do_not_add_up_to_national_totals() {
+    let dir = copy_seeds();
+    // Birmingham's 2023-24 HNB before deductions, raised by £200m.
+    let file = "hnb.csv";
+    let text: String = read(dir.path(), file)
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            if f[0] == "330" && f[1] == "2023-24" {
+                let v: f64 = f[2].parse().unwrap();
+                let mut g: Vec<String> = f.iter().map(|s| s.to_string()).collect();
+                g[2] = format!("{}", v + 2e8);
+                g.join(",") + "\n"
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    write(dir.path(), file, &text);
+    let stderr = check_stderr(dir.path());
+    assert!(stderr.contains("national_totals.csv"), "{stderr}");
+    assert!(stderr.contains("hnb_before_deductions"), "{stderr}");
+    assert!(stderr.contains("2023-24"), "{stderr}");
 }
