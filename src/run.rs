@@ -222,9 +222,10 @@ pub struct CheckReport {
     pub warnings: Vec<String>,
 }
 
-/// Warnings for council tables that do not add up to a published national total.
+/// Warnings for seed files that differ from the shipped ones and for council tables that do not
+/// add up to a published national total.
 fn seed_warnings(baseline: &Baseline) -> Vec<String> {
-    let mut warnings = Vec::new();
+    let mut warnings = baseline.hash_warnings();
     for check in baseline.total_checks().iter().filter(|c| !c.agrees()) {
         let seeds = match (check.seeds, check.difference()) {
             (Some(v), Some(d)) => format!("{v:.0} ({:+.2}%)", 100.0 * d),

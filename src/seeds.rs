@@ -115,6 +115,9 @@ pub fn checked_metric(metric: &str) -> Option<f64> {
     }
 }
 
+/// The SHA-256 of every seed file as shipped (`seeds/SEEDS.sha256`, `sha256sum` format).
+pub const SHIPPED_HASHES: &str = include_str!("../seeds/SEEDS.sha256");
+
 pub const SEED_FILES: [&str; 14] = [
     "councils.csv",
     "ehcps.csv",
@@ -1000,6 +1003,32 @@ impl Baseline {
                 sum(&|c| c.ehcps.get(&january).copied())
             }
         }
+    }
+
+    /// Warnings for every seed file read whose SHA-256 differs from the shipped one (or that was
+    /// not shipped): its results will not match the published ones.
+    pub fn hash_warnings(&self) -> Vec<String> {
+        let shipped: BTreeMap<&str, &str> = SHIPPED_HASHES
+            .lines()
+            .filter_map(|l| {
+                let (hash, name) = l.split_once(char::is_whitespace)?;
+                Some((name.trim().trim_start_matches('*'), hash))
+            })
+            .collect();
+        self.hashes
+            .iter()
+            .filter_map(|(name, hash)| match shipped.get(name.as_str()) {
+                Some(expected) if expected == hash => None,
+                Some(expected) => Some(format!(
+                    "{} differs from the shipped seeds (SHA-256 {hash}; seeds/SEEDS.sha256 has {expected}): results will not match the published ones",
+                    self.dir.join(name).display()
+                )),
+                None => Some(format!(
+                    "{} is not listed in seeds/SEEDS.sha256",
+                    self.dir.join(name).display()
+                )),
+            })
+            .collect()
     }
 
     pub fn council(&self, la_code: u16) -> Option<&CouncilSeed> {

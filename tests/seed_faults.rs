@@ -154,6 +154,19 @@ fn check_stderr(dir: &Path) -> String {
 }
 
 #[test]
+fn check_warns_when_the_seeds_differ_from_the_shipped_ones() {
+    let dir = copy_seeds();
+    let stderr = check_stderr(dir.path());
+    assert!(!stderr.contains("warning"), "{stderr}");
+    let text = read(dir.path(), "reserves.csv").replacen("121184000", "121184001", 1);
+    write(dir.path(), "reserves.csv", &text);
+    let stderr = check_stderr(dir.path());
+    assert!(stderr.contains("warning"), "{stderr}");
+    assert!(stderr.contains("reserves.csv"), "{stderr}");
+    assert!(stderr.contains("SEEDS.sha256"), "{stderr}");
+}
+
+#[test]
 fn check_warns_when_council_tables_do_not_add_up_to_national_totals() {
     let dir = copy_seeds();
     // Birmingham's 2023-24 HNB before deductions, raised by £200m.

@@ -181,3 +181,21 @@ fn safety_valve_instalments_add_to_each_dfe_total() {
         }
     }
 }
+
+#[test]
+fn the_shipped_seeds_match_their_hashes_and_the_national_totals() {
+    let b = util::baseline();
+    assert_eq!(b.hash_warnings(), Vec::<String>::new());
+    let checks = b.total_checks();
+    assert!(checks.len() >= 10, "{} totals checked", checks.len());
+    for c in &checks {
+        assert!(
+            c.agrees(),
+            "{} {}: {:?} vs {}",
+            c.metric,
+            c.period,
+            c.seeds,
+            c.published
+        );
+    }
+}
