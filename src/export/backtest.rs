@@ -2,8 +2,9 @@
 //! `backtest_summary.csv` (one row per target and year).
 
 use super::{write_csv, Fixed, StatsColumns};
-use crate::backtest::{scores, Backtest, Score, Scored};
+use crate::backtest::{scores, Backtest, Score, Scored, Target};
 use crate::summary::Band;
+use crate::FinancialYear;
 use anyhow::Result;
 use serde::Serialize;
 use std::io::Write;
@@ -15,15 +16,33 @@ pub const ENGLAND_CODE: &str = "E92000001";
 const PERCENT_DECIMALS: usize = 2;
 const SHARE_DECIMALS: usize = 4;
 
-/// Which forecast a `backtest.csv` row scores.
+/// The columns that start both files: which back-test, target and period a row is about.
 #[derive(Serialize)]
-struct ScoredKey<'a> {
+struct ForecastKey<'a> {
     scenario: &'a str,
     origin: String,
     policy: &'static str,
     target: &'static str,
     period: String,
     horizon_years: i32,
+}
+
+impl<'a> ForecastKey<'a> {
+    fn new(bt: &'a Backtest, target: Target, fy: FinancialYear, span: i32, horizon: i32) -> Self {
+        ForecastKey {
+            scenario: &bt.scenario,
+            origin: bt.origin.to_string(),
+            policy: bt.policy.name(),
+            target: target.name(),
+            period: target.period(fy, span),
+            horizon_years: horizon,
+        }
+    }
+}
+
+/// Whose forecast a `backtest.csv` row scores, and what happened.
+#[derive(Serialize)]
+struct AreaActual<'a> {
     la_code: String,
     la_name: &'a str,
     actual: Fixed,
@@ -43,15 +62,12 @@ struct ScoredFit {
     safety_valve: u8,
 }
 
-fn scored_row<'a>(bt: &'a Backtest, r: &'a Scored) -> (ScoredKey<'a>, StatsColumns, ScoredFit) {
+type ScoredRow<'a> = (ForecastKey<'a>, AreaActual<'a>, StatsColumns, ScoredFit);
+
+fn scored_row<'a>(bt: &'a Backtest, r: &'a Scored) -> ScoredRow<'a> {
     let d = r.target.decimals();
-    let key = ScoredKey {
-        scenario: &bt.scenario,
-        origin: bt.origin.to_string(),
-        policy: bt.policy.name(),
-        target: r.target.name(),
-        period: r.target.period(r.fy, r.span),
-        horizon_years: r.horizon,
+    let key = ForecastKey::new(bt, r.target, r.fy, r.span, r.horizon);
+    let area = AreaActual {
         la_code: r
             .la_code
             .map_or(ENGLAND_CODE.to_string(), |c| c.to_string()),
@@ -68,22 +84,16 @@ fn scored_row<'a>(bt: &'a Backtest, r: &'a Scored) -> (ScoredKey<'a>, StatsColum
         pct_hnb_error_p50: r.hnb_error().map(|p| Fixed::new(p, PERCENT_DECIMALS)),
         safety_valve: u8::from(r.safety_valve),
     };
-    (key, StatsColumns::new(&r.forecast, d), fit)
+    (key, area, StatsColumns::new(&r.forecast, d), fit)
 }
 
 pub fn write_rows(w: &mut dyn Write, bt: &Backtest) -> Result<()> {
     write_csv(w, bt.rows.iter().map(|r| scored_row(bt, r)))
 }
 
-/// A `backtest_summary.csv` row.
+/// A `backtest_summary.csv` row after its `ForecastKey`: the scores of one group of councils.
 #[derive(Serialize)]
-struct ScoreRow<'a> {
-    scenario: &'a str,
-    origin: String,
-    policy: &'static str,
-    target: &'static str,
-    period: String,
-    horizon_years: i32,
+struct ScoreColumns {
     /// `all`, `safety_valve` or `other` councils.
     group: &'static str,
     councils: usize,
@@ -105,17 +115,12 @@ struct ScoreRow<'a> {
     england_in_90: Option<u8>,
 }
 
-fn score_row<'a>(bt: &'a Backtest, s: &Score) -> ScoreRow<'a> {
+fn score_row<'a>(bt: &'a Backtest, s: &Score) -> (ForecastKey<'a>, ScoreColumns) {
     let d = s.target.decimals();
     let share = |v| Fixed::new(v, SHARE_DECIMALS);
     let [pit_0_20, pit_20_40, pit_40_60, pit_60_80, pit_80_100] = s.pit_fifths.map(share);
-    ScoreRow {
-        scenario: &bt.scenario,
-        origin: bt.origin.to_string(),
-        policy: bt.policy.name(),
-        target: s.target.name(),
-        period: s.target.period(s.fy, s.span),
-        horizon_years: s.horizon,
+    let key = ForecastKey::new(bt, s.target, s.fy, s.span, s.horizon);
+    let scores = ScoreColumns {
         group: s.group.name(),
         councils: s.councils,
         bias_p50: Fixed::new(s.bias, d),
@@ -135,7 +140,8 @@ fn score_row<'a>(bt: &'a Backtest, s: &Score) -> ScoreRow<'a> {
         england_actual: s.england.map(|e| Fixed::new(e.actual, d)),
         england_p50: s.england.map(|e| Fixed::new(e.p50, d)),
         england_in_90: s.england.map(|e| u8::from(e.in_90)),
-    }
+    };
+    (key, scores)
 }
 
 pub fn write_summary(w: &mut dyn Write, bt: &Backtest) -> Result<()> {
