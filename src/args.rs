@@ -127,8 +127,8 @@ impl Common {
         let scenario = scenario::load(&self.scenario)?;
         let baseline = Baseline::load(&seeds_dir(&self.seeds))?;
         let paths = self.paths.unwrap_or(scenario.scenario.run.paths);
-        if paths == 0 {
-            return Err(InputError::invalid("--paths", "must be at least 1").into());
+        if !scenario::paths_allowed(paths) {
+            return Err(InputError::invalid("--paths", scenario::PATHS_ALLOWED).into());
         }
         let config = RunConfig {
             paths,
@@ -139,6 +139,11 @@ impl Common {
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
         if threads == 0 {
             return Err(InputError::invalid("--threads", "must be at least 1").into());
+        }
+        if let Some(available) = available_memory() {
+            let h = &scenario.scenario.horizon;
+            let years = (h.last_fy.0 - h.first_fy.0 + 1) as usize;
+            highneeds::run::check_memory(paths, years, threads, available)?;
         }
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
@@ -152,4 +157,12 @@ impl Common {
             threads,
         })
     }
+}
+
+/// Memory the system can give a new process now (Linux `MemAvailable`), if known.
+fn available_memory() -> Option<u64> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = meminfo.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }

@@ -126,7 +126,67 @@ pub fn national_draws(model: &Model, config: RunConfig) -> Vec<NationalDraws> {
         .collect()
 }
 
-/// One council's results: `values[(path * years + t) * Metric::COUNT + metric.index()]`.
+/// Paths per block, a multiple of `LANES`. Results are stored in tiles of this many paths, and
+/// the engine simulates a chunk's councils one block at a time, so the block's national sums
+/// (about `PATHS_PER_BLOCK x years x NationalMetric::COUNT x 8` bytes) stay in the core's cache.
+pub const PATHS_PER_BLOCK: usize = 64;
+
+/// Per-path results in tiles of [`PATHS_PER_BLOCK`] paths: within a tile, each (year, metric)
+/// column is a contiguous run of the tile's paths, so a summary reads one column at memory
+/// speed and a block of paths owns one contiguous tile (`width` metrics per year).
+#[derive(Debug, Clone, Copy)]
+struct Tiles {
+    paths: usize,
+    years: usize,
+    width: usize,
+}
+
+impl Tiles {
+    /// Values in one tile.
+    fn tile_len(self) -> usize {
+        self.years * self.width * PATHS_PER_BLOCK
+    }
+    /// Values in the table (the last tile is padded to a whole tile).
+    fn len(self) -> usize {
+        self.paths.div_ceil(PATHS_PER_BLOCK) * self.tile_len()
+    }
+    #[inline]
+    fn index(self, path: usize, t: usize, k: usize) -> usize {
+        let (tile, lane) = (path / PATHS_PER_BLOCK, path % PATHS_PER_BLOCK);
+        ((tile * self.years + t) * self.width + k) * PATHS_PER_BLOCK + lane
+    }
+    /// Copies column (t, k) into `out` (one value per path, in path order).
+    fn column(self, values: &[f64], t: usize, k: usize, out: &mut [f64]) {
+        let start = (t * self.width + k) * PATHS_PER_BLOCK;
+        for (tile, dst) in values
+            .chunks_exact(self.tile_len())
+            .zip(out[..self.paths].chunks_mut(PATHS_PER_BLOCK))
+        {
+            dst.copy_from_slice(&tile[start..start + dst.len()]);
+        }
+    }
+    /// Each metric's sum over paths in year `t` into `sums` (`width` values), added in path
+    /// order from -0.0 (the same bits as `Iterator::sum` over the column). The metrics' sums are
+    /// independent chains, interleaved so the CPU overlaps them.
+    fn year_sums(self, values: &[f64], t: usize, sums: &mut [f64]) {
+        let sums = &mut sums[..self.width];
+        sums.fill(-0.0);
+        let year = t * self.width * PATHS_PER_BLOCK..(t + 1) * self.width * PATHS_PER_BLOCK;
+        for (b, tile) in values.chunks_exact(self.tile_len()).enumerate() {
+            let lanes = (self.paths - b * PATHS_PER_BLOCK).min(PATHS_PER_BLOCK);
+            let year = &tile[year.clone()];
+            for lane in 0..lanes {
+                for (k, sum) in sums.iter_mut().enumerate() {
+                    *sum += year[k * PATHS_PER_BLOCK + lane];
+                }
+            }
+        }
+    }
+}
+
+/// One council's results per path, year and metric, in tiles of [`PATHS_PER_BLOCK`] paths
+/// (read them with [`CouncilPaths::get`], [`CouncilPaths::column`] or
+/// [`CouncilPaths::year_sums`]).
 #[derive(Debug, Clone)]
 pub struct CouncilPaths {
     pub council: usize,
@@ -136,13 +196,39 @@ pub struct CouncilPaths {
 }
 
 impl CouncilPaths {
+    fn zeros(paths: usize, years: usize) -> Self {
+        let mut cp = CouncilPaths {
+            council: 0,
+            paths,
+            years,
+            values: Vec::new(),
+        };
+        cp.values = vec![0.0; cp.tiles().len()];
+        cp
+    }
+    fn tiles(&self) -> Tiles {
+        Tiles {
+            paths: self.paths,
+            years: self.years,
+            width: Metric::COUNT,
+        }
+    }
     #[inline]
     pub fn get(&self, path: usize, t: usize, metric: Metric) -> f64 {
-        self.values[(path * self.years + t) * Metric::COUNT + metric.index()]
+        self.values[self.tiles().index(path, t, metric.index())]
+    }
+    /// `metric` in year `t` on every path, in path order, into `out[..paths]`.
+    pub fn column(&self, t: usize, metric: Metric, out: &mut [f64]) {
+        self.tiles().column(&self.values, t, metric.index(), out);
+    }
+    /// Every metric's sum over paths in year `t`, in path order, into `sums[metric.index()]`.
+    pub fn year_sums(&self, t: usize, sums: &mut [f64]) {
+        self.tiles().year_sums(&self.values, t, sums);
     }
 }
 
-/// England's results: per path, year and national metric (already summed over councils).
+/// England's results per path, year and national metric (already summed over councils), in
+/// tiles like [`CouncilPaths`].
 #[derive(Debug, Clone)]
 pub struct EnglandPaths {
     pub paths: usize,
@@ -151,9 +237,33 @@ pub struct EnglandPaths {
 }
 
 impl EnglandPaths {
+    fn zeros(paths: usize, years: usize) -> Self {
+        let mut ep = EnglandPaths {
+            paths,
+            years,
+            values: Vec::new(),
+        };
+        ep.values = vec![0.0; ep.tiles().len()];
+        ep
+    }
+    fn tiles(&self) -> Tiles {
+        Tiles {
+            paths: self.paths,
+            years: self.years,
+            width: NationalMetric::COUNT,
+        }
+    }
     #[inline]
     pub fn get(&self, path: usize, t: usize, metric: NationalMetric) -> f64 {
-        self.values[(path * self.years + t) * NationalMetric::COUNT + metric.index()]
+        self.values[self.tiles().index(path, t, metric.index())]
+    }
+    /// `metric` in year `t` on every path, in path order, into `out[..paths]`.
+    pub fn column(&self, t: usize, metric: NationalMetric, out: &mut [f64]) {
+        self.tiles().column(&self.values, t, metric.index(), out);
+    }
+    /// Every metric's sum over paths in year `t`, in path order, into `sums[metric.index()]`.
+    pub fn year_sums(&self, t: usize, sums: &mut [f64]) {
+        self.tiles().year_sums(&self.values, t, sums);
     }
 }
 
@@ -173,37 +283,46 @@ struct RunInputs<'a> {
     delivered: Option<Beta<f64>>,
 }
 
-/// Simulates paths `paths` of council `council` into `council_paths` (sized for all the run's
-/// paths) and adds them to the chunk's national sums right after each group of lanes, while
-/// its rows are in cache.
-fn simulate_paths(
+/// Simulates paths `block` of council `council` into the block's tile of its results.
+fn simulate_block(
     run: &RunInputs,
+    shares: &[BandShares],
     council: usize,
-    paths: std::ops::Range<usize>,
-    council_paths: &mut CouncilPaths,
-    national_sums: &mut NationalSums,
+    block: std::ops::Range<usize>,
+    tile: &mut [f64],
 ) {
-    let stride = council_paths.years * Metric::COUNT;
-    let model = run.model;
-    let shares: Vec<BandShares> = model
+    let mut path = block.start;
+    while path < block.end {
+        let lanes = if block.end - path >= LANES { LANES } else { 1 };
+        if lanes == LANES {
+            simulate_lanes::<LANES>(run, shares, council, path, tile);
+        } else {
+            simulate_lanes::<1>(run, shares, council, path, tile);
+        }
+        path += lanes;
+    }
+}
+
+/// Step 1's band shares of a council in each year (the same for all its paths).
+fn band_shares(model: &Model, council: usize) -> Vec<BandShares> {
+    model
         .schedule
         .reassessment
         .iter()
         .map(|&reassess| BandShares::new(&model.councils[council], &model.structure, reassess))
-        .collect();
-    let mut path = paths.start;
-    while path < paths.end {
-        let lanes = if paths.end - path >= LANES { LANES } else { 1 };
-        let values = &mut council_paths.values;
-        if lanes == LANES {
-            simulate_lanes::<LANES>(run, &shares, council, path, values);
-        } else {
-            simulate_lanes::<1>(run, &shares, council, path, values);
-        }
-        for q in path..path + lanes {
-            national_sums.add_path(q, &values[q * stride..(q + 1) * stride]);
-        }
-        path += lanes;
+        .collect()
+}
+
+/// One lane's row of results in one year: metric `k` goes to `tile[at + k * PATHS_PER_BLOCK]`.
+struct Row<'a> {
+    tile: &'a mut [f64],
+    at: usize,
+}
+
+impl Row<'_> {
+    #[inline(always)]
+    fn set(&mut self, metric: Metric, value: f64) {
+        self.tile[self.at + metric.index() * PATHS_PER_BLOCK] = value;
     }
 }
 
@@ -382,22 +501,21 @@ impl Accounts {
 }
 
 /// One council, paths `first_path .. first_path + L`: the yearly step of the README's "The
-/// model" section, steps 1 to 7 in order. Writes `years x Metric::COUNT` rows for each path into
-/// `values` (all paths of the council).
+/// model" section, steps 1 to 7 in order. Writes `years x Metric::COUNT` values for each path
+/// into `tile`, the results of the block of paths that holds them.
 fn simulate_lanes<const L: usize>(
     run: &RunInputs,
     shares: &[BandShares],
     council_index: usize,
     first_path: usize,
-    values: &mut [f64],
+    tile: &mut [f64],
 ) {
     let model = run.model;
     let scenario = &model.scenario;
     let schedule = &model.schedule;
     let council = &model.councils[council_index];
     let years = schedule.years.len();
-    let stride = years * Metric::COUNT;
-    let out = &mut values[first_path * stride..(first_path + L) * stride];
+    let first_lane = first_path % PATHS_PER_BLOCK;
     let national: [&NationalDraws; L] = std::array::from_fn(|l| &run.national[first_path + l]);
     let mut rng: [Pcg64Mcg; L] =
         std::array::from_fn(|l| stream(run.seed, COUNCIL_STREAM, first_path + l, council_index));
@@ -453,10 +571,12 @@ fn simulate_lanes<const L: usize>(
                 funding_factor,
             };
             let money = finances(model, council, national[l], &lane, &mut accounts[l]);
-            let row =
-                &mut out[l * stride + t * Metric::COUNT..l * stride + (t + 1) * Metric::COUNT];
-            write_plans(row, l, &state, &settings, &flows, &placed);
-            write_money(row, &money, &accounts[l]);
+            let mut row = Row {
+                tile: &mut *tile,
+                at: t * Metric::COUNT * PATHS_PER_BLOCK + first_lane + l,
+            };
+            write_plans(&mut row, l, &state, &settings, &flows, &placed);
+            write_money(&mut row, &money, &accounts[l]);
         }
     }
 }
@@ -987,51 +1107,60 @@ fn deficit_to_reserves(deficit: f64, reserves: f64) -> f64 {
 /// Writes one lane's plan metrics for one year.
 #[inline(always)]
 fn write_plans<const L: usize>(
-    row: &mut [f64],
+    row: &mut Row,
     l: usize,
     state: &CaseloadState<L>,
     settings: &[[f64; L]; SETTINGS],
     flows: &PlanFlows<L>,
     placed: &Placed<L>,
 ) {
-    row[Metric::Ehcps.index()] = state.stock[l];
+    row.set(Metric::Ehcps, state.stock[l]);
     for s in 0..SETTINGS {
-        row[Metric::BY_SETTING[s].index()] = settings[s][l];
+        row.set(Metric::BY_SETTING[s], settings[s][l]);
     }
     for a in 0..AGE_BANDS {
-        row[Metric::BY_AGE[a].index()] = state.ages[a][l];
+        row.set(Metric::BY_AGE[a], state.ages[a][l]);
     }
-    row[Metric::NewPlans.index()] = flows.new_plans[l];
-    row[Metric::CeasedPlans.index()] = flows.ceased[l];
-    row[Metric::AgedOut.index()] = flows.aged_out[l];
-    row[Metric::SpecialPlaces.index()] = state.capacity;
-    row[Metric::Overflow.index()] = placed.overflow[l];
-    row[Metric::InducedPlacements.index()] = placed.induced[l];
+    row.set(Metric::NewPlans, flows.new_plans[l]);
+    row.set(Metric::CeasedPlans, flows.ceased[l]);
+    row.set(Metric::AgedOut, flows.aged_out[l]);
+    row.set(Metric::SpecialPlaces, state.capacity);
+    row.set(Metric::Overflow, placed.overflow[l]);
+    row.set(Metric::InducedPlacements, placed.induced[l]);
 }
 
 /// Writes one lane's money metrics for one year, and the comparison with reserves.
 #[inline(always)]
-fn write_money(row: &mut [f64], money: &Money, accounts: &Accounts) {
+fn write_money(row: &mut Row, money: &Money, accounts: &Accounts) {
     let (deficit, reserves) = (accounts.deficit, accounts.reserves);
-    row[Metric::Spend.index()] = money.spend;
-    row[Metric::Savings.index()] = money.savings;
-    row[Metric::Funding.index()] = money.funding;
-    row[Metric::InYearBalance.index()] = money.in_year_balance;
+    row.set(Metric::Spend, money.spend);
+    row.set(Metric::Savings, money.savings);
+    row.set(Metric::Funding, money.funding);
+    row.set(Metric::InYearBalance, money.in_year_balance);
     let events = &money.events;
-    row[Metric::SvPayment.index()] = events.safety_valve.payment;
-    row[Metric::SvWithheld.index()] = events.safety_valve.withheld;
-    row[Metric::SvBreach.index()] = f64::from(u8::from(accounts.sv_breached));
-    row[Metric::CouncilContribution.index()] = events.safety_valve.contribution;
-    row[Metric::HnsgPayment.index()] = events.hnsg_payment;
-    row[Metric::InterimSupport.index()] = events.interim;
-    row[Metric::CentralPressure.index()] = events.central;
-    row[Metric::WrittenOff.index()] = events.written_off;
-    row[Metric::CumulativeDeficit.index()] = deficit;
-    row[Metric::Reserves.index()] = reserves;
-    row[Metric::DeficitToReserves.index()] = deficit_to_reserves(deficit, reserves);
-    row[Metric::DeficitExceedsReserves.index()] = f64::from(u8::from(deficit > reserves));
-    row[Metric::Shortfall.index()] = (deficit - reserves).max(0.0);
-    row[Metric::InterestCost.index()] = money.interest;
+    row.set(Metric::SvPayment, events.safety_valve.payment);
+    row.set(Metric::SvWithheld, events.safety_valve.withheld);
+    row.set(Metric::SvBreach, f64::from(u8::from(accounts.sv_breached)));
+    row.set(
+        Metric::CouncilContribution,
+        events.safety_valve.contribution,
+    );
+    row.set(Metric::HnsgPayment, events.hnsg_payment);
+    row.set(Metric::InterimSupport, events.interim);
+    row.set(Metric::CentralPressure, events.central);
+    row.set(Metric::WrittenOff, events.written_off);
+    row.set(Metric::CumulativeDeficit, deficit);
+    row.set(Metric::Reserves, reserves);
+    row.set(
+        Metric::DeficitToReserves,
+        deficit_to_reserves(deficit, reserves),
+    );
+    row.set(
+        Metric::DeficitExceedsReserves,
+        f64::from(u8::from(deficit > reserves)),
+    );
+    row.set(Metric::Shortfall, (deficit - reserves).max(0.0));
+    row.set(Metric::InterestCost, money.interest);
 }
 
 /// Councils per chunk. Chunks are fixed (never depend on the thread count), each chunk sums its
@@ -1039,107 +1168,114 @@ fn write_money(row: &mut [f64], money: &Money, accounts: &Accounts) {
 /// national floating-point sums are the same bits whatever the number of threads.
 const COUNCILS_PER_CHUNK: usize = 4;
 
-/// Paths per block (a multiple of `LANES`): a block's national sums for one chunk, about
-/// `PATHS_PER_BLOCK x years x NationalMetric::COUNT x 8` bytes, stay in the core's cache.
-const PATHS_PER_BLOCK: usize = 64;
-
-/// National sums for one chunk of councils: per path, year and national metric.
-struct NationalSums {
-    paths: usize,
-    years: usize,
-    sums: Vec<f64>,
+/// Adds one council's tile (a block of paths) to the chunk's national sums for the block: each
+/// metric summed, except that England's cumulative deficit sums only the councils in deficit
+/// (the ratio is recomputed from the sums in [`finish_england`]), plus the net deficit and the
+/// count of councils in deficit.
+fn add_council(sums: &mut [f64], tile: &[f64], years: usize) {
+    const B: usize = PATHS_PER_BLOCK;
+    let deficit = Metric::CumulativeDeficit.index() * B;
+    let net = NationalMetric::NetCumulativeDeficit.index() * B;
+    let in_deficit = NationalMetric::CouncilsInDeficit.index() * B;
+    for t in 0..years {
+        let src = &tile[t * Metric::COUNT * B..(t + 1) * Metric::COUNT * B];
+        let dst = &mut sums[t * NationalMetric::COUNT * B..(t + 1) * NationalMetric::COUNT * B];
+        let (dst_metrics, dst_england) = dst.split_at_mut(Metric::COUNT * B);
+        for (d, x) in dst_metrics[..deficit].iter_mut().zip(&src[..deficit]) {
+            *d += x;
+        }
+        for (d, x) in dst_metrics[deficit + B..]
+            .iter_mut()
+            .zip(&src[deficit + B..])
+        {
+            *d += x;
+        }
+        let cum = &src[deficit..deficit + B];
+        for lane in 0..B {
+            dst_metrics[deficit + lane] += cum[lane].max(0.0);
+            dst_england[net - Metric::COUNT * B + lane] += cum[lane];
+            dst_england[in_deficit - Metric::COUNT * B + lane] +=
+                f64::from(u8::from(cum[lane] > 0.0));
+        }
+    }
 }
 
-impl NationalSums {
-    fn new(paths: usize, years: usize) -> Self {
-        NationalSums {
-            paths,
-            years,
-            sums: vec![0.0; paths * years * NationalMetric::COUNT],
-        }
-    }
-    /// Adds one path of one council (`years x Metric::COUNT` rows) to the sums.
-    #[inline]
-    fn add_path(&mut self, path: usize, rows: &[f64]) {
-        let stride = self.years * NationalMetric::COUNT;
-        let dst_all = &mut self.sums[path * stride..(path + 1) * stride];
-        for (src, dst) in rows
-            .chunks_exact(Metric::COUNT)
-            .zip(dst_all.chunks_exact_mut(NationalMetric::COUNT))
-        {
-            let cum = src[Metric::CumulativeDeficit.index()];
-            let in_deficit = dst[Metric::CumulativeDeficit.index()] + cum.max(0.0);
-            for (d, x) in dst[..Metric::COUNT].iter_mut().zip(src) {
-                *d += x;
-            }
-            // England's cumulative deficit is the sum over councils in deficit; the ratio is
-            // recomputed from the sums in `finish`.
-            dst[Metric::CumulativeDeficit.index()] = in_deficit;
-            dst[NationalMetric::NetCumulativeDeficit.index()] += cum;
-            dst[NationalMetric::CouncilsInDeficit.index()] += f64::from(u8::from(cum > 0.0));
-        }
-    }
-    /// Adds another chunk's sums (call in chunk order).
-    fn add(&mut self, other: &NationalSums) {
-        for (a, b) in self.sums.iter_mut().zip(&other.sums) {
-            *a += b;
-        }
-    }
-    fn finish(self) -> EnglandPaths {
-        let mut values = self.sums;
-        for chunk in values.chunks_mut(NationalMetric::COUNT) {
-            let reserves = chunk[Metric::Reserves.index()];
-            chunk[Metric::DeficitToReserves.index()] = if reserves > 0.0 {
-                chunk[Metric::CumulativeDeficit.index()] / reserves
+/// England's deficit-to-reserves ratio from the sums, path by path.
+fn finish_england(england: &mut EnglandPaths) {
+    const B: usize = PATHS_PER_BLOCK;
+    let (deficit, reserves, ratio) = (
+        Metric::CumulativeDeficit.index() * B,
+        Metric::Reserves.index() * B,
+        Metric::DeficitToReserves.index() * B,
+    );
+    for year in england.values.chunks_exact_mut(NationalMetric::COUNT * B) {
+        for lane in 0..B {
+            let r = year[reserves + lane];
+            year[ratio + lane] = if r > 0.0 {
+                year[deficit + lane] / r
             } else {
                 0.0
             };
         }
-        EnglandPaths {
-            paths: self.paths,
-            years: self.years,
-            values,
-        }
     }
 }
 
-/// A worker's buffers for one chunk of councils: the chunk's national sums and one council's
-/// paths per council of the chunk, reused from chunk to chunk (bounded memory, no page faults).
-fn chunk_buffers(config: RunConfig, years: usize) -> (NationalSums, Vec<CouncilPaths>) {
-    let councils = (0..COUNCILS_PER_CHUNK)
-        .map(|_| CouncilPaths {
-            council: 0,
-            paths: config.paths,
-            years,
-            values: vec![0.0; config.paths * years * Metric::COUNT],
-        })
-        .collect();
-    (NationalSums::new(config.paths, years), councils)
-}
-
-/// Simulates one chunk of councils into its buffers, a block of paths at a time for every
-/// council of the chunk, so the block's national sums stay in cache; each path still adds its
-/// councils in council order.
+/// Simulates one chunk of councils on every path into `buffers` (one per council of the chunk)
+/// and adds the chunk's national sums into England's. Blocks of paths run in parallel; in each,
+/// the chunk's councils run one after the other, so the block's national sums stay in cache and
+/// each path adds its councils in council order, then the chunk into England (chunk order is
+/// the caller's).
 fn simulate_chunk(
     run: &RunInputs,
-    config: RunConfig,
     councils: std::ops::Range<usize>,
-    sums: &mut NationalSums,
     buffers: &mut [CouncilPaths],
+    england: &mut EnglandPaths,
 ) {
-    sums.sums.iter_mut().for_each(|v| *v = 0.0);
-    for start in (0..config.paths).step_by(PATHS_PER_BLOCK) {
-        let block = start..(start + PATHS_PER_BLOCK).min(config.paths);
-        for (council, buffer) in councils.clone().zip(buffers.iter_mut()) {
-            buffer.council = council;
-            simulate_paths(run, council, block.clone(), buffer, sums);
+    let shares: Vec<Vec<BandShares>> = councils
+        .clone()
+        .map(|c| band_shares(run.model, c))
+        .collect();
+    let (paths, years) = (england.paths, england.years);
+    let national_tile = england.tiles().tile_len();
+    let council_tile = years * Metric::COUNT * PATHS_PER_BLOCK;
+    // Per block of paths: England's tile and the tile of each council of the chunk.
+    let mut blocks: Vec<(&mut [f64], Vec<&mut [f64]>)> = england
+        .values
+        .chunks_exact_mut(national_tile)
+        .map(|tile| (tile, Vec::with_capacity(COUNCILS_PER_CHUNK)))
+        .collect();
+    for (council, buffer) in councils.clone().zip(buffers.iter_mut()) {
+        buffer.council = council;
+        for (block, tile) in blocks
+            .iter_mut()
+            .zip(buffer.values.chunks_exact_mut(council_tile))
+        {
+            block.1.push(tile);
         }
     }
+    blocks.into_par_iter().enumerate().for_each_init(
+        || vec![0.0; national_tile],
+        |sums, (b, (england_tile, council_tiles))| {
+            let block = b * PATHS_PER_BLOCK..((b + 1) * PATHS_PER_BLOCK).min(paths);
+            sums.fill(0.0);
+            for ((council, shares), tile) in councils.clone().zip(&shares).zip(council_tiles) {
+                simulate_block(run, shares, council, block.clone(), tile);
+                add_council(sums, tile, years);
+            }
+            for (e, s) in england_tile.iter_mut().zip(sums.iter()) {
+                *e += s;
+            }
+        },
+    );
 }
 
-/// Runs every council over every path in parallel (on the current rayon pool). `per_council`
+/// Runs every council over every path (in parallel on the current rayon pool). `per_council`
 /// turns each council's paths into what the caller keeps (e.g. its summary); results come back
 /// in council order. `progress` is called once per finished council.
+///
+/// Councils run in fixed chunks of [`COUNCILS_PER_CHUNK`], one chunk after another, with the
+/// chunk's paths spread over the threads; so the memory a run holds is one chunk's councils and
+/// England, whatever the thread count.
 pub fn simulate<R, F>(
     model: &Model,
     config: RunConfig,
@@ -1147,8 +1283,7 @@ pub fn simulate<R, F>(
     progress: &(dyn Fn() + Sync),
 ) -> (Vec<R>, EnglandPaths)
 where
-    R: Send,
-    F: Fn(&CouncilPaths) -> R + Sync,
+    F: Fn(&CouncilPaths) -> R,
 {
     let years = model.schedule.years.len();
     let mitigation = &model.scenario.mitigation;
@@ -1161,41 +1296,34 @@ where
             .flatten(),
     };
     let n = model.councils.len();
-    let chunks: Vec<std::ops::Range<usize>> = (0..n)
-        .step_by(COUNCILS_PER_CHUNK)
-        .map(|start| start..(start + COUNCILS_PER_CHUNK).min(n))
+    let mut england = EnglandPaths::zeros(config.paths, years);
+    let mut buffers: Vec<CouncilPaths> = (0..COUNCILS_PER_CHUNK.min(n))
+        .map(|_| CouncilPaths::zeros(config.paths, years))
         .collect();
-    let mut england = NationalSums::new(config.paths, years);
     let mut results = Vec::with_capacity(n);
-    // Chunks run in parallel, one per thread at a time, reusing their buffers, and are added
-    // into England's totals in chunk order.
-    let group = rayon::current_num_threads().max(1);
-    let mut pool: Vec<(NationalSums, Vec<CouncilPaths>)> = (0..group.min(chunks.len()))
-        .map(|_| chunk_buffers(config, years))
-        .collect();
-    for batch in chunks.chunks(group) {
-        let done: Vec<Vec<R>> = batch
-            .par_iter()
-            .zip(pool.par_iter_mut())
-            .map(|(councils, (sums, buffers))| {
-                simulate_chunk(&run, config, councils.clone(), sums, buffers);
-                buffers
-                    .iter()
-                    .take(councils.len())
-                    .map(|buffer| {
-                        let result = per_council(buffer);
-                        progress();
-                        result
-                    })
-                    .collect()
-            })
-            .collect();
-        for (chunk_results, (sums, _)) in done.into_iter().zip(&pool) {
-            results.extend(chunk_results);
-            england.add(sums);
+    for start in (0..n).step_by(COUNCILS_PER_CHUNK) {
+        let councils = start..(start + COUNCILS_PER_CHUNK).min(n);
+        let live = &mut buffers[..councils.len()];
+        simulate_chunk(&run, councils, live, &mut england);
+        for buffer in live.iter() {
+            results.push(per_council(buffer));
+            progress();
         }
     }
-    (results, england.finish())
+    finish_england(&mut england);
+    (results, england)
+}
+
+/// The memory [`simulate`] and the summaries hold for a run of `paths` paths over `years` years,
+/// in bytes (an estimate, within a few per cent; the model and the seeds add a few MB): one
+/// chunk of councils' results, England's, the national draws, and a column per thread.
+pub fn memory_estimate(paths: usize, years: usize, threads: usize) -> u64 {
+    let tiles = paths.div_ceil(PATHS_PER_BLOCK) as u64 * PATHS_PER_BLOCK as u64;
+    let per_path_year = (COUNCILS_PER_CHUNK * Metric::COUNT + NationalMetric::COUNT) as u64 * 8;
+    // National draws: the struct, three yearly series and the allocator's headers.
+    let draws = (std::mem::size_of::<NationalDraws>() + 3 * (years * 8 + 16)) as u64;
+    let columns = threads as u64 * paths as u64 * 8;
+    tiles * years as u64 * per_path_year + paths as u64 * draws + columns
 }
 
 #[cfg(test)]

@@ -63,6 +63,54 @@ pub fn simulate_and_summarise(
     }
 }
 
+/// Refuses a run that would not fit in `available` bytes of memory, with a message that says
+/// how much it needs and how many paths would fit. The estimate is
+/// [`crate::engine::memory_estimate`] plus [`BASE_MEMORY`].
+pub fn check_memory(
+    paths: usize,
+    years: usize,
+    threads: usize,
+    available: u64,
+) -> Result<(), InputError> {
+    let need = |paths| crate::engine::memory_estimate(paths, years, threads) + BASE_MEMORY;
+    if need(paths) <= available {
+        return Ok(());
+    }
+    let fits = (0..=paths)
+        .rev()
+        .step_by((paths / 1000).max(1))
+        .find(|&p| need(p) <= available);
+    let advice = match fits {
+        Some(p) if p > 0 => format!("use at most about {} paths", thousands(p)),
+        _ => "free some memory or use a machine with more".to_string(),
+    };
+    Err(InputError::invalid(
+        "--paths (or run.paths)",
+        format!(
+            "a run of {} paths over {years} years needs about {:.1} GB of memory, and this machine has {:.1} GB available: {advice}",
+            thousands(paths),
+            need(paths) as f64 / 1e9,
+            available as f64 / 1e9,
+        ),
+    ))
+}
+
+/// What a run holds besides its paths: the seeds, the model, the summaries, the program.
+pub const BASE_MEMORY: u64 = 64 << 20;
+
+/// `1234567` as `1,234,567`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// The projected years: the first, the last, and the override end.
 #[derive(Debug, Clone)]
 pub struct Horizon {

@@ -464,6 +464,16 @@ fn march_31(path: &Path, date: &str, key: &str) -> Result<FinancialYear, InputEr
     }
 }
 
+/// The most paths a run may have, from the scenario's `run.paths` or from `--paths`.
+pub const MAX_PATHS: usize = 1_000_000;
+/// What [`paths_allowed`] allows, for error messages.
+pub const PATHS_ALLOWED: &str = "allowed 1 to 1,000,000";
+
+/// Whether a run may have `paths` paths (one check for the scenario file and the command line).
+pub fn paths_allowed(paths: usize) -> bool {
+    (1..=MAX_PATHS).contains(&paths)
+}
+
 fn validate(path: &Path, s: Scenario, files: Vec<PathBuf>) -> Result<LoadedScenario, InputError> {
     check(
         path,
@@ -487,12 +497,7 @@ fn validate(path: &Path, s: Scenario, files: Vec<PathBuf>) -> Result<LoadedScena
         "horizon.last_fy",
         "must be on or after first_fy and within 40 years of it",
     )?;
-    check(
-        path,
-        s.run.paths >= 1 && s.run.paths <= 1_000_000,
-        "run.paths",
-        "allowed 1 to 1,000,000",
-    )?;
+    check(path, paths_allowed(s.run.paths), "run.paths", PATHS_ALLOWED)?;
     let d = &s.demand;
     check(
         path,

@@ -3,6 +3,7 @@
 
 use crate::engine::{CouncilPaths, EnglandPaths};
 use crate::metric::{Metric, NationalMetric};
+use rayon::prelude::*;
 
 pub const PERCENTILES: [f64; 5] = [0.05, 0.25, 0.50, 0.75, 0.95];
 
@@ -69,35 +70,21 @@ impl Stats {
 
 /// Mean and percentiles of `values` (reordered in place). Empty input gives zeros.
 pub fn stats(values: &mut [f64]) -> Stats {
-    let n = values.len();
-    if n == 0 {
+    let mean = values.iter().sum::<f64>() / values.len() as f64;
+    stats_with_mean(values, mean)
+}
+
+/// [`stats`] with the mean already worked out (summed in `values`' order).
+fn stats_with_mean(values: &mut [f64], mean: f64) -> Stats {
+    if values.is_empty() {
         return Stats::default();
     }
-    let mean = values.iter().sum::<f64>() / n as f64;
     // Many metrics are the same on every path (known years, policies that do not apply).
     let first = values[0];
     if values.iter().all(|v| v.to_bits() == first.to_bits()) {
         return Stats::constant(mean, first);
     }
-    let mut percentiles = [0.0; 5];
-    let mut from = 0;
-    for (i, p) in PERCENTILES.iter().enumerate() {
-        let h = (n - 1) as f64 * p;
-        let lo = h.floor() as usize;
-        let frac = h - lo as f64;
-        // Selection within the part not yet ordered: earlier picks partition the slice.
-        let rest = &mut values[from..];
-        let (_, x, right) = rest.select_nth_unstable_by(lo - from, f64::total_cmp);
-        let x_lo = *x;
-        let x_hi = if frac > 0.0 {
-            right.iter().copied().fold(f64::INFINITY, f64::min)
-        } else {
-            x_lo
-        };
-        percentiles[i] = x_lo + frac * (x_hi - x_lo);
-        from = lo;
-    }
-    let [p05, p25, p50, p75, p95] = percentiles;
+    let [p05, p25, p50, p75, p95] = percentiles(values);
     Stats {
         mean,
         p05,
@@ -106,6 +93,64 @@ pub fn stats(values: &mut [f64]) -> Stats {
         p75,
         p95,
     }
+}
+
+/// The five [`PERCENTILES`] of `values` (reordered in place), type 7: the order statistic at
+/// `h = (n - 1) p` rounded down, plus the fraction of `h` times the step to the next one.
+///
+/// The median is selected first, then each quartile inside its half, then p05 and p95 inside
+/// the outer quarters, so each selection partitions only the part between two order
+/// statistics already in place; the next order statistic above each is the minimum of the
+/// part up to the next one in place. Order statistics are unique bit patterns under
+/// `f64::total_cmp`, so the result does not depend on the order of selection.
+fn percentiles(values: &mut [f64]) -> [f64; 5] {
+    let n = values.len();
+    let rank = |p: f64| {
+        let h = (n - 1) as f64 * p;
+        let lo = h.floor() as usize;
+        (lo, h - lo as f64)
+    };
+    let ranks: [(usize, f64); 5] = PERCENTILES.map(rank);
+    // Selection order: p50, p25, p75, p05, p95 (indices into PERCENTILES).
+    let mut placed: Vec<usize> = Vec::with_capacity(5);
+    for i in [2, 1, 3, 0, 4] {
+        let r = ranks[i].0;
+        if placed.contains(&r) {
+            continue;
+        }
+        let from = placed.iter().filter(|&&q| q < r).max().map_or(0, |q| q + 1);
+        let to = placed
+            .iter()
+            .filter(|&&q| q > r)
+            .min()
+            .copied()
+            .unwrap_or(n);
+        values[from..to].select_nth_unstable_by(r - from, f64::total_cmp);
+        placed.push(r);
+    }
+    ranks.map(|(lo, frac)| {
+        let x_lo = values[lo];
+        if frac > 0.0 {
+            // The next order statistic: the least value between `lo` and the next one placed.
+            let to = placed
+                .iter()
+                .filter(|&&q| q > lo)
+                .min()
+                .copied()
+                .unwrap_or(n);
+            let x_hi = if lo + 1 == to {
+                values[to]
+            } else {
+                values[lo + 1..to]
+                    .iter()
+                    .copied()
+                    .fold(f64::INFINITY, f64::min)
+            };
+            x_lo + frac * (x_hi - x_lo)
+        } else {
+            x_lo
+        }
+    })
 }
 
 /// Probability of an event with its Monte Carlo standard error.
@@ -162,35 +207,51 @@ pub struct OverrideEnd {
     pub p_sv_breach: (f64, f64),
 }
 
-/// Stats over paths of `get(path, t, metric)` per year and metric: `[t * metrics + metric]`.
+/// Stats over paths per year and metric, `[t * width + k]`: year by year in parallel, each
+/// year's means from `year_sums` and each column from `column` (one value per path).
 fn stats_table(
     paths: usize,
     years: usize,
-    metrics: usize,
-    get: impl Fn(usize, usize, usize) -> f64,
+    width: usize,
+    year_sums: impl Fn(usize, &mut [f64]) + Sync,
+    column: impl Fn(usize, usize, &mut [f64]) + Sync,
 ) -> Vec<Stats> {
-    let mut scratch = vec![0.0; paths];
-    let mut out = Vec::with_capacity(years * metrics);
-    for t in 0..years {
-        for k in 0..metrics {
-            for (p, slot) in scratch.iter_mut().enumerate() {
-                *slot = get(p, t, k);
-            }
-            out.push(stats(&mut scratch));
-        }
-    }
-    out
+    let per_year: Vec<Vec<Stats>> = (0..years)
+        .into_par_iter()
+        .map_init(
+            || vec![0.0; paths],
+            |scratch, t| {
+                let mut sums = vec![0.0; width];
+                year_sums(t, &mut sums);
+                (0..width)
+                    .map(|k| {
+                        column(t, k, scratch);
+                        stats_with_mean(scratch, sums[k] / paths as f64)
+                    })
+                    .collect()
+            },
+        )
+        .collect();
+    per_year.into_iter().flatten().collect()
 }
 
 pub fn summarise_council(cp: &CouncilPaths, override_t: usize) -> CouncilSummary {
     let summary = CouncilSummary {
         council: cp.council,
-        stats: stats_table(cp.paths, cp.years, Metric::COUNT, |p, t, k| {
-            cp.get(p, t, Metric::ALL[k])
-        }),
+        stats: stats_table(
+            cp.paths,
+            cp.years,
+            Metric::COUNT,
+            |t, sums| cp.year_sums(t, sums),
+            |t, k, out| cp.column(t, Metric::ALL[k], out),
+        ),
         at_override: OverrideEnd::default(),
     };
-    let col = |m: Metric| -> Vec<f64> { (0..cp.paths).map(|p| cp.get(p, override_t, m)).collect() };
+    let col = |m: Metric| -> Vec<f64> {
+        let mut out = vec![0.0; cp.paths];
+        cp.column(override_t, m, &mut out);
+        out
+    };
     let hits = |m: Metric| col(m).iter().filter(|v| **v > 0.5).count();
     let at_override = OverrideEnd {
         deficit: *summary.get(override_t, Metric::CumulativeDeficit),
@@ -209,9 +270,13 @@ pub fn summarise_council(cp: &CouncilPaths, override_t: usize) -> CouncilSummary
 /// Stats per year and national metric, from the per-path national sums.
 pub fn summarise_national(np: &EnglandPaths) -> NationalSummary {
     NationalSummary {
-        stats: stats_table(np.paths, np.years, NationalMetric::COUNT, |p, t, k| {
-            np.get(p, t, NationalMetric::ALL[k])
-        }),
+        stats: stats_table(
+            np.paths,
+            np.years,
+            NationalMetric::COUNT,
+            |t, sums| np.year_sums(t, sums),
+            |t, k, out| np.column(t, NationalMetric::ALL[k], out),
+        ),
     }
 }
 
@@ -238,6 +303,48 @@ mod tests {
         assert!((s.p05 - 1.15).abs() < 1e-12);
         assert!((s.p95 - 3.85).abs() < 1e-12);
         assert!(s.in_band(Band::Central90, 3.8) && !s.in_band(Band::Central50, 3.8));
+    }
+
+    /// Type-7 percentiles from a full sort: the definition the selection must match.
+    fn sorted_percentiles(values: &[f64]) -> [f64; 5] {
+        let mut v = values.to_vec();
+        v.sort_by(f64::total_cmp);
+        PERCENTILES.map(|p| {
+            let h = (v.len() - 1) as f64 * p;
+            let lo = h.floor() as usize;
+            let frac = h - lo as f64;
+            if frac > 0.0 {
+                v[lo] + frac * (v[lo + 1] - v[lo])
+            } else {
+                v[lo]
+            }
+        })
+    }
+
+    #[test]
+    fn selection_matches_a_full_sort_bit_for_bit() {
+        // Every size up to 300, with ties and signed zeros, from a fixed generator.
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        for n in 1..300 {
+            let values: Vec<f64> = (0..n)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    match x % 7 {
+                        0 => 0.0,
+                        1 => -0.0,
+                        2 => 1.5,
+                        _ => (x >> 11) as f64 / (1u64 << 53) as f64 - 0.5,
+                    }
+                })
+                .collect();
+            let want = sorted_percentiles(&values);
+            let got = stats(&mut values.clone()).percentiles();
+            for (g, w) in got.iter().zip(want) {
+                assert_eq!(g.to_bits(), w.to_bits(), "n = {n}: {got:?} != {want:?}");
+            }
+        }
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod cohort;
 mod conservation;
 mod money;
 mod policy;
+mod resources;
 mod seed_faults;
 mod seeds;
 mod snapshots;

@@ -1,0 +1,50 @@
+//! Bounded resources: the run size is capped the same way on the command line as in a scenario
+//! file, and a run that would not fit in memory is refused before it starts.
+
+use crate::util::{self, bin};
+use predicates::prelude::*;
+
+#[test]
+fn paths_beyond_the_cap_exit_2_on_the_command_line() {
+    let out = tempfile::tempdir().expect("temp dir");
+    for paths in ["1000001", "1000000000000"] {
+        bin()
+            .arg("run")
+            .arg(util::baseline_toml())
+            .args(["--paths", paths, "--quiet", "--out"])
+            .arg(out.path())
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("--paths").and(predicate::str::contains("1,000,000")));
+    }
+}
+
+#[test]
+fn a_run_that_does_not_fit_in_memory_is_refused_saying_how_much_and_what_to_change() {
+    let gb = 1_000_000_000u64;
+    // 100,000 paths hold well over 1 GB (one chunk of councils and England, every path).
+    let err = highneeds::run::check_memory(100_000, 12, 2, gb)
+        .expect_err("100,000 paths do not fit in 1 GB")
+        .to_string();
+    assert!(err.contains("100,000 paths"), "{err}");
+    assert!(err.contains("GB"), "{err}");
+    assert!(err.contains("use at most about"), "{err}");
+    // ... and the paths it suggests do fit.
+    let at_most: usize = err
+        .rsplit("use at most about ")
+        .next()
+        .and_then(|s| s.split(' ').next())
+        .map(|s| s.replace(',', ""))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no path count in {err}"));
+    assert!(at_most > 0 && at_most < 100_000, "{err}");
+    highneeds::run::check_memory(at_most, 12, 2, gb).expect("the suggested size fits");
+    highneeds::run::check_memory(10_000, 12, 2, 8 * gb).expect("10,000 paths fit in 8 GB");
+}
+
+#[test]
+fn the_memory_estimate_does_not_grow_with_threads_beyond_a_column_each() {
+    let one = highneeds::engine::memory_estimate(10_000, 12, 1);
+    let many = highneeds::engine::memory_estimate(10_000, 12, 16);
+    assert_eq!(many - one, 15 * 10_000 * 8);
+}
