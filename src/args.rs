@@ -27,6 +27,10 @@ pub enum Command {
     Run {
         #[command(flatten)]
         common: Common,
+        /// Local figures (CSV `la_code,figure,value,date`): councils' own balances, forecast
+        /// overspends, EHCPs, reserves and HNB, pinned in their years (see README)
+        #[arg(long)]
+        local: Option<PathBuf>,
         /// Output folder [default: out/<scenario name>/]
         #[arg(long)]
         out: Option<PathBuf>,

@@ -114,6 +114,36 @@ pub struct CouncilModel {
     pub reserves0: f64,
     pub in_year_deficit0: f64,
     pub safety_valve: Option<SafetyValveTerms>,
+    /// Local figures pinned in projected years (`run --local`).
+    pub pins: LocalPins,
+}
+
+/// Local figures (`run --local`) pinned in the projected years they belong to (index `t`):
+/// the engine sets these values in every path (see README, "Local figures").
+#[derive(Debug, Clone, Default)]
+pub struct LocalPins {
+    /// DSG balance at the end of the year.
+    pub balance: Vec<Option<f64>>,
+    /// In-year overspend of the year (spend - funding).
+    pub overspend: Vec<Option<f64>>,
+    /// EHCPs in the year's January census.
+    pub ehcps: Vec<Option<f64>>,
+    /// Usable reserves at the end of the year.
+    pub reserves: Vec<Option<f64>>,
+    /// The year's HNB is a local figure (no formula uplift on it).
+    pub hnb: Vec<bool>,
+}
+
+impl LocalPins {
+    fn none(years: usize) -> Self {
+        LocalPins {
+            balance: vec![None; years],
+            overspend: vec![None; years],
+            ehcps: vec![None; years],
+            reserves: vec![None; years],
+            hnb: vec![false; years],
+        }
+    }
 }
 
 /// National structure shared by all councils: ageing and moves at phase transfer.
@@ -741,7 +771,7 @@ fn calibrate_council(
         .unwrap_or(stock);
     let special_state = by_setting(&cells)[SPECIAL_STATE];
     let (entry_mix, entry_mix_year) = entry_mix(calibration, seed);
-    Ok(CouncilModel {
+    let mut council = CouncilModel {
         la_code: seed.la_code,
         la_name: seed.la_name.clone(),
         caseload0: cells,
@@ -766,7 +796,59 @@ fn calibrate_council(
         reserves0: starting_reserves(calibration, seed),
         in_year_deficit0: costs.in_year_deficit0,
         safety_valve: safety_valve_terms(calibration, seed, &costs),
-    })
+        pins: LocalPins::none(calibration.years.len()),
+    };
+    apply_local_figures(calibration, &mut council)?;
+    Ok(council)
+}
+
+/// Pins the council's local figures (a projection made today only; a back-test ignores them):
+/// a figure dated at the origin replaces the starting balance or reserves; later ones are
+/// pinned in their year; HNB replaces the known allocation. Dates outside the origin to the
+/// last projected FY are errors.
+fn apply_local_figures(
+    calibration: &Calibration,
+    council: &mut CouncilModel,
+) -> Result<(), InputError> {
+    let local = &calibration.baseline.local;
+    if calibration.vintage.cutoff.is_some() {
+        return Ok(());
+    }
+    let (origin, years) = (calibration.origin, calibration.years);
+    for f in local.of(council.la_code) {
+        let t = years.iter().position(|y| *y == f.fy);
+        let at_origin = f.fy == origin;
+        let allowed = || {
+            InputError::at_line(
+                &local.path,
+                f.line,
+                format!(
+                    "{} for council {} is dated in {}: allowed from {} (the run's starting balance date, 31 March {}) to {}",
+                    f.kind.name(),
+                    f.la_code,
+                    f.fy,
+                    origin,
+                    origin.end_year(),
+                    years[years.len() - 1]
+                ),
+            )
+        };
+        use crate::local::LocalKind as K;
+        match (f.kind, t) {
+            (K::DsgBalance, _) if at_origin => council.deficit0 = f.value,
+            (K::UsableReserves, _) if at_origin => council.reserves0 = f.value,
+            (K::DsgBalance, Some(t)) => council.pins.balance[t] = Some(f.value),
+            (K::UsableReserves, Some(t)) => council.pins.reserves[t] = Some(f.value),
+            (K::ForecastOverspend, Some(t)) => council.pins.overspend[t] = Some(f.value),
+            (K::Ehcps, Some(t)) => council.pins.ehcps[t] = Some(f.value),
+            (K::Hnb, Some(t)) => {
+                council.hnb_known[t] = Some(f.value);
+                council.pins.hnb[t] = true;
+            }
+            _ => return Err(allowed()),
+        }
+    }
+    Ok(())
 }
 
 /// The weight of a council's own data against England's: `plans / (plans + shrinkage_plans)`.

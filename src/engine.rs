@@ -485,6 +485,8 @@ struct Accounts {
     sv_breached: bool,
     /// HNSG measured at the balance date, to be paid in the payment year.
     hnsg_due: f64,
+    /// The council's spend relative to its calibration after a local spend figure (1 before).
+    spend_level: f64,
 }
 
 impl Accounts {
@@ -496,6 +498,7 @@ impl Accounts {
             sv_held_back: 0.0,
             sv_breached: false,
             hnsg_due: 0.0,
+            spend_level: 1.0,
         }
     }
 }
@@ -549,6 +552,9 @@ fn simulate_lanes<const L: usize>(
             scenario.placement.induced_demand,
             &mut state,
         );
+        if let Some(ehcps) = council.pins.ehcps[t] {
+            local_census(ehcps, &mut state);
+        }
         // 3. Costs.
         let noise: [f64; L] = std::array::from_fn(|l| national[l].cost_noise[t]);
         let settings = caseload_totals(&mut state);
@@ -868,7 +874,7 @@ fn finances(
 ) -> Money {
     let t = lane.t;
     // 4. Funding.
-    let uplifted = model.schedule.uplift_from.is_some_and(|u| t >= u);
+    let uplifted = model.schedule.uplift_from.is_some_and(|u| t >= u) && !council.pins.hnb[t];
     let funding = funding_step(
         council.hnb_known[t],
         uplifted,
@@ -877,18 +883,32 @@ fn finances(
         &mut accounts.hnb,
     );
     // 5. Mitigation, and a safety-valve agreement's cut.
+    let gross = lane.gross * accounts.spend_level;
     let savings = mitigation_step(
-        lane.gross,
+        gross,
         model.scenario.mitigation.savings_share,
         model.schedule.savings_ramp[t],
         lane.delivered,
     ) + safety_valve_saving(council, t, lane.sv_saving, accounts.hnb);
-    let spend = lane.gross - savings;
-    let in_year_balance = funding - spend;
+    let mut spend = gross - savings;
+    if let Some(overspend) = council.pins.overspend[t] {
+        spend = local_spend(funding + overspend, spend, accounts);
+    }
     // 6. Policy events.
     let events = policy_events(model, council, national, lane, spend, funding, accounts);
     // 7. Balance.
     let interest = balance_step(model, council, lane, spend, funding, &events, accounts);
+    if let Some(balance) = council.pins.balance[t] {
+        // The year's spend is what takes the balance to the local figure (policy flows were
+        // worked out on the modelled spend).
+        let pinned = spend + balance - accounts.deficit;
+        spend = local_spend(pinned, spend, accounts);
+        accounts.deficit = balance;
+    }
+    if let Some(reserves) = council.pins.reserves[t] {
+        accounts.reserves = reserves;
+    }
+    let in_year_balance = funding - spend;
     Money {
         spend,
         savings,
@@ -933,6 +953,39 @@ fn safety_valve_saving(council: &CouncilModel, t: usize, share: f64, hnb: f64) -
     match &council.safety_valve {
         Some(sv) if sv.savings_live[t] => share * sv.pre_overspend_share * hnb,
         _ => 0.0,
+    }
+}
+
+/// A local spend figure for one lane: the council's spend level from now on moves by the ratio of
+/// the local spend to the modelled one. Returns the local spend.
+#[inline(always)]
+fn local_spend(local: f64, modelled: f64, accounts: &mut Accounts) -> f64 {
+    if modelled > 0.0 && local > 0.0 {
+        accounts.spend_level *= local / modelled;
+    }
+    local
+}
+
+/// A local census for every lane: the plans of each lane are scaled (all cells alike) to the
+/// council's own count.
+#[inline(always)]
+fn local_census<const L: usize>(ehcps: f64, state: &mut CaseloadState<L>) {
+    let mut total = [0.0; L];
+    for band in &state.cells {
+        for setting in band {
+            for l in 0..L {
+                total[l] += setting[l];
+            }
+        }
+    }
+    for band in state.cells.iter_mut() {
+        for setting in band.iter_mut() {
+            for l in 0..L {
+                if total[l] > 0.0 {
+                    setting[l] *= ehcps / total[l];
+                }
+            }
+        }
     }
 }
 

@@ -9,6 +9,7 @@ pub mod caseload;
 pub mod engine;
 pub mod error;
 pub mod export;
+pub mod local;
 pub mod metric;
 pub mod run;
 pub mod scenario;

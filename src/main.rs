@@ -40,7 +40,7 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 
 fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Run { common, out } => run(common, out),
+        Command::Run { common, local, out } => run(common, local, out),
         Command::Check { scenario, seeds } => check(&scenario, &seeds),
         Command::Backtest {
             common,
@@ -51,8 +51,11 @@ fn dispatch(cli: Cli) -> Result<()> {
     }
 }
 
-fn run(common: Common, out: Option<PathBuf>) -> Result<()> {
-    let p = common.prepare()?;
+fn run(common: Common, local: Option<PathBuf>, out: Option<PathBuf>) -> Result<()> {
+    let mut p = common.prepare()?;
+    if let Some(path) = local {
+        p.baseline = p.baseline.with_local(&path)?;
+    }
     let name = p.scenario.scenario.name.clone();
     let out = out.unwrap_or_else(|| PathBuf::from("out").join(&name));
     let (started, clock) = (SystemTime::now(), Instant::now());

@@ -64,6 +64,8 @@ pub struct Baseline {
     pub national_totals: Vec<NationalTotal>,
     /// (file name, SHA-256) of every file read.
     pub hashes: Vec<(String, String)>,
+    /// Local figures supplied with the run (`run --local`), if any.
+    pub local: crate::local::LocalFigures,
 }
 
 /// A published national figure from `national_totals.csv`.
@@ -962,6 +964,7 @@ impl Baseline {
             national_new_plans_mix,
             national_totals,
             hashes: loader.reader.hashes,
+            local: Default::default(),
         })
     }
 
@@ -1029,6 +1032,16 @@ impl Baseline {
                 )),
             })
             .collect()
+    }
+
+    /// Adds a local figures file (validated; the manifest records its SHA-256).
+    pub fn with_local(mut self, path: &Path) -> Result<Baseline, InputError> {
+        let codes: Vec<u16> = self.councils.iter().map(|c| c.la_code).collect();
+        self.local = crate::local::LocalFigures::load(path, &codes)?;
+        let bytes = std::fs::read(path)
+            .map_err(|e| InputError::invalid(path, format!("cannot read: {e}")))?;
+        self.local.sha256 = format!("{:x}", Sha256::digest(&bytes));
+        Ok(self)
     }
 
     pub fn council(&self, la_code: u16) -> Option<&CouncilSeed> {

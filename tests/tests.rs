@@ -9,6 +9,7 @@ mod backtest;
 mod cli;
 mod cohort;
 mod conservation;
+mod local;
 mod money;
 mod policy;
 mod resources;

@@ -100,6 +100,12 @@ fn inputs(scenario: &LoadedScenario, baseline: &Baseline) -> Result<Vec<InputHas
             sha256: hash.clone(),
         });
     }
+    if !baseline.local.sha256.is_empty() {
+        v.push(InputHash {
+            file: baseline.local.path.display().to_string(),
+            sha256: baseline.local.sha256.clone(),
+        });
+    }
     Ok(v)
 }
 
