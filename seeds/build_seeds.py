@@ -18,7 +18,11 @@ import zipfile
 SEEDS = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(SEEDS)
 
-JANUARIES = list(range(2019, 2026))
+JANUARIES = list(range(2019, 2026))  # Januaries of the SEN2-2025 release (by age and setting)
+CENSUS_2026 = 2026                   # January 2026 census: totals and placements only (SOURCES §6)
+ALL_JANUARIES = JANUARIES + [CENSUS_2026]
+JAN2026_FILE = "derived/ehcp_caseload_by_la_jan2026.csv"
+ISLE_OF_WIGHT = 921
 CAL_YEARS = list(range(2019, 2025))
 BANDS = ["under_5", "age_5_10", "age_11_15", "age_16_19", "age_20_25"]
 SETTINGS = ["mainstream", "special_state", "special_independent", "post16", "ap_other"]
@@ -248,6 +252,64 @@ def jan_of_period(tp):
     return int(str(tp)[:4]) + 1
 
 
+def setting_split_2026(row):
+    """Five settings from one row of the January 2026 file, which splits academy and free special
+    schools into two columns (SEN2-2025 has them as one, `special_academy_free`). Returns
+    (total, [five settings]) or None when the row is suppressed."""
+    cols = ["ehcplans", "mainstream_total", "special_la_maintained", "special_academy", "special_free_school",
+            "special_independent", "special_non_maintained", "fe_total"]
+    v = {k: num(row[k]) for k in cols}
+    if any(x is None for x in v.values()):
+        return None
+    ms = v["mainstream_total"]
+    ss = v["special_la_maintained"] + v["special_academy"] + v["special_free_school"]
+    si = v["special_independent"] + v["special_non_maintained"]
+    p16 = v["fe_total"]
+    return v["ehcplans"], [ms, ss, si, p16, v["ehcplans"] - ms - ss - si - p16]
+
+
+def build_jan2026(inp, codes, caseload, nat_shares_2025, use):
+    """January 2026 EHCPs and setting totals per council (SOURCES §6). The Isle of Wight is
+    suppressed: each of its figures is its region's row minus the region's other councils (R23)."""
+    rows = inp.csv(JAN2026_FILE)
+    la = {int(r["old_la_code"]): r for r in rows if r["geographic_level"] == "Local authority"}
+    regions = {r["region_name"]: r for r in rows if r["geographic_level"] == "Regional"}
+    assert set(la) == set(codes), sorted(set(la) ^ set(codes))
+    out = {}
+    for c in codes:
+        got = setting_split_2026(la[c])
+        if got is not None:
+            out[c] = (got[0], got[1], "real", "")
+    assert set(codes) - set(out) == {ISLE_OF_WIGHT}, sorted(set(codes) - set(out))
+    region = la[ISLE_OF_WIGHT]["region_name"]
+    reg_total, reg_cols = setting_split_2026(regions[region])
+    others = [c for c in codes if c != ISLE_OF_WIGHT and la[c]["region_name"] == region]
+    total = reg_total - sum(out[c][0] for c in others)
+    cols = [reg_cols[k] - sum(out[c][1][k] for c in others) for k in range(len(SETTINGS))]
+    assert total > 0 and min(cols) >= 0 and abs(sum(cols) - total) < 1e-9, (total, cols)
+    out[ISLE_OF_WIGHT] = (total, cols, "estimated", "R23")
+    use("R23 ehcps")
+    # the region rows add up to England (718,838 in SOURCES §6); LA rows add up to their region
+    england = sum(setting_split_2026(r)[0] for r in regions.values())
+    for name, r in regions.items():
+        members = [c for c in codes if la[c]["region_name"] == name]
+        assert abs(sum(out[c][0] for c in members) - setting_split_2026(r)[0]) < 1e-9, name
+    return {"councils": out, "england": england}
+
+
+def cols_by_band(seed, cols, nat_shares):
+    """R24: each January 2026 setting total split over age bands by the council's own January 2025
+    within-setting age shares (England's where the council had no plans in that setting)."""
+    nb, ns = len(BANDS), len(SETTINGS)
+    m = [[0.0] * ns for _ in range(nb)]
+    for s in range(ns):
+        col = sum(seed[b][s] for b in range(nb))
+        for b in range(nb):
+            share = seed[b][s] / col if col > 0 else nat_shares[s][b]
+            m[b][s] = cols[s] * share
+    return m
+
+
 # ----------------------------------------------------------------------------- main build
 def build(data_dir):
     inp = Inputs(data_dir)
@@ -436,9 +498,19 @@ def build(data_dir):
             caseload[(c, j)] = ([[v * f for v in row] for row in mref], "estimated", "R5")
             use("R5 caseload")
 
+    # ---------------------------------------------------------------- January 2026 census
+    jan26 = build_jan2026(inp, codes, caseload, nat_col_sh[2025], use)
+    for c in codes:
+        total, cols, status, rule = jan26["councils"][c]
+        ehcps[(c, CENSUS_2026)] = [round(total, 3), status, rule]
+        caseload[(c, CENSUS_2026)] = (cols_by_band(caseload[(c, 2025)][0], cols, nat_col_sh[2025]),
+                                      "estimated", rule + "+R24" if rule else "R24")
+        use("R24 caseload")
+    nat_ehcp[CENSUS_2026] = jan26["england"]
+
     cas_rows = []
     for c in codes:
-        for j in JANUARIES:
+        for j in ALL_JANUARIES:
             m, st, rule = caseload[(c, j)]
             total = ehcps[(c, j)][0]
             # hard constraint
@@ -934,13 +1006,14 @@ def build(data_dir):
         return "estimated" if any(v == "estimated" for v in vals) else "real"
 
     checks = {}
-    for j in JANUARIES:
+    for j in ALL_JANUARIES:
         s = sum(ehcps[(c, j)][0] for c in codes)
         checks["ehcp_%d" % j] = s
         ntot_rows.append(["seeds_ehcp_total", "Jan %d" % j, fmt_count(s), "count", "sum of seeds/ehcps.csv (153 LAs)",
                           anyest(ehcps[(c, j)][1] for c in codes)])
-        ntot_rows.append(["ehcp_total_published", "Jan %d" % j, fmt_count(nat_ehcp[j]), "count",
-                          "DfE SEN2 2025 release caseload.csv, National 'All EHC plans' row", "real"])
+        src = ("DfE SEN2 2026 release caseload.csv, sum of the 9 region 'All EHC plans' rows in " + JAN2026_FILE
+               if j == CENSUS_2026 else "DfE SEN2 2025 release caseload.csv, National 'All EHC plans' row")
+        ntot_rows.append(["ehcp_total_published", "Jan %d" % j, fmt_count(nat_ehcp[j]), "count", src, "real"])
     ntot_rows.append(["newham_ehcp_recorded", "Jan 2025", fmt_count(newham_recorded), "count",
                       "DfE SEN2 2025 release caseload.csv (recording break; replaced in seeds by rule R2)", "real"])
     for y in CAL_YEARS:
@@ -990,7 +1063,7 @@ def build(data_dir):
                                                         "pop_status", "pop_rule"], council_rows)
     counts["ehcps.csv"] = write_csv("ehcps.csv", ["la_code", "january", "ehcps", "status", "rule"],
                                     [[c, j, fmt_count(ehcps[(c, j)][0]), ehcps[(c, j)][1], ehcps[(c, j)][2]]
-                                     for c in codes for j in JANUARIES])
+                                     for c in codes for j in ALL_JANUARIES])
     counts["caseload.csv"] = write_csv("caseload.csv", ["la_code", "january", "age_band", "setting", "plans", "status", "rule"], cas_rows)
     counts["flows.csv"] = write_csv("flows.csv", ["la_code", "calendar_year", "new_plans", "ceased_plans", "ceased_max_age",
                                                   "status", "rule"], flow_rows)

@@ -85,12 +85,12 @@ def main():
             fail("%s: %d rows" % (name, len(rows)))
 
     ehcps = read("ehcps.csv")
-    grid("ehcps.csv", ehcps, "january", range(2019, 2026))
+    grid("ehcps.csv", ehcps, "january", range(2019, 2027))
     check_status("ehcps.csv", ehcps)
     ev = {(int(r["la_code"]), int(r["january"])): f(r["ehcps"], "ehcps", r["la_code"]) for r in ehcps}
 
     cas = read("caseload.csv")
-    grid("caseload.csv", cas, "january", range(2019, 2026), 25)
+    grid("caseload.csv", cas, "january", range(2019, 2027), 25)
     check_status("caseload.csv", cas)
     tot = {}
     bys = {}
@@ -140,6 +140,34 @@ def main():
         nchecked += 1
     if nchecked < 1000:
         fail("caseload: only %d council-years checked against setting totals" % nchecked)
+    # January 2026 (SOURCES section 6): setting totals of every real council equal the file's row;
+    # the Isle of Wight (suppressed) is estimated (R23) and every 2026 age split is R24.
+    with open(os.path.join(data, "derived/ehcp_caseload_by_la_jan2026.csv"), encoding="utf-8-sig") as fh:
+        raw26 = list(csv.DictReader(fh))
+    n26 = 0
+    for r in raw26:
+        if r["geographic_level"] != "Local authority":
+            continue
+        c = int(r["old_la_code"])
+        if r["ehcplans"] == "x":
+            if status_cy.get((c, 2026)) != "estimated" or c != 921:
+                fail("ehcps: suppressed council %s in January 2026 is not flagged estimated" % c)
+            continue
+        want = {"mainstream": n0(r["mainstream_total"]),
+                "special_state": n0(r["special_la_maintained"]) + n0(r["special_academy"]) + n0(r["special_free_school"]),
+                "special_independent": n0(r["special_independent"]) + n0(r["special_non_maintained"]),
+                "post16": n0(r["fe_total"])}
+        want["ap_other"] = n0(r["ehcplans"]) - sum(want.values())
+        if status_cy.get((c, 2026)) != "real" or abs(ev[(c, 2026)] - n0(r["ehcplans"])) > 1e-9:
+            fail("ehcps: %s January 2026 %s != %s or not real" % (c, ev.get((c, 2026)), r["ehcplans"]))
+        for s_, w in want.items():
+            if abs(bys[(c, 2026, s_)] - w) > 1e-6:
+                fail("caseload: %s 2026 %s setting sum %.3f != %.3f" % (c, s_, bys[(c, 2026, s_)], w))
+        n26 += 1
+    if n26 != 152:
+        fail("caseload: %d councils checked for January 2026 (expected 152)" % n26)
+    if any(r["rule"].split("+")[-1] != "R24" for r in cas if r["january"] == "2026"):
+        fail("caseload: January 2026 cells without rule R24")
 
     flows = read("flows.csv")
     grid("flows.csv", flows, "calendar_year", range(2019, 2025))
@@ -232,6 +260,9 @@ def main():
     e25 = sum(v for (c, j), v in ev.items() if j == 2025)
     if abs(e25 / 638745 - 1) > 0.005:
         fail("England EHCPs Jan 2025 %.0f not within 0.5%% of 638745" % e25)
+    e26 = sum(v for (c, j), v in ev.items() if j == 2026)
+    if abs(e26 - 718838) > 1e-6:
+        fail("England EHCPs Jan 2026 %.3f != 718838 (SOURCES section 6)" % e26)
     h24 = sum(float(r["hnb_before_deductions"]) for r in hnb if r["fy"] == "2023-24")
     if abs(h24 / 9953984391 - 1) > 0.01:
         fail("England HNB 2023-24 %.0f not within 1%%" % h24)
@@ -248,6 +279,7 @@ def main():
                         fail("%s: empty %s" % (name, k))
 
     print("England EHCPs Jan 2025 (seeds): %.3f (published 638745, %+.3f%%)" % (e25, 100 * (e25 / 638745 - 1)))
+    print("England EHCPs Jan 2026 (seeds): %.3f (published 718838; Isle of Wight 2000 estimated, R23)" % e26)
     print("England HNB before deductions 2023-24 (seeds): %.0f (England row 9953984391, %+.4f%%)" % (h24, 100 * (h24 / 9953984391 - 1)))
     if failures:
         print("FAILED (%d):" % len(failures))

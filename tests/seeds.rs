@@ -53,6 +53,37 @@ fn england_ehcps_january_2025_matches_published_total() {
 }
 
 #[test]
+fn january_2026_census_is_seeded_with_the_isle_of_wight_flagged() {
+    let (h, rows) = seeds_csv("ehcps.csv");
+    let (j, e, st) = (col(&h, "january"), col(&h, "ehcps"), col(&h, "status"));
+    let jan26: Vec<_> = rows.iter().filter(|r| r[j] == "2026").collect();
+    assert_eq!(jan26.len(), 153);
+    // England 718,838 (SOURCES section 6): the region rows, with the Isle of Wight implied.
+    let total: f64 = jan26.iter().map(|r| f(&r[e])).sum();
+    assert!(
+        (total - 718_838.0).abs() < 1e-6,
+        "England Jan 2026 = {total}"
+    );
+    let estimated: Vec<&str> = jan26
+        .iter()
+        .filter(|r| r[st] == "estimated")
+        .map(|r| r[col(&h, "la_code")].as_str())
+        .collect();
+    assert_eq!(estimated, ["921"], "only the Isle of Wight is estimated");
+    // Placements: state special 171,219 and independent special 40,223 in England (the 152
+    // published councils hold 170,825 and 40,126).
+    let b = util::baseline();
+    let by = |s: usize| -> f64 {
+        b.councils
+            .iter()
+            .map(|c| highneeds::caseload::by_setting(&c.caseload[&2026])[s])
+            .sum()
+    };
+    assert!((by(highneeds::caseload::SPECIAL_STATE) - 171_219.0).abs() < 1e-6);
+    assert!((by(highneeds::caseload::SPECIAL_INDEPENDENT) - 40_223.0).abs() < 1e-6);
+}
+
+#[test]
 fn england_hnb_before_deductions_2023_24_matches_published_total() {
     let (h, rows) = seeds_csv("hnb.csv");
     let (fy, v) = (col(&h, "fy"), col(&h, "hnb_before_deductions"));
