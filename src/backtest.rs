@@ -28,6 +28,8 @@ pub enum Target {
     /// the spend the data imply: HNB after deductions + safety-valve instalments received + the
     /// change in the DSG balance.
     Spend,
+    /// EHCPs in one setting (placement) in the January census of the FY.
+    EhcpsIn(usize),
 }
 
 impl Target {
@@ -36,6 +38,7 @@ impl Target {
             Target::Deficit => Metric::CumulativeDeficit,
             Target::Ehcps => Metric::Ehcps,
             Target::Spend => Metric::Spend,
+            Target::EhcpsIn(s) => Metric::BY_SETTING[s],
         }
     }
     /// Money targets are also scored in % of the council's HNB and by group.
@@ -52,7 +55,7 @@ impl Target {
     pub fn period(self, fy: FinancialYear, span: i32) -> String {
         match self {
             Target::Deficit => format!("{}-03-31", fy.end_year()),
-            Target::Ehcps => format!("January {}", fy.end_year()),
+            Target::Ehcps | Target::EhcpsIn(_) => format!("January {}", fy.end_year()),
             Target::Spend if span > 1 => {
                 format!("{} to {}", FinancialYear(fy.0 - span + 1), fy)
             }
@@ -63,7 +66,17 @@ impl Target {
     pub fn pct_error_floor(self) -> f64 {
         match self {
             Target::Deficit | Target::Spend => PCT_ERROR_FLOOR_POUNDS,
-            Target::Ehcps => PCT_ERROR_FLOOR_PLANS,
+            Target::Ehcps | Target::EhcpsIn(_) => PCT_ERROR_FLOOR_PLANS,
+        }
+    }
+    /// The seeds' value of an EHCP target for `seed` in `fy` (estimated or not).
+    fn census_value(self, seed: &CouncilSeed, fy: FinancialYear) -> Option<f64> {
+        match self {
+            Target::EhcpsIn(s) => seed
+                .caseload
+                .get(&fy.end_year())
+                .map(|cells| crate::caseload::by_setting(cells)[s]),
+            _ => seed.ehcps.get(&fy.end_year()).copied(),
         }
     }
     /// The real value for `seed` over the `span` FYs ending with `fy`, if published and not
@@ -77,6 +90,9 @@ impl Target {
             }
             Target::Spend if real_balance(fy) && real_balance(FinancialYear(fy.0 - span)) => {
                 implied_spend(seed, fy, span)
+            }
+            Target::EhcpsIn(_) if !seed.placements_estimated.contains(&fy.end_year()) => {
+                self.census_value(seed, fy)
             }
             _ => None,
         }
@@ -248,7 +264,11 @@ fn targets(baseline: &Baseline, origin: FinancialYear) -> Vec<(Target, Financial
         .map(|w| (Target::Spend, w[1], w[1].0 - w[0].0));
     deficits
         .map(|fy| (Target::Deficit, fy, 1))
-        .chain(ehcps.map(|fy| (Target::Ehcps, fy, 1)))
+        .chain(ehcps.flat_map(|fy| {
+            std::iter::once(Target::Ehcps)
+                .chain((0..crate::caseload::SETTINGS).map(Target::EhcpsIn))
+                .map(move |target| (target, fy, 1))
+        }))
         .chain(spend)
         .collect()
 }
@@ -447,22 +467,25 @@ impl Scoring<'_> {
             .collect()
     }
 
-    /// England EHCPs: national per-path sums against the published total (sum of councils).
+    /// England EHCPs, in total and by setting: national per-path sums against the sum of the
+    /// councils' seeds (the published total).
     fn england(&self, national: &EnglandPaths) -> Vec<Scored> {
-        let ehcps = NationalMetric::Council(Metric::Ehcps);
-        let wanted = self.wanted.iter().filter(|w| w.target == Target::Ehcps);
+        let wanted = self
+            .wanted
+            .iter()
+            .filter(|w| matches!(w.target, Target::Ehcps | Target::EhcpsIn(_)));
         wanted
             .map(|w| {
-                let fy = self.years[w.t];
-                let census = fy.end_year();
+                let (target, fy) = (w.target, self.years[w.t]);
                 let actual: f64 = self
                     .baseline
                     .councils
                     .iter()
-                    .filter_map(|c| c.ehcps.get(&census))
+                    .filter_map(|c| target.census_value(c, fy))
                     .sum();
+                let metric = NationalMetric::Council(target.metric());
                 let values: Vec<f64> = (0..national.paths)
-                    .map(|p| national.get(p, w.t, ehcps))
+                    .map(|p| national.get(p, w.t, metric))
                     .collect();
                 Scored {
                     la_name: "England".into(),

@@ -6,6 +6,7 @@ use crate::caseload::{
     SPECIAL_STATE,
 };
 use crate::error::InputError;
+use crate::placement::{PlacementTrend, GROUPS};
 use crate::scenario::{LoadedScenario, PlacesRule, Regime};
 use crate::seeds::{Baseline, CouncilSeed};
 use crate::FinancialYear;
@@ -87,9 +88,15 @@ pub struct SafetyValveTerms {
 pub struct CouncilModel {
     pub la_code: u16,
     pub la_name: String,
+    /// The caseload the projection starts from: the latest census at or before the first
+    /// projected FY.
     pub caseload0: Cells,
-    /// The caseload in `caseload0` is the census of the first projected FY (no demand step then).
-    pub caseload_is_first_year: bool,
+    /// Each projected FY's January census where it is known at the vintage (the caseload of
+    /// that year is then the census, not a projection).
+    pub census: Vec<Option<Cells>>,
+    /// Index of the FY of the latest census known (-1: the origin FY). The new-plan rate and
+    /// the placement trends are set at that census and count years from it.
+    pub latest_census: i32,
     pub growth_prior: f64,
     pub new_rate: f64,
     pub cease_rate: [f64; AGE_BANDS],
@@ -103,7 +110,8 @@ pub struct CouncilModel {
     pub non_plan0: f64,
     /// Plans in force in the origin FY's census: the base of non-plan spend per plan.
     pub stock_origin: f64,
-    pub capacity0: f64,
+    /// Placement-share and state special capacity trends fitted at the latest census.
+    pub placement: PlacementTrend,
     pub places_added: Vec<f64>,
     pub hnb_origin: f64,
     pub hnb_known: Vec<Option<f64>>,
@@ -332,13 +340,115 @@ fn structure(baseline: &Baseline, vintage: Vintage) -> Structure {
     Structure { promote, phase }
 }
 
+/// The window of Januaries the placement trends are fitted on, and England's trends over it.
+struct PlacementFit {
+    from_jan: i32,
+    latest_jan: i32,
+    national_slope: [f64; GROUPS],
+    national_capacity_growth: f64,
+}
+
+/// Plans by setting in one council's census (zero when the seeds have none).
+fn settings_at(c: &CouncilSeed, jan: i32) -> Option<[f64; SETTINGS]> {
+    c.caseload.get(&jan).map(by_setting)
+}
+
+impl PlacementFit {
+    /// England's yearly change in the groups' log levels ([`crate::placement::log_levels`]: log
+    /// specialist placements, log shares of post-16 and AP/other), and the log growth of
+    /// its state special placements, from `from_jan` to the latest census.
+    fn national(baseline: &Baseline, latest_jan: i32, history_years: u32) -> Self {
+        let first_jan = baseline.councils[0]
+            .caseload
+            .keys()
+            .next()
+            .copied()
+            .unwrap_or(latest_jan);
+        let from_jan = (latest_jan - history_years as i32).max(first_jan);
+        let england = |jan: i32| -> [f64; SETTINGS] {
+            let mut out = [0.0; SETTINGS];
+            for c in &baseline.councils {
+                if let Some(s) = settings_at(c, jan) {
+                    for k in 0..SETTINGS {
+                        out[k] += s[k];
+                    }
+                }
+            }
+            out
+        };
+        let (a, b) = (england(from_jan), england(latest_jan));
+        let span = f64::from((latest_jan - from_jan).max(1));
+        let (ra, rb) = (
+            crate::placement::log_levels(&a),
+            crate::placement::log_levels(&b),
+        );
+        let national_capacity_growth = if a[SPECIAL_STATE] > 0.0 && b[SPECIAL_STATE] > 0.0 {
+            (b[SPECIAL_STATE] / a[SPECIAL_STATE]).ln() / span
+        } else {
+            0.0
+        };
+        PlacementFit {
+            from_jan,
+            latest_jan,
+            national_slope: std::array::from_fn(|g| {
+                if latest_jan > from_jan {
+                    (rb[g] - ra[g]) / span
+                } else {
+                    0.0
+                }
+            }),
+            national_capacity_growth,
+        }
+    }
+
+    /// One council's trends: its own changes over the window shrunk toward England's, weight
+    /// `plans / (plans + trend_shrinkage_plans)` (state special plans for the capacity).
+    fn council(&self, c: &CouncilSeed, p: &crate::scenario::Placement) -> PlacementTrend {
+        let latest = settings_at(c, self.latest_jan).unwrap_or([0.0; SETTINGS]);
+        let from = settings_at(c, self.from_jan).unwrap_or(latest);
+        let span = f64::from((self.latest_jan - self.from_jan).max(1));
+        let k = p.trend_shrinkage_plans;
+        let weight = |n: f64| if n + k > 0.0 { n / (n + k) } else { 0.0 };
+        let log_level0 = crate::placement::log_levels(&latest);
+        let log_level_from = crate::placement::log_levels(&from);
+        let w = weight(latest.iter().sum());
+        let slope = std::array::from_fn(|g| {
+            let own = if self.latest_jan > self.from_jan {
+                (log_level0[g] - log_level_from[g]) / span
+            } else {
+                self.national_slope[g]
+            };
+            w * own + (1.0 - w) * self.national_slope[g]
+        });
+        let state = latest[SPECIAL_STATE];
+        let own_growth =
+            if self.latest_jan > self.from_jan && state > 0.0 && from[SPECIAL_STATE] > 0.0 {
+                (state / from[SPECIAL_STATE]).ln() / span
+            } else {
+                self.national_capacity_growth
+            };
+        let wk = weight(state);
+        PlacementTrend {
+            log_level0,
+            slope,
+            capacity0: state * (1.0 + p.capacity_headroom),
+            capacity_growth: wk * own_growth + (1.0 - wk) * self.national_capacity_growth,
+        }
+    }
+}
+
 fn err(ls: &LoadedScenario, key: &str, msg: String) -> InputError {
     InputError::invalid(&ls.files[0], format!("key `{key}`: {msg}"))
 }
 
 /// The censuses and flows a vintage calibrates from.
 struct History {
-    /// The latest January census known at the vintage, at or before the first projected FY.
+    /// The latest January census known at the vintage, at or before the first projected FY:
+    /// the projection starts from it.
+    start_january: i32,
+    /// The latest January census known at the vintage (within the horizon): later censuses
+    /// than `start_january` replace their year's projected caseload, and demand and placement
+    /// trends are fitted at it.
     latest_january: i32,
     /// The start of the growth history window (`history_years` back, as far as the seeds go).
     from_january: i32,
@@ -356,7 +466,7 @@ impl History {
         first: FinancialYear,
     ) -> Result<History, InputError> {
         let januaries = &baseline.councils[0].ehcps;
-        let latest_january = januaries
+        let start_january = januaries
             .keys()
             .rev()
             .copied()
@@ -368,24 +478,40 @@ impl History {
                     "no EHCP census at or before it".into(),
                 )
             })?;
-        if FinancialYear::of_january(latest_january) < first.prev() {
+        if FinancialYear::of_january(start_january) < first.prev() {
             return Err(err(
                 ls,
                 "horizon.first_fy",
                 format!(
-                    "the latest census known is January {latest_january}, more than a year before {first}"
+                    "the latest census known is January {start_january}, more than a year before {first}"
                 ),
             ));
         }
+        let last = ls.scenario.horizon.last_fy;
+        let latest_january = januaries
+            .keys()
+            .rev()
+            .copied()
+            .find(|j| vintage.january_known(*j) && FinancialYear::of_january(*j) <= last)
+            .unwrap_or(start_january)
+            .max(start_january);
         let history_years = ls.scenario.demand.history_years as i32;
         let first_january = *januaries.keys().next().unwrap_or(&latest_january);
         let from_january = (latest_january - history_years).max(first_january);
         let cutoff_year = vintage.cutoff.map_or(i32::MAX, |c| c.start_year());
+        // Flows end a year before the censuses do: the latest calendar year with flows.
+        let last_flow_year = baseline.councils[0]
+            .flows
+            .keys()
+            .next_back()
+            .copied()
+            .unwrap_or(latest_january - 1);
         Ok(History {
+            start_january,
             latest_january,
             from_january,
             span: f64::from((latest_january - from_january).max(1)),
-            flow_year: (latest_january - 1).min(cutoff_year),
+            flow_year: (latest_january - 1).min(last_flow_year).min(cutoff_year),
         })
     }
 }
@@ -695,6 +821,7 @@ struct Calibration<'a> {
     england: EnglandPriors,
     structure: &'a Structure,
     places: NewPlacesShare,
+    placement: PlacementFit,
 }
 
 /// Builds the model for a scenario at a vintage.
@@ -723,6 +850,11 @@ pub fn calibrate(
     let england = EnglandPriors::new(baseline, vintage, &history);
     let schedule = policy_schedule(ls, &years)?;
     let places = NewPlacesShare::new(ls, baseline, history.latest_january, &years);
+    let placement = PlacementFit::national(
+        baseline,
+        history.latest_january,
+        scenario.placement.history_years,
+    );
     check_reserves_overrides(baseline, ls)?;
     let calibration = Calibration {
         baseline,
@@ -735,6 +867,7 @@ pub fn calibrate(
         england,
         structure: &structure,
         places,
+        placement,
     };
     let councils = baseline
         .councils
@@ -769,14 +902,14 @@ fn calibrate_council(
         .get(&calibration.origin.end_year())
         .map(total)
         .unwrap_or(stock);
-    let special_state = by_setting(&cells)[SPECIAL_STATE];
     let (entry_mix, entry_mix_year) = entry_mix(calibration, seed);
     let mut council = CouncilModel {
         la_code: seed.la_code,
         la_name: seed.la_name.clone(),
-        caseload0: cells,
-        caseload_is_first_year: FinancialYear::of_january(calibration.history.latest_january)
-            == calibration.first,
+        caseload0: seed.caseload[&calibration.history.start_january],
+        census: census_years(calibration, seed),
+        latest_census: FinancialYear::of_january(calibration.history.latest_january).0
+            - calibration.first.0,
         growth_prior,
         new_rate,
         cease_rate,
@@ -787,7 +920,7 @@ fn calibrate_council(
         cost_scale_clamped: costs.clamped,
         non_plan0: costs.non_plan0,
         stock_origin,
-        capacity0: special_state * (1.0 + scenario.placement.capacity_headroom),
+        placement: calibration.placement.council(seed, &scenario.placement),
         places_added: calibration.places.for_council(&cells),
         hnb_origin: start.hnb_origin,
         hnb_known: known_allocations(calibration, seed),
@@ -849,6 +982,21 @@ fn apply_local_figures(
         }
     }
     Ok(())
+}
+
+/// Each projected FY's January census, where it is known at the vintage.
+fn census_years(calibration: &Calibration, seed: &CouncilSeed) -> Vec<Option<Cells>> {
+    let latest = calibration.history.latest_january;
+    calibration
+        .years
+        .iter()
+        .map(|fy| {
+            let january = fy.end_year();
+            (january <= latest && calibration.vintage.january_known(january))
+                .then(|| seed.caseload.get(&january).copied())
+                .flatten()
+        })
+        .collect()
 }
 
 /// The weight of a council's own data against England's: `plans / (plans + shrinkage_plans)`.

@@ -6,9 +6,11 @@
 
 use crate::calibration::{CouncilModel, Model, SafetyValveTerms, Structure};
 use crate::caseload::{
-    total, AGE_11_15, AGE_5_10, AGE_BANDS, MAINSTREAM, SETTINGS, SPECIAL_INDEPENDENT, SPECIAL_STATE,
+    total, Cells, AGE_11_15, AGE_5_10, AGE_BANDS, MAINSTREAM, SETTINGS, SPECIAL_INDEPENDENT,
+    SPECIAL_STATE,
 };
 use crate::metric::{Metric, NationalMetric};
+use crate::placement::{self, PlacementPath, PlacementSpread};
 use crate::scenario::{NonPlanDriver, Regime};
 use rand::{Rng, SeedableRng};
 use rand_distr::{Beta, Distribution, StandardNormal};
@@ -63,6 +65,8 @@ const MITIGATION_STREAM: u64 = 3;
 /// unchanged: the HNB formula uplift (national) and a safety-valve council's saving.
 const UPLIFT_STREAM: u64 = 4;
 const SV_SAVINGS_STREAM: u64 = 5;
+/// The placement trends' draws (once per path and council).
+const PLACEMENT_STREAM: u64 = 6;
 
 /// The deficit-to-reserves ratio is capped at plus or minus this (and is this when reserves
 /// are exhausted and the council is in deficit), so tiny reserves do not give huge ratios.
@@ -341,6 +345,8 @@ struct PathDraws<const L: usize> {
     /// Share of its pre-agreement overspend that a safety-valve council saves after an
     /// agreement signed later than its calibration window (drawn for every council).
     sv_saving: [f64; L],
+    /// Placement-share and state special capacity trends (README "Placement uncertainty").
+    placement: [PlacementPath; L],
 }
 
 impl<const L: usize> PathDraws<L> {
@@ -365,6 +371,7 @@ impl<const L: usize> PathDraws<L> {
                 let mut r = stream(run.seed, SV_SAVINGS_STREAM, first_path + l, council);
                 sv.savings_mean + sv.savings_sd * normal(&mut r)
             }),
+            placement: std::array::from_fn(|l| draw_placement(run, council, first_path + l)),
         };
         for (l, r) in rng.iter_mut().enumerate() {
             draws.demand_level[l] = scenario.demand.council_level_sd * normal(r);
@@ -376,6 +383,27 @@ impl<const L: usize> PathDraws<L> {
         }
         draws
     }
+}
+
+/// One path's placement trends for a council, from its own stream: a level and a slope for each
+/// group's log share, a level and a growth for the state special places. The capacity's normals
+/// are correlated with the specialist share's (`placement.capacity_specialist_correlation`).
+fn draw_placement(run: &RunInputs, council: usize, path: usize) -> PlacementPath {
+    let p = &run.model.scenario.placement;
+    let mut rng = stream(run.seed, PLACEMENT_STREAM, path, council);
+    let mut z: [f64; placement::NORMALS] = std::array::from_fn(|_| normal(&mut rng));
+    let rho = p.capacity_specialist_correlation;
+    let own = (1.0 - rho * rho).sqrt();
+    // Specialist share: level z[0], slope z[1]; capacity: level and growth last.
+    z[2 * placement::GROUPS] = rho * z[0] + own * z[2 * placement::GROUPS];
+    z[2 * placement::GROUPS + 1] = rho * z[1] + own * z[2 * placement::GROUPS + 1];
+    let spread = PlacementSpread {
+        level_sd: p.share_level_sd.to_array(),
+        slope_sd: p.share_slope_sd.to_array(),
+        capacity_level_sd: p.capacity_level_sd,
+        capacity_growth_sd: p.capacity_growth_sd,
+    };
+    run.model.councils[council].placement.draw(&spread, &z)
 }
 
 /// Each year's new-plan rate and spend factor, by lane. The yearly council shocks do not depend
@@ -406,7 +434,8 @@ impl<const L: usize> YearlyFactors<L> {
             cost_factor: Vec::with_capacity(years),
         };
         for t in 0..years {
-            let years_on = (t + 1) as f64;
+            // Years since the latest census, at which the new-plan rate was set.
+            let years_on = f64::from(t as i32 - council.latest_census);
             let mut rate = [0.0; L];
             let mut factor = [0.0; L];
             for l in 0..L {
@@ -446,8 +475,12 @@ struct CaseloadState<const L: usize> {
     stock_before: [f64; L],
     /// Non-plan spend moves with plans in force (`costs.non_plan_driver = "plans"`).
     non_plan_per_plan: bool,
-    /// State special places (the same in every lane).
-    capacity: f64,
+    /// State special places.
+    capacity: [f64; L],
+    /// The scenario's new places added so far (the same in every lane).
+    places_to_date: f64,
+    /// Specialist placements induced by those places so far.
+    induced_to_date: f64,
 }
 
 impl<const L: usize> CaseloadState<L> {
@@ -466,7 +499,9 @@ impl<const L: usize> CaseloadState<L> {
             stock: [total(&council.caseload0); L],
             unit_cost: std::array::from_fn(|s| [council.unit_cost0[s]; L]),
             non_plan: [council.non_plan0; L],
-            capacity: council.capacity0,
+            capacity: [council.placement.capacity0; L],
+            places_to_date: 0.0,
+            induced_to_date: 0.0,
         }
     }
 }
@@ -534,20 +569,25 @@ fn simulate_lanes<const L: usize>(
     let mut accounts = [Accounts::start(council); L];
 
     for t in 0..years {
-        // 1. Demand (unless this year's census is already known).
-        let flows = if t > 0 || !council.caseload_is_first_year {
-            demand_step(
+        // 1. Demand, or this year's census where it is known.
+        let flows = match (t, &council.census[t]) {
+            (0, Some(_)) => PlanFlows::none(),
+            (_, Some(census)) => {
+                census_step(council, &model.structure, &shares[t], census, &mut state)
+            }
+            (_, None) => demand_step(
                 council,
                 &model.structure,
                 &shares[t],
                 &yearly.new_rate[t],
                 &mut state,
-            )
-        } else {
-            PlanFlows::none()
+            ),
         };
         // 2. Placement.
         let placed = placement_step(
+            council,
+            &draws.placement,
+            t as i32 - council.latest_census,
             council.places_added[t],
             scenario.placement.induced_demand,
             &mut state,
@@ -699,84 +739,91 @@ fn demand_step<const L: usize>(
     flows
 }
 
+/// Step 1 in a year whose January census is known: plans end and age out as in the demand step,
+/// the census replaces the projected caseload, and the new plans are those the census implies
+/// (`census - (stock - ended - aged out)`; a fall beyond the ended plans counts as ended).
+#[inline(always)]
+fn census_step<const L: usize>(
+    council: &CouncilModel,
+    structure: &Structure,
+    shares: &BandShares,
+    census: &Cells,
+    state: &mut CaseloadState<L>,
+) -> PlanFlows<L> {
+    let mut flows = demand_step(council, structure, shares, &[0.0; L], state);
+    let census_total = total(census);
+    for l in 0..L {
+        let implied = census_total - (state.stock[l] - flows.ceased[l] - flows.aged_out[l]);
+        flows.new_plans[l] = implied.max(0.0);
+        flows.ceased[l] += (-implied).max(0.0);
+        for (band, census_band) in state.cells.iter_mut().zip(census) {
+            for (cell, plans) in band.iter_mut().zip(census_band) {
+                cell[l] = *plans;
+            }
+        }
+    }
+    flows
+}
+
 /// Step 2's placements for every lane.
 struct Placed<const L: usize> {
-    /// Extra specialist placements drawn from mainstream by new places.
+    /// Extra specialist placements drawn from mainstream by new places this year.
     induced: [f64; L],
-    /// State special demand above capacity, placed in independent special schools.
+    /// Specialist placements above the state special places, placed in independent special
+    /// schools.
     overflow: [f64; L],
 }
 
-/// Step 2, placement, for every lane: new places raise capacity and draw induced placements
-/// from mainstream; state special demand above capacity overflows to independent schools.
+/// Step 2, placement, for every lane, in a year `years_on` after the latest census (census years
+/// keep their placements): the placement shares follow the path's trends, state special places
+/// grow by theirs plus the scenario's new places (each drawing `induced_demand` specialist
+/// placements from mainstream), specialist placements fill the places first and the rest go to
+/// independent special schools; the plans are then re-placed to those totals.
 #[inline(always)]
 fn placement_step<const L: usize>(
+    council: &CouncilModel,
+    paths: &[PlacementPath; L],
+    years_on: i32,
     places_added: f64,
     induced_demand: f64,
     state: &mut CaseloadState<L>,
 ) -> Placed<L> {
-    state.capacity += places_added;
-    let mut induced = [0.0; L];
-    if places_added > 0.0 && induced_demand > 0.0 {
-        induced = induced_step(induced_demand * places_added, &mut state.cells);
+    state.places_to_date += places_added;
+    let mut placed = Placed {
+        induced: [0.0; L],
+        overflow: [0.0; L],
+    };
+    if years_on <= 0 {
+        for l in 0..L {
+            state.capacity[l] = state.cells.iter().map(|band| band[SPECIAL_STATE][l]).sum();
+        }
+        return placed;
     }
-    let overflow = overflow_step(state.capacity, &mut state.cells);
-    Placed { induced, overflow }
-}
-
-/// Step 2's induced demand for every lane: `wanted` plans move from mainstream to state
-/// special schools (at most every mainstream plan), following the age profile of mainstream
-/// plans. Returns the placements moved per lane.
-#[inline(always)]
-fn induced_step<const L: usize>(
-    wanted: f64,
-    cells: &mut [[[f64; L]; SETTINGS]; AGE_BANDS],
-) -> [f64; L] {
-    let mut induced = [0.0; L];
+    let years = f64::from(years_on);
+    let wanted = induced_demand * places_added;
+    state.induced_to_date += wanted;
     for l in 0..L {
-        let main: f64 = cells.iter().map(|r| r[MAINSTREAM][l]).sum();
-        induced[l] = wanted.min(main);
-        if main > 0.0 {
-            let moved_share = induced[l] / main;
-            for band in cells.iter_mut() {
-                let moved = band[MAINSTREAM][l] * moved_share;
-                band[MAINSTREAM][l] -= moved;
-                band[SPECIAL_STATE][l] += moved;
+        let path = &paths[l];
+        state.capacity[l] = council.placement.trend_capacity(path, years) + state.places_to_date;
+        let mut plans = 0.0;
+        let mut mainstream = 0.0;
+        for band in &state.cells {
+            for (s, cell) in band.iter().enumerate() {
+                plans += cell[l];
+                if s == MAINSTREAM {
+                    mainstream += cell[l];
+                }
             }
         }
+        placed.induced[l] = wanted.min(mainstream);
+        let (targets, overflow) =
+            council
+                .placement
+                .targets(path, years, plans, state.capacity[l], state.induced_to_date);
+        placed.overflow[l] = overflow;
+        placement::replace(&mut state.cells, l, &targets);
     }
-    induced
-}
-
-/// Step 2's overflow for every lane: state special demand above capacity moves to independent
-/// special schools, in proportion across age bands. Returns the overflow per lane.
-#[inline(always)]
-fn overflow_step<const L: usize>(
-    capacity: f64,
-    cells: &mut [[[f64; L]; SETTINGS]; AGE_BANDS],
-) -> [f64; L] {
-    let mut demand = [0.0; L];
-    for row in cells.iter() {
-        for l in 0..L {
-            demand[l] += row[SPECIAL_STATE][l];
-        }
-    }
-    let mut overflow = [0.0; L];
-    let mut moved_share = [0.0; L];
-    for l in 0..L {
-        if demand[l] > capacity && demand[l] > 0.0 {
-            overflow[l] = demand[l] - capacity;
-            moved_share[l] = overflow[l] / demand[l];
-        }
-    }
-    for row in cells.iter_mut() {
-        for l in 0..L {
-            let moved = row[SPECIAL_STATE][l] * moved_share[l];
-            row[SPECIAL_STATE][l] -= moved;
-            row[SPECIAL_INDEPENDENT][l] += moved;
-        }
-    }
-    overflow
+    placed
 }
 
 /// The year's plans by setting (returned) and by age band (into `state.ages`, the next demand
@@ -1177,7 +1224,7 @@ fn write_plans<const L: usize>(
     row.set(Metric::NewPlans, flows.new_plans[l]);
     row.set(Metric::CeasedPlans, flows.ceased[l]);
     row.set(Metric::AgedOut, flows.aged_out[l]);
-    row.set(Metric::SpecialPlaces, state.capacity);
+    row.set(Metric::SpecialPlaces, state.capacity[l]);
     row.set(Metric::Overflow, placed.overflow[l]);
     row.set(Metric::InducedPlacements, placed.induced[l]);
 }

@@ -11,6 +11,7 @@ pub mod error;
 pub mod export;
 pub mod local;
 pub mod metric;
+pub mod placement;
 pub mod run;
 pub mod scenario;
 pub mod seeds;

@@ -91,11 +91,33 @@ pub struct NewPlaces {
     pub places: f64,
 }
 
+/// Values per placement group modelled against mainstream (see `placement::GROUP_NAMES`).
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PerGroup {
+    pub specialist: f64,
+    pub post16: f64,
+    pub ap_other: f64,
+}
+
+impl PerGroup {
+    pub fn to_array(self) -> [f64; crate::placement::GROUPS] {
+        [self.specialist, self.post16, self.ap_other]
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Placement {
     pub entry_mix_shrinkage_plans: f64,
+    pub history_years: u32,
+    pub trend_shrinkage_plans: f64,
+    pub share_level_sd: PerGroup,
+    pub share_slope_sd: PerGroup,
     pub capacity_headroom: f64,
+    pub capacity_level_sd: f64,
+    pub capacity_growth_sd: f64,
+    pub capacity_specialist_correlation: f64,
     pub induced_demand: f64,
     pub new_places: Vec<NewPlaces>,
     pub new_places_rule: PlacesRule,
@@ -543,6 +565,46 @@ fn validate(path: &Path, s: Scenario, files: Vec<PathBuf>) -> Result<LoadedScena
         path,
         p.entry_mix_shrinkage_plans,
         "placement.entry_mix_shrinkage_plans",
+    )?;
+    check(
+        path,
+        (1..=7).contains(&p.history_years),
+        "placement.history_years",
+        "allowed 1 to 7",
+    )?;
+    non_negative(
+        path,
+        p.trend_shrinkage_plans,
+        "placement.trend_shrinkage_plans",
+    )?;
+    for (v, k) in p
+        .share_level_sd
+        .to_array()
+        .into_iter()
+        .map(|v| (v, "placement.share_level_sd"))
+        .chain(
+            p.share_slope_sd
+                .to_array()
+                .into_iter()
+                .map(|v| (v, "placement.share_slope_sd")),
+        )
+        .chain([
+            (p.capacity_level_sd, "placement.capacity_level_sd"),
+            (p.capacity_growth_sd, "placement.capacity_growth_sd"),
+        ])
+    {
+        check(
+            path,
+            v.is_finite() && (0.0..=1.0).contains(&v),
+            k,
+            "a standard deviation on the log scale, allowed 0 to 1",
+        )?;
+    }
+    check(
+        path,
+        (0.0..=0.99).contains(&p.capacity_specialist_correlation),
+        "placement.capacity_specialist_correlation",
+        "allowed 0 to 0.99",
     )?;
     check(
         path,

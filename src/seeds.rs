@@ -46,6 +46,9 @@ pub struct CouncilSeed {
     pub safety_valve: Option<SafetyValveSeed>,
     /// Januaries whose EHCP count is estimated (not scored by the back-test).
     pub ehcps_estimated: std::collections::BTreeSet<i32>,
+    /// Januaries whose placements (setting totals) are estimated: the count is estimated, or the
+    /// placements were suppressed and raked (rule R3). Not scored by the back-test.
+    pub placements_estimated: std::collections::BTreeSet<i32>,
     /// Balances (by FY closed) that are estimated.
     pub deficits_estimated: std::collections::BTreeSet<FinancialYear>,
 }
@@ -67,6 +70,9 @@ pub struct Baseline {
     /// Local figures supplied with the run (`run --local`), if any.
     pub local: crate::local::LocalFigures,
 }
+
+/// The seeds' rule for a council-year whose placements were suppressed and raked (seeds/README.md).
+const RAKED_PLACEMENTS_RULE: &str = "R3";
 
 /// A published national figure from `national_totals.csv`.
 #[derive(Debug, Clone)]
@@ -275,6 +281,7 @@ struct CaseloadRow {
     setting: String,
     plans: f64,
     status: String,
+    rule: String,
 }
 
 #[derive(Deserialize)]
@@ -517,6 +524,7 @@ impl Loader {
             council.ehcps.insert(row.january, v);
             if row.status == "estimated" {
                 council.ehcps_estimated.insert(row.january);
+                council.placements_estimated.insert(row.january);
             }
         }
         Ok(())
@@ -539,6 +547,9 @@ impl Loader {
                     cell_name(a, s)
                 )
             })?;
+            if row.rule.split('+').any(|r| r == RAKED_PLACEMENTS_RULE) {
+                council.placements_estimated.insert(row.january);
+            }
             council
                 .caseload
                 .entry(row.january)
@@ -829,6 +840,7 @@ impl CouncilSeed {
             reserves: BTreeMap::new(),
             safety_valve: None,
             ehcps_estimated: Default::default(),
+            placements_estimated: Default::default(),
             deficits_estimated: Default::default(),
         }
     }

@@ -30,8 +30,8 @@ fn ageing_alone_conserves_plans() {
     for c in &mut model.councils {
         c.new_rate = 0.0;
         c.cease_rate = [0.0; AGE_BANDS];
-        // Step the caseload in the first year too.
-        c.caseload_is_first_year = false;
+        // Step the caseload from the first year, with no census and no placement trend.
+        util::without_census_or_trends(c);
     }
     let promote = model.structure.promote;
     assert!(
@@ -155,11 +155,11 @@ fn overflow_only_when_state_special_demand_exceeds_capacity() {
                             "{name}: overflow but not full"
                         );
                     }
-                    if t > 0 {
-                        assert!(
-                            places >= cp.get(p, t - 1, Metric::SpecialPlaces),
-                            "places fell"
-                        );
+                    // Overflow moves specialist placements, never plans: after the latest
+                    // census it is every independent placement.
+                    if overflow > 0.0 {
+                        let independent = cp.get(p, t, Metric::BY_SETTING[SPECIAL_INDEPENDENT]);
+                        assert!(util::close(overflow, independent, 1e-9, 1e-6));
                     }
                 }
             }
@@ -193,7 +193,6 @@ fn new_special_places_lower_independent_placements() {
         if highneeds::caseload::by_setting(&c.caseload0)[SPECIAL_STATE] < 1.0 {
             continue;
         }
-        checked += 1;
         let va: Vec<f64> = (0..PATHS).map(|p| x.get(p, t, k)).collect();
         let vb: Vec<f64> = (0..PATHS).map(|p| y.get(p, t, k)).collect();
         let (ma, mb) = (
@@ -201,12 +200,16 @@ fn new_special_places_lower_independent_placements() {
             highneeds::summary::stats(&mut vb.clone()).p50,
         );
         assert!(
-            mb < ma,
-            "{}: independent median {mb} not below {ma}",
+            mb <= ma + 1e-9,
+            "{}: independent median {mb} above {ma}",
             c.la_name
         );
+        if mb < ma {
+            checked += 1;
+        }
     }
-    assert!(checked > 140, "{checked}");
+    // Most councils buy independent places in 2030-31 and place fewer there with more places.
+    assert!(checked > 100, "{checked}");
 }
 
 #[test]
@@ -264,8 +267,7 @@ fn phase_transfer_re_places_plans_as_the_transition_matrix_does() {
     for c in &mut model.councils {
         c.new_rate = 0.0;
         c.cease_rate = [0.0; AGE_BANDS];
-        c.caseload_is_first_year = false;
-        c.capacity0 = 1e12;
+        util::without_census_or_trends(c);
     }
     let structure = model.structure.clone();
     // Transposed, so that `transition[a] * plans_by_setting` gives the settings plans arrive in.

@@ -11,6 +11,7 @@ mod cohort;
 mod conservation;
 mod local;
 mod money;
+mod placement;
 mod policy;
 mod resources;
 mod seed_faults;

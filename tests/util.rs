@@ -135,3 +135,12 @@ pub fn bin() -> assert_cmd::Command {
     c.current_dir(root());
     c
 }
+
+/// Steps a council's caseload from the first projected year with the demand step alone: no
+/// census replaces a year's caseload and the placement trends never start (their latest census
+/// is put after the horizon), so settings change only by the entry mix and phase transfer.
+pub fn without_census_or_trends(c: &mut highneeds::calibration::CouncilModel) {
+    let years = c.census.len();
+    c.census = vec![None; years];
+    c.latest_census = years as i32;
+}

@@ -1,0 +1,284 @@
+//! Step 2 of the yearly step, placement (README "The model", step 2): where plans are placed.
+//!
+//! Each council's placements follow its own trends to its latest census. Specialist placements
+//! (state + independent special) grow at their own fitted log rate: they are led by the places
+//! available, not by the number of plans. The log share of post-16 and of AP/other in all plans
+//! moves by a fitted slope each year, and mainstream takes the rest. State special places grow by
+//! their own fitted trend, with the scenario's new places on top. Specialist placements fill the
+//! state special places first; what the places cannot take goes to independent and
+//! non-maintained special schools (the overflow). Trends and levels are uncertain and drawn once
+//! per path and council. No I/O.
+
+use crate::caseload::{AGE_BANDS, MAINSTREAM, SETTINGS, SPECIAL_INDEPENDENT, SPECIAL_STATE};
+
+/// Placement groups modelled against mainstream, in this order.
+pub const GROUPS: usize = 3;
+/// Names of the groups (scenario keys and README).
+pub const GROUP_NAMES: [&str; GROUPS] = ["specialist", "post16", "ap_other"];
+const POST16: usize = crate::caseload::Setting::Post16 as usize;
+const AP_OTHER: usize = crate::caseload::Setting::ApOther as usize;
+
+/// Largest share of all plans the three groups may take together (mainstream keeps the rest):
+/// a guard for long horizons, where trends could otherwise squeeze mainstream out.
+pub const MAX_GROUP_SHARE: f64 = 0.95;
+
+/// The groups' log levels in one census: log specialist placements, then the log shares of
+/// post-16 and AP/other in all plans (a group with no plans counts half a plan, so that its log
+/// stays finite).
+pub fn log_levels(by_setting: &[f64; SETTINGS]) -> [f64; GROUPS] {
+    let all: f64 = by_setting.iter().sum::<f64>().max(1.0);
+    let g = groups(by_setting);
+    [
+        g[0].max(0.5).ln(),
+        (g[1].max(0.5) / all).ln(),
+        (g[2].max(0.5) / all).ln(),
+    ]
+}
+
+/// Plans by group: specialist (state + independent special), post-16, AP/other.
+pub fn groups(by_setting: &[f64; SETTINGS]) -> [f64; GROUPS] {
+    [
+        by_setting[SPECIAL_STATE] + by_setting[SPECIAL_INDEPENDENT],
+        by_setting[POST16],
+        by_setting[AP_OTHER],
+    ]
+}
+
+/// A council's fitted placement trends (calibration), before the per-path draws.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PlacementTrend {
+    /// The groups' log levels at the latest census ([`log_levels`]).
+    pub log_level0: [f64; GROUPS],
+    /// Yearly change in those log levels: own history shrunk toward England's.
+    pub slope: [f64; GROUPS],
+    /// State special places at the latest census (its state special placements x headroom).
+    pub capacity0: f64,
+    /// Yearly log growth of state special places: own history shrunk toward England's.
+    pub capacity_growth: f64,
+}
+
+/// Spread of the placement trends (scenario terms), drawn once per path and council.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PlacementSpread {
+    pub level_sd: [f64; GROUPS],
+    pub slope_sd: [f64; GROUPS],
+    pub capacity_level_sd: f64,
+    pub capacity_growth_sd: f64,
+}
+
+/// Number of standard normals one path's placement draw uses (fixed, whatever the scenario).
+pub const NORMALS: usize = 2 * GROUPS + 2;
+
+/// One path's placement parameters for one council.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PlacementPath {
+    pub log_level: [f64; GROUPS],
+    pub slope: [f64; GROUPS],
+    pub capacity_level: f64,
+    pub capacity_growth: f64,
+}
+
+impl PlacementTrend {
+    /// The path's parameters from `NORMALS` standard normals (in a fixed order: each group's
+    /// level then slope, then the capacity level and growth).
+    pub fn draw(&self, spread: &PlacementSpread, z: &[f64; NORMALS]) -> PlacementPath {
+        PlacementPath {
+            log_level: std::array::from_fn(|g| self.log_level0[g] + spread.level_sd[g] * z[2 * g]),
+            slope: std::array::from_fn(|g| self.slope[g] + spread.slope_sd[g] * z[2 * g + 1]),
+            capacity_level: spread.capacity_level_sd * z[2 * GROUPS],
+            capacity_growth: self.capacity_growth + spread.capacity_growth_sd * z[2 * GROUPS + 1],
+        }
+    }
+
+    /// State special places from the trend, `years` after the latest census (before the
+    /// scenario's new places).
+    pub fn trend_capacity(&self, path: &PlacementPath, years: f64) -> f64 {
+        self.capacity0 * (path.capacity_growth * years + path.capacity_level).exp()
+    }
+
+    /// Setting totals for `stock` plans `years` after the latest census, with `capacity` state
+    /// special places and `induced` extra specialist placements drawn from mainstream by new
+    /// places. Returns the totals (they add up to `stock`) and the overflow: specialist
+    /// placements above the state special places, which go to independent special schools.
+    pub fn targets(
+        &self,
+        path: &PlacementPath,
+        years: f64,
+        stock: f64,
+        capacity: f64,
+        induced: f64,
+    ) -> ([f64; SETTINGS], f64) {
+        let level = |g: usize| (path.log_level[g] + path.slope[g] * years).exp();
+        let trend_specialist = level(0).min(MAX_GROUP_SHARE * stock);
+        let room = MAX_GROUP_SHARE - trend_specialist / stock.max(1e-9);
+        let mut share = [level(1), level(2)];
+        let sum = share[0] + share[1];
+        if sum > room {
+            share = share.map(|v| v * room / sum);
+        }
+        let mainstream = stock * (1.0 - share[0] - share[1]) - trend_specialist;
+        let moved = induced.min(mainstream);
+        let specialist = trend_specialist + moved;
+        let state = specialist.min(capacity.max(0.0));
+        let mut out = [0.0; SETTINGS];
+        out[MAINSTREAM] = mainstream - moved;
+        out[SPECIAL_STATE] = state;
+        out[SPECIAL_INDEPENDENT] = specialist - state;
+        out[POST16] = stock * share[0];
+        out[AP_OTHER] = stock * share[1];
+        (out, specialist - state)
+    }
+}
+
+/// Re-places one path's plans (`cells[band][setting][lane]`, lane `l`) so that the setting
+/// totals equal `targets` (which add up to the plans), by a minimal move like the phase
+/// transfer's: a setting above its target releases its surplus from every age band in
+/// proportion to its plans there; each band's released plans go to the settings below their
+/// targets in proportion to their shortfalls. Each age band keeps its plans and each setting
+/// reaches its target exactly.
+#[inline(always)]
+pub fn replace<const L: usize>(
+    cells: &mut [[[f64; L]; SETTINGS]; AGE_BANDS],
+    l: usize,
+    targets: &[f64; SETTINGS],
+) {
+    let mut column = [0.0; SETTINGS];
+    for band in cells.iter() {
+        for (s, cell) in band.iter().enumerate() {
+            column[s] += cell[l];
+        }
+    }
+    let mut keep = [1.0; SETTINGS];
+    let mut shortfall = [0.0; SETTINGS];
+    for s in 0..SETTINGS {
+        if column[s] > targets[s] {
+            keep[s] = targets[s] / column[s];
+        } else {
+            shortfall[s] = targets[s] - column[s];
+        }
+    }
+    let total_shortfall: f64 = shortfall.iter().sum();
+    if total_shortfall <= 0.0 {
+        return;
+    }
+    for band in cells.iter_mut() {
+        let mut released = 0.0;
+        for (s, cell) in band.iter_mut().enumerate() {
+            released += cell[l] * (1.0 - keep[s]);
+            cell[l] *= keep[s];
+        }
+        for (s, cell) in band.iter_mut().enumerate() {
+            cell[l] += released * shortfall[s] / total_shortfall;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn trend() -> PlacementTrend {
+        PlacementTrend {
+            log_level0: log_levels(&[400.0, 250.0, 50.0, 150.0, 100.0]),
+            slope: [-0.05, -0.02, 0.03],
+            capacity0: 250.0,
+            capacity_growth: 0.05,
+        }
+    }
+    const NO_SPREAD: PlacementSpread = PlacementSpread {
+        level_sd: [0.0; GROUPS],
+        slope_sd: [0.0; GROUPS],
+        capacity_level_sd: 0.0,
+        capacity_growth_sd: 0.0,
+    };
+
+    #[test]
+    fn targets_reproduce_the_census_and_conserve_plans() {
+        let t = trend();
+        let p = t.draw(&NO_SPREAD, &[0.0; NORMALS]);
+        // At the census the shares are the census's; 250 places for 300 specialist placements:
+        // 50 go to independent schools.
+        let (out, overflow) = t.targets(&p, 0.0, 950.0, 250.0, 0.0);
+        let expect = [400.0, 250.0, 50.0, 150.0, 100.0];
+        for s in 0..SETTINGS {
+            assert!((out[s] - expect[s]).abs() < 1e-9, "{out:?}");
+        }
+        assert!((overflow - 50.0).abs() < 1e-9);
+        // Ten more places: ten fewer independent placements.
+        let (more, overflow) = t.targets(&p, 0.0, 950.0, 260.0, 0.0);
+        assert!((more[SPECIAL_INDEPENDENT] - 40.0).abs() < 1e-9, "{more:?}");
+        assert!((overflow - 40.0).abs() < 1e-9);
+        // Induced placements come from mainstream; plans are conserved.
+        let (ind, _) = t.targets(&p, 0.0, 950.0, 1000.0, 10.0);
+        assert!((ind[MAINSTREAM] - 390.0).abs() < 1e-9);
+        assert!((ind[SPECIAL_STATE] - 310.0).abs() < 1e-9);
+        assert!((ind.iter().sum::<f64>() - 950.0).abs() < 1e-9);
+        // A year on, specialist placements grow by their rate whatever the plans (300 x
+        // exp(-0.05)); post-16's share moves by its slope.
+        let (next, _) = t.targets(&p, 1.0, 1000.0, 1e9, 0.0);
+        let specialist = next[SPECIAL_STATE] + next[SPECIAL_INDEPENDENT];
+        assert!((specialist - 300.0 * (-0.05f64).exp()).abs() < 1e-9);
+        assert!((next[POST16] - 1000.0 * 150.0 / 950.0 * (-0.02f64).exp()).abs() < 1e-9);
+        assert!((next.iter().sum::<f64>() - 1000.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn capacity_trend_compounds_its_growth() {
+        let t = trend();
+        let p = t.draw(&NO_SPREAD, &[0.0; NORMALS]);
+        let k = t.trend_capacity(&p, 3.0);
+        assert!((k - 250.0 * (0.15f64).exp()).abs() < 1e-9);
+        // A path's draw moves the level and the growth once for every year.
+        let spread = PlacementSpread {
+            capacity_level_sd: 0.1,
+            capacity_growth_sd: 0.01,
+            ..NO_SPREAD
+        };
+        let mut z = [0.0; NORMALS];
+        z[2 * GROUPS] = 1.0;
+        z[2 * GROUPS + 1] = -1.0;
+        let q = t.draw(&spread, &z);
+        let ratio = |y: f64| t.trend_capacity(&q, y) / t.trend_capacity(&p, y);
+        assert!((ratio(1.0).ln() - (0.1 - 0.01)).abs() < 1e-12);
+        assert!((ratio(4.0).ln() - (0.1 - 0.04)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn replacement_hits_the_targets_and_keeps_the_plans() {
+        let mut cells = [[[0.0; 2]; SETTINGS]; AGE_BANDS];
+        for a in 0..AGE_BANDS {
+            for s in 0..SETTINGS {
+                cells[a][s][0] = (1 + a * s) as f64;
+                cells[a][s][1] = 7.0;
+            }
+        }
+        cells[0][POST16][0] = 0.0;
+        let before: f64 = cells.iter().flatten().map(|v| v[0]).sum();
+        let mut targets = [0.0; SETTINGS];
+        targets[MAINSTREAM] = 0.3 * before;
+        targets[SPECIAL_STATE] = 0.3 * before;
+        targets[SPECIAL_INDEPENDENT] = 0.1 * before;
+        targets[POST16] = 0.2 * before;
+        targets[AP_OTHER] = 0.1 * before;
+        replace(&mut cells, 0, &targets);
+        for s in 0..SETTINGS {
+            let col: f64 = cells.iter().map(|r| r[s][0]).sum();
+            assert!((col - targets[s]).abs() < 1e-9, "setting {s}: {col}");
+        }
+        // Every age band keeps its plans; lane 1 is untouched.
+        for (a, band) in cells.iter().enumerate() {
+            let sum: f64 = band.iter().map(|v| v[0]).sum();
+            let was: f64 = (0..SETTINGS)
+                .map(|s| {
+                    if a == 0 && s == POST16 {
+                        0.0
+                    } else {
+                        (1 + a * s) as f64
+                    }
+                })
+                .sum();
+            assert!((sum - was).abs() < 1e-9, "band {a}: {sum} vs {was}");
+        }
+        assert!(cells.iter().flatten().all(|v| v[1] == 7.0));
+    }
+}

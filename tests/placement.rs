@@ -1,0 +1,252 @@
+//! Placement (README "The model", step 2): the January 2026 census as a known year, the state
+//! special capacity trend, overflow, and placement uncertainty drawn once per path.
+
+use crate::util::{self, t_of, SEED};
+use highneeds::backtest::{backtest, Target};
+use highneeds::caseload::{by_setting, SETTINGS, SPECIAL_INDEPENDENT, SPECIAL_STATE};
+use highneeds::engine::RunConfig;
+use highneeds::metric::Metric;
+use highneeds::scenario::{NewPlaces, PerGroup};
+
+const PATHS: usize = 12;
+const POST16: usize = highneeds::caseload::Setting::Post16 as usize;
+const AP_OTHER: usize = highneeds::caseload::Setting::ApOther as usize;
+
+#[test]
+fn the_january_2026_census_is_the_caseload_of_2025_26() {
+    let model = util::model(&util::scenario());
+    let t = t_of(&model, "2025-26");
+    let (cs, _) = util::sim(&model, 4, SEED);
+    for cp in &cs {
+        let c = &model.councils[cp.council];
+        assert_eq!(c.latest_census, t as i32, "{}", c.la_name);
+        let census = by_setting(&util::baseline().councils[cp.council].caseload[&2026]);
+        for p in 0..cp.paths {
+            for s in 0..SETTINGS {
+                let got = cp.get(p, t, Metric::BY_SETTING[s]);
+                assert!(
+                    util::close(got, census[s], 1e-12, 1e-9),
+                    "{} setting {s}: {got} vs {}",
+                    c.la_name,
+                    census[s]
+                );
+            }
+            // The census year's flows are those it implies: plans still add up.
+            let change = cp.get(p, t, Metric::Ehcps) - cp.get(p, t - 1, Metric::Ehcps);
+            let flows = cp.get(p, t, Metric::NewPlans)
+                - cp.get(p, t, Metric::CeasedPlans)
+                - cp.get(p, t, Metric::AgedOut);
+            assert!(util::close(change, flows, 1e-9, 1e-6));
+        }
+    }
+}
+
+#[test]
+fn capacity_trend_reproduces_a_councils_history() {
+    // With no shrinkage toward England, each council's places run back over the history window
+    // from its latest census land on its state special placements at the window's start.
+    let mut ls = util::scenario();
+    ls.scenario.placement.trend_shrinkage_plans = 0.0;
+    let model = util::model(&ls);
+    let b = util::baseline();
+    let years = ls.scenario.placement.history_years as i32;
+    let path = |c: &highneeds::calibration::CouncilModel| {
+        c.placement.draw(
+            &highneeds::placement::PlacementSpread {
+                level_sd: [0.0; 3],
+                slope_sd: [0.0; 3],
+                capacity_level_sd: 0.0,
+                capacity_growth_sd: 0.0,
+            },
+            &[0.0; highneeds::placement::NORMALS],
+        )
+    };
+    let mut checked = 0;
+    for (c, seed) in model.councils.iter().zip(&b.councils) {
+        let (then, now) = (
+            by_setting(&seed.caseload[&(2026 - years)])[SPECIAL_STATE],
+            by_setting(&seed.caseload[&2026])[SPECIAL_STATE],
+        );
+        if then < 1.0 || now < 1.0 {
+            continue;
+        }
+        let p = path(c);
+        let back = c.placement.trend_capacity(&p, -f64::from(years));
+        assert!(
+            util::close(back, then, 1e-9, 1e-6),
+            "{}: {back} vs {then}",
+            c.la_name
+        );
+        assert!(util::close(
+            c.placement.trend_capacity(&p, 0.0),
+            now,
+            1e-12,
+            1e-9
+        ));
+        checked += 1;
+    }
+    assert!(checked > 140, "{checked}");
+    // Shrunk (the baseline), Kent's growth lies between its own and England's.
+    let model = util::model(&util::scenario());
+    let kent = b.councils.iter().position(|c| c.la_code == 886).unwrap();
+    let state = |jan: i32, cs: &[&highneeds::seeds::CouncilSeed]| -> f64 {
+        cs.iter()
+            .map(|c| by_setting(&c.caseload[&jan])[SPECIAL_STATE])
+            .sum()
+    };
+    let all: Vec<_> = b.councils.iter().collect();
+    let england = (state(2026, &all) / state(2022, &all)).ln() / 4.0;
+    let own = (state(2026, &all[kent..=kent]) / state(2022, &all[kent..=kent])).ln() / 4.0;
+    let g = model.councils[kent].placement.capacity_growth;
+    assert!(g >= own.min(england) - 1e-12 && g <= own.max(england) + 1e-12);
+}
+
+fn with(places: f64, induced: f64) -> highneeds::scenario::LoadedScenario {
+    let mut ls = util::scenario();
+    ls.scenario.placement.induced_demand = induced;
+    ls.scenario.placement.new_places = vec![NewPlaces {
+        fy: util::fy("2027-28"),
+        places,
+    }];
+    ls
+}
+
+#[test]
+fn overflow_conserves_plans_and_new_places_replace_independent_placements_one_for_one() {
+    let base = util::model(&with(0.0, 0.0));
+    let more = util::model(&with(40_000.0, 0.0));
+    let (a, _) = util::sim(&base, PATHS, SEED);
+    let (b, _) = util::sim(&more, PATHS, SEED);
+    let t = t_of(&base, "2029-30");
+    let (ks, ki) = (
+        Metric::BY_SETTING[SPECIAL_STATE],
+        Metric::BY_SETTING[SPECIAL_INDEPENDENT],
+    );
+    let mut moved = 0.0;
+    for (x, y) in a.iter().zip(&b) {
+        for p in 0..PATHS {
+            let specialist =
+                |z: &highneeds::engine::CouncilPaths| z.get(p, t, ks) + z.get(p, t, ki);
+            // Places move specialist placements between schools; they add none and lose none.
+            assert!(util::close(specialist(x), specialist(y), 1e-9, 1e-6));
+            assert!(util::close(
+                x.get(p, t, Metric::Ehcps),
+                y.get(p, t, Metric::Ehcps),
+                1e-12,
+                1e-9
+            ));
+            let gained = y.get(p, t, ks) - x.get(p, t, ks);
+            assert!(gained >= -1e-6);
+            assert!(util::close(
+                gained,
+                x.get(p, t, ki) - y.get(p, t, ki),
+                1e-9,
+                1e-6
+            ));
+            moved += gained;
+        }
+    }
+    assert!(moved > 0.0, "the places were never used");
+}
+
+#[test]
+fn placement_shares_and_places_are_drawn_once_per_path() {
+    // Only the post-16 share's level and the places' level are uncertain: in every projected
+    // year of a path, post-16's log share sits the same distance from its trend, and the places
+    // the same log distance from theirs.
+    let mut ls = util::scenario();
+    let p = &mut ls.scenario.placement;
+    p.share_level_sd = PerGroup {
+        specialist: 0.0,
+        post16: 0.2,
+        ap_other: 0.0,
+    };
+    p.share_slope_sd = PerGroup {
+        specialist: 0.0,
+        post16: 0.0,
+        ap_other: 0.0,
+    };
+    p.capacity_level_sd = 0.1;
+    p.capacity_growth_sd = 0.0;
+    p.capacity_specialist_correlation = 0.0;
+    let model = util::model(&ls);
+    let (cs, _) = util::sim(&model, PATHS, SEED);
+    let first = t_of(&model, "2026-27");
+    let mut checked = 0;
+    for cp in &cs {
+        let c = &model.councils[cp.council];
+        if by_setting(&c.caseload0)[POST16] < 100.0 || c.placement.capacity0 < 100.0 {
+            continue;
+        }
+        let mut offsets = Vec::new();
+        for p in 0..cp.paths {
+            let offset = |t: usize| {
+                let years = f64::from(t as i32 - c.latest_census);
+                let share = cp.get(p, t, Metric::BY_SETTING[POST16]) / cp.get(p, t, Metric::Ehcps);
+                let places = cp.get(p, t, Metric::SpecialPlaces);
+                (
+                    share.ln() - c.placement.log_level0[1] - c.placement.slope[1] * years,
+                    (places / c.placement.capacity0).ln() - c.placement.capacity_growth * years,
+                )
+            };
+            let o = offset(first);
+            for t in first + 1..cp.years {
+                // Skip years where the groups' cap (MAX_GROUP_SHARE) rescales the shares.
+                let groups: f64 = [SPECIAL_STATE, SPECIAL_INDEPENDENT, POST16, AP_OTHER]
+                    .iter()
+                    .map(|s| cp.get(p, t, Metric::BY_SETTING[*s]))
+                    .sum();
+                if groups / cp.get(p, t, Metric::Ehcps)
+                    > highneeds::placement::MAX_GROUP_SHARE - 1e-6
+                {
+                    continue;
+                }
+                let ot = offset(t);
+                assert!((ot.0 - o.0).abs() < 1e-9, "{} path {p} t {t}", c.la_name);
+                assert!((ot.1 - o.1).abs() < 1e-9, "{} path {p} t {t}", c.la_name);
+            }
+            offsets.push(o);
+        }
+        // ...and different paths draw differently.
+        assert!(offsets.windows(2).any(|w| (w[0].0 - w[1].0).abs() > 1e-3));
+        assert!(offsets.windows(2).any(|w| (w[0].1 - w[1].1).abs() > 1e-3));
+        checked += 1;
+    }
+    assert!(checked > 140, "{checked}");
+}
+
+#[test]
+fn the_back_test_scores_january_2026_by_setting() {
+    let bt = backtest(
+        util::baseline(),
+        &util::scenario(),
+        util::fy("2024-25"),
+        RunConfig {
+            paths: 20,
+            seed: SEED,
+        },
+        &|| {},
+    )
+    .expect("a back-test from 2024-25 (no published balance at 31 March 2025)");
+    let jan26 = util::fy("2025-26");
+    for s in 0..SETTINGS {
+        let rows: Vec<_> = bt
+            .rows
+            .iter()
+            .filter(|r| r.target == Target::EhcpsIn(s) && r.fy == jan26)
+            .collect();
+        // 152 councils (the Isle of Wight's January 2026 figures are estimated) and England.
+        assert_eq!(rows.len(), 153, "setting {s}");
+        let england = rows.iter().find(|r| r.la_code.is_none()).unwrap();
+        let sum: f64 = util::baseline()
+            .councils
+            .iter()
+            .map(|c| by_setting(&c.caseload[&2026])[s])
+            .sum();
+        assert!(util::close(england.actual, sum, 1e-12, 1e-6));
+    }
+    assert!(bt
+        .rows
+        .iter()
+        .all(|r| r.target != Target::Deficit && r.fy == jan26));
+}
