@@ -217,17 +217,17 @@ fn placement_shares_and_places_are_drawn_once_per_path() {
 
 #[test]
 fn the_back_test_scores_january_2026_by_setting() {
-    let bt = backtest(
-        util::baseline(),
-        &util::scenario(),
-        util::fy("2024-25"),
-        RunConfig {
+    let scenario = util::scenario();
+    let inputs = highneeds::run::Inputs {
+        baseline: util::baseline(),
+        scenario: &scenario,
+        config: RunConfig {
             paths: 20,
             seed: SEED,
         },
-        &|| {},
-    )
-    .expect("a back-test from 2024-25 (no published balance at 31 March 2025)");
+    };
+    let bt = backtest(inputs, util::fy("2024-25"), &|| {})
+        .expect("a back-test from 2024-25 (no published balance at 31 March 2025)");
     let jan26 = util::fy("2025-26");
     for s in 0..SETTINGS {
         let rows: Vec<_> = bt
