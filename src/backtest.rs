@@ -43,7 +43,7 @@ impl Target {
     }
     /// Money targets are also scored in % of the council's HNB and by group.
     pub fn is_money(self) -> bool {
-        self != Target::Ehcps
+        matches!(self, Target::Deficit | Target::Spend)
     }
     pub fn name(self) -> &'static str {
         self.metric().name()
