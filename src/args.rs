@@ -87,16 +87,19 @@ pub struct Common {
     /// Master seed [default: the scenario's run.seed]
     #[arg(long)]
     seed: Option<u64>,
-    /// Worker threads [default: all cores]. Results do not depend on it.
+    /// Worker threads [default: all cores; at most 4 per logical CPU]. Results do not depend on it.
     #[arg(long)]
     threads: Option<usize>,
-    /// No progress bar.
+    /// Hide the progress bar (the results summary is still printed).
     #[arg(long)]
     pub quiet: bool,
     /// Folder holding the baseline data [default: ./seeds, else the crate's seeds/]
     #[arg(long)]
     seeds: Option<PathBuf>,
 }
+
+/// `--threads` may be at most this many times the machine's logical CPUs.
+pub const THREADS_PER_CPU: usize = 4;
 
 /// The seeds folder: as given, else ./seeds, else the crate's own.
 pub fn seeds_dir(given: &Option<PathBuf>) -> PathBuf {
@@ -138,11 +141,18 @@ impl Common {
             paths,
             seed: self.seed.unwrap_or(scenario.scenario.run.seed),
         };
-        let threads = self
-            .threads
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let max_threads = THREADS_PER_CPU * cpus;
+        let threads = self.threads.unwrap_or(cpus);
         if threads == 0 {
             return Err(InputError::invalid("--threads", "must be at least 1").into());
+        }
+        if threads > max_threads {
+            let message = format!(
+                "{threads} is too many: at most {max_threads} ({THREADS_PER_CPU} per logical CPU; \
+                 this machine has {cpus}); more threads only slow a run down"
+            );
+            return Err(InputError::invalid("--threads", message).into());
         }
         if let Some(available) = available_memory() {
             let h = &scenario.scenario.horizon;

@@ -4,12 +4,12 @@
 
 use crate::calibration::{calibrate, Vintage};
 use crate::engine::{simulate, CouncilPaths, EnglandPaths};
-use crate::error::InputError;
+use crate::error::{ImplausibleFigure, InputError};
 use crate::metric::{Metric, NationalMetric};
 use crate::run::{Horizon, Inputs};
 use crate::scenario::LoadedScenario;
 use crate::seeds::{Baseline, CouncilSeed};
-use crate::summary::{stats, Band, Stats};
+use crate::summary::{is_plausible, stats, Band, Stats};
 use crate::FinancialYear;
 
 /// A percentage error is reported only where the actual deficit is at least this (pounds).
@@ -222,6 +222,50 @@ impl Policy {
         match self {
             Policy::AsOf => "as-of",
             Policy::AsHappened => "as-happened",
+        }
+    }
+}
+
+impl Backtest {
+    /// Every figure the exporters write is finite and plausible, or the first that is not (by
+    /// year, then council with England last, then target) is the error.
+    pub fn check_figures(&self) -> Result<(), ImplausibleFigure> {
+        let first_implausible = |forecast: &Stats, actual: f64| {
+            let actual = std::iter::once(("actual", actual));
+            forecast
+                .named()
+                .into_iter()
+                .chain(actual)
+                .find(|(_, v)| !is_plausible(*v))
+        };
+        let scored = self.rows.iter().filter_map(|r| {
+            let (statistic, value) = first_implausible(&r.forecast, r.actual)?;
+            let area = r
+                .la_code
+                .map_or("England".to_string(), |c| format!("{} ({c})", r.la_name));
+            let metric = r.target.name();
+            Some(ImplausibleFigure {
+                metric,
+                statistic,
+                area,
+                fy: r.fy,
+                value,
+            })
+        });
+        let per_plan = self.per_plan.iter().filter_map(|pp| {
+            let (statistic, value) = first_implausible(&pp.forecast, pp.actual)?;
+            Some(ImplausibleFigure {
+                metric: "spend_per_plan",
+                statistic,
+                area: "England".to_string(),
+                fy: pp.fy,
+                value,
+            })
+        });
+        // Rows come council by council (England last): the earliest year wins, then row order.
+        match scored.chain(per_plan).min_by_key(|e| e.fy) {
+            Some(e) => Err(e),
+            None => Ok(()),
         }
     }
 }

@@ -18,4 +18,4 @@ pub mod seeds;
 pub mod summary;
 
 pub use calendar::FinancialYear;
-pub use error::InputError;
+pub use error::{ImplausibleFigure, InputError};

@@ -1,6 +1,6 @@
 //! The `highneeds` command line: parse the arguments, call the library, write the exports, print
 //! the headline. Exit codes: 0 ok (a reader that closed the pipe early included), 2 bad input,
-//! 1 other failure.
+//! 1 other failure, 130 interrupted (SIGINT, SIGTERM or SIGHUP).
 
 mod args;
 mod terminal;
@@ -15,7 +15,16 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
 
+/// The exit code after an interrupt.
+const INTERRUPTED: i32 = 130;
+
 fn main() {
+    // An interrupted command leaves no temporary files behind. Without the handler (it cannot
+    // be installed) the next command into the folder removes them.
+    let _ = ctrlc::set_handler(|| {
+        export::remove_staged_files();
+        std::process::exit(INTERRUPTED);
+    });
     let code = match dispatch(Cli::parse()) {
         Ok(()) => 0,
         Err(e) if is_broken_pipe(&e) => 0,
@@ -56,6 +65,7 @@ fn run(common: Common, local: Option<PathBuf>, out: Option<PathBuf>) -> Result<(
     if let Some(path) = local {
         p.baseline = p.baseline.with_local(&path)?;
     }
+    export::size::check_run(&p.scenario, &p.baseline)?;
     let name = p.scenario.scenario.name.clone();
     let out = out.unwrap_or_else(|| PathBuf::from("out").join(&name));
     let (started, clock) = (SystemTime::now(), Instant::now());
@@ -68,14 +78,8 @@ fn run(common: Common, local: Option<PathBuf>, out: Option<PathBuf>) -> Result<(
     let wall = clock.elapsed().as_secs_f64();
     let report = result.report(&name);
     export::write_run(&out, &report, &provenance(&p, started, wall))?;
-    if !common.quiet {
-        terminal::print_headline(
-            &mut std::io::stdout().lock(),
-            &report.headline(),
-            wall,
-            &out,
-        )?;
-    }
+    let w = &mut std::io::stdout().lock();
+    terminal::print_headline(w, &report.headline(), wall, &out)?;
     Ok(())
 }
 
@@ -98,6 +102,7 @@ fn backtest(
     out: Option<PathBuf>,
 ) -> Result<()> {
     let p = common.prepare()?;
+    export::size::check_backtest(&p.scenario, &p.baseline)?;
     let name = &p.scenario.scenario.name;
     let suffix = match policy {
         highneeds::backtest::Policy::AsOf => String::new(),
@@ -116,9 +121,7 @@ fn backtest(
     export::write_backtest(&out, &bt, &provenance(&p, started, wall))?;
     let w = &mut std::io::stdout().lock();
     write!(w, "{}", highneeds::backtest::table(&bt))?;
-    if !common.quiet {
-        writeln!(w, "wrote {}", out.display())?;
-    }
+    writeln!(w, "wrote {}", out.display())?;
     Ok(())
 }
 

@@ -4,12 +4,12 @@
 
 use crate::calibration::{calibrate, Model, Vintage};
 use crate::engine::{simulate, EnglandPaths, RunConfig};
-use crate::error::InputError;
+use crate::error::{ImplausibleFigure, InputError};
 use crate::metric::{Metric, NationalMetric};
 use crate::scenario::LoadedScenario;
 use crate::seeds::Baseline;
 use crate::summary::{
-    summarise_council, summarise_national, CouncilSummary, NationalSummary, Stats,
+    is_plausible, summarise_council, summarise_national, CouncilSummary, NationalSummary, Stats,
 };
 use crate::FinancialYear;
 
@@ -223,6 +223,55 @@ impl RunResult {
 }
 
 impl RunReport {
+    /// Every figure the exporters write is finite and plausible, or the first that is not (by
+    /// year, then council with England last, then metric) is the error.
+    pub fn check_figures(&self) -> Result<(), ImplausibleFigure> {
+        for (t, &fy) in self.horizon.years.iter().enumerate() {
+            for c in &self.councils {
+                let area = || format!("{} ({})", c.la_name, c.la_code);
+                for metric in Metric::ALL {
+                    if let Some((statistic, value)) = c.summary.get(t, metric).first_implausible() {
+                        let (metric, area) = (metric.name(), area());
+                        return Err(ImplausibleFigure {
+                            metric,
+                            statistic,
+                            area,
+                            fy,
+                            value,
+                        });
+                    }
+                }
+                if t == self.horizon.override_end {
+                    let (mean, se) = c.summary.at_override.expected_shortfall;
+                    let bad = [("mean", mean), ("standard error", se)]
+                        .into_iter()
+                        .find(|(_, v)| !is_plausible(*v));
+                    if let Some((statistic, value)) = bad {
+                        return Err(ImplausibleFigure {
+                            metric: "expected_shortfall",
+                            statistic,
+                            area: area(),
+                            fy,
+                            value,
+                        });
+                    }
+                }
+            }
+            for metric in NationalMetric::ALL {
+                if let Some((statistic, value)) = self.national.get(t, metric).first_implausible() {
+                    return Err(ImplausibleFigure {
+                        metric: metric.name(),
+                        statistic,
+                        area: "England".to_string(),
+                        fy,
+                        value,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Council-years simulated: paths x councils x years.
     pub fn council_years(&self) -> u64 {
         (self.paths * self.councils.len() * self.horizon.years.len()) as u64

@@ -7,6 +7,16 @@ use rayon::prelude::*;
 
 pub const PERCENTILES: [f64; 5] = [0.05, 0.25, 0.50, 0.75, 0.95];
 
+/// A figure whose size reaches this (£1,000,000bn, or 10^15 plans) is not a plausible result
+/// but the sign of an input the model cannot represent: the exporters refuse it, as they
+/// refuse NaN and infinities. It also bounds how wide a written figure can be.
+pub const MAX_PLAUSIBLE: f64 = 1e15;
+
+/// Whether `value` is finite and smaller in size than `MAX_PLAUSIBLE`.
+pub fn is_plausible(value: f64) -> bool {
+    value.is_finite() && value.abs() < MAX_PLAUSIBLE
+}
+
 /// Mean and percentiles of one quantity over paths.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Stats {
@@ -38,6 +48,21 @@ impl Stats {
             p75: value,
             p95: value,
         }
+    }
+    /// Every figure with its name: mean, p05, p25, p50, p75, p95.
+    pub fn named(&self) -> [(&'static str, f64); 6] {
+        [
+            ("mean", self.mean),
+            ("p05", self.p05),
+            ("p25", self.p25),
+            ("p50", self.p50),
+            ("p75", self.p75),
+            ("p95", self.p95),
+        ]
+    }
+    /// The first figure (in `named` order) that is not plausible, with its name.
+    pub fn first_implausible(&self) -> Option<(&'static str, f64)> {
+        self.named().into_iter().find(|(_, v)| !is_plausible(*v))
     }
     /// p05, p25, p50, p75, p95.
     pub fn percentiles(&self) -> [f64; 5] {

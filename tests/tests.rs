@@ -9,6 +9,7 @@ mod backtest;
 mod cli;
 mod cohort;
 mod conservation;
+mod faults;
 mod local;
 mod money;
 mod placement;

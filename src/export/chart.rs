@@ -105,15 +105,25 @@ fn draw(svg: &mut String, title: &str, unit_label: &str, points: &Points) -> Res
     Ok(())
 }
 
-/// The chart area, from 0 (or the lowest p05) to 8% above the highest p95, with its mesh.
+/// The chart area, from 0 (or the lowest p05) to 8% above the highest p95, with its mesh. A
+/// point or a range that is not finite is refused: plotters would never finish its mesh.
 fn axes<'a, 'b>(
     root: &'a DrawingArea<SVGBackend<'b>, plotters::coord::Shift>,
     title: &str,
     unit_label: &str,
     points: &Points,
 ) -> Result<Chart<'a, 'b>> {
+    if let Some((x, s)) = points
+        .iter()
+        .find(|(_, s)| s.named().iter().any(|(_, v)| !v.is_finite()))
+    {
+        anyhow::bail!("cannot draw the chart: the figures for {x} are not finite ({s:?})");
+    }
     let ymax = points.iter().map(|(_, s)| s.p95).fold(0.0, f64::max) * 1.08 + 1e-9;
     let ymin = points.iter().map(|(_, s)| s.p05).fold(0.0, f64::min);
+    if !(ymin.is_finite() && ymax.is_finite()) {
+        anyhow::bail!("cannot draw the chart: its y-range {ymin:e} to {ymax:e} is not finite");
+    }
     let x0 = points.first().map_or(2025, |p| p.0);
     let x1 = points.last().map_or(2036, |p| p.0);
     let mut chart = ChartBuilder::on(root)
@@ -151,4 +161,35 @@ fn draw_band(
         .label(label)
         .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 15, y + 5)], fill.filled()));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Draws in a thread and waits at most 20 s: an infinite range used to hang plotters.
+    fn draw_within_time(points: Vec<(i32, Stats)>) -> Result<String, String> {
+        let (send, receive) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut svg = String::new();
+            let result = draw(&mut svg, "t", "u", &points).map(|()| svg);
+            let _ = send.send(result.map_err(|e| e.to_string()));
+        });
+        receive
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("the chart writer hung")
+    }
+
+    #[test]
+    fn non_finite_ranges_are_refused() {
+        let fine = Stats::constant(1.0, 1.0);
+        assert!(draw_within_time(vec![(2026, fine), (2027, fine)]).is_ok());
+        // 1.7e308 is finite, but 8% above it is not.
+        for bad in [f64::INFINITY, f64::NEG_INFINITY, f64::NAN, 1.7e308] {
+            let s = Stats { p95: bad, ..fine };
+            let result = draw_within_time(vec![(2026, fine), (2027, s)]);
+            let e = result.err().unwrap_or_else(|| panic!("{bad:e} was drawn"));
+            assert!(e.contains("cannot draw the chart"), "{e}");
+        }
+    }
 }

@@ -2,12 +2,15 @@
 //! view that the library builds from a run, never the engine's results. CSV rows are flat
 //! `#[derive(Serialize)]` structs (or tuples of them: the csv crate names the columns from the
 //! field names). Every file is written to a temporary file in the output folder and renamed into
-//! place only when all of them were written.
+//! place only when all of them were written; an interrupt handler can remove the temporary files
+//! (`remove_staged_files`), and the next command into the folder removes any that a killed one
+//! left behind.
 
 pub mod backtest;
 pub mod chart;
 pub mod csv;
 pub mod manifest;
+pub mod size;
 
 use crate::backtest::Backtest;
 use crate::run::RunReport;
@@ -17,9 +20,12 @@ use manifest::{Manifest, Provenance};
 use serde::{Serialize, Serializer};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 
-/// Writes every file of a run into `dir`: the CSVs, the fan charts and the manifest.
+/// Writes every file of a run into `dir`: the CSVs, the fan charts and the manifest. A report
+/// with a figure that is not finite and plausible is refused before anything is written.
 pub fn write_run(dir: &Path, report: &RunReport, provenance: &Provenance) -> Result<()> {
+    report.check_figures()?;
     let mut staged = Staged::new(dir)?;
     staged.file("councils.csv", |w| csv::write_councils(w, report))?;
     staged.file("national.csv", |w| csv::write_national(w, report))?;
@@ -38,7 +44,9 @@ pub fn write_run(dir: &Path, report: &RunReport, provenance: &Provenance) -> Res
 }
 
 /// Writes every file of a back-test into `dir`: the scored rows, the scores and the manifest.
+/// A figure that is not finite and plausible is refused before anything is written.
 pub fn write_backtest(dir: &Path, bt: &Backtest, provenance: &Provenance) -> Result<()> {
+    bt.check_figures()?;
     let mut staged = Staged::new(dir)?;
     staged.file("backtest.csv", |w| backtest::write_rows(w, bt))?;
     staged.file("backtest_summary.csv", |w| backtest::write_summary(w, bt))?;
@@ -114,19 +122,88 @@ pub fn write_csv<R: Serialize>(w: &mut dyn Write, rows: impl IntoIterator<Item =
     Ok(())
 }
 
-/// Files staged in the output folder; nothing is visible until `commit`.
+/// Every file a run or a back-test writes. While one is written it is a temporary file
+/// `.NAME.XXXXXX` (six letters or digits) in the output folder.
+pub const OUTPUT_FILES: [&str; 9] = [
+    "councils.csv",
+    "national.csv",
+    "summary.csv",
+    "councils_over_reserves.csv",
+    "national_deficit.svg",
+    "national_ehcps.svg",
+    "backtest.csv",
+    "backtest_summary.csv",
+    "manifest.json",
+];
+
+/// Whether `file_name` is one of this program's temporary files (`.councils.csv.a1B2c3`).
+pub fn is_temporary_file(file_name: &str) -> bool {
+    let Some(rest) = file_name.strip_prefix('.') else {
+        return false;
+    };
+    OUTPUT_FILES.iter().any(|output| {
+        rest.strip_prefix(output)
+            .and_then(|r| r.strip_prefix('.'))
+            .is_some_and(|r| {
+                r.len() == TEMP_RANDOM_CHARS && r.bytes().all(|b| b.is_ascii_alphanumeric())
+            })
+    })
+}
+
+/// Random letters and digits in a temporary file's name.
+const TEMP_RANDOM_CHARS: usize = 6;
+
+/// The temporary files this process has staged and not yet moved into place.
+struct Registry {
+    paths: Vec<PathBuf>,
+    /// Set by `remove_staged_files`: no more files may be staged or committed.
+    interrupted: bool,
+}
+
+static STAGED: Mutex<Registry> = Mutex::new(Registry {
+    paths: Vec::new(),
+    interrupted: false,
+});
+
+fn registry() -> std::sync::MutexGuard<'static, Registry> {
+    STAGED.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Deletes every temporary file this process has staged and not yet moved into place, and stops
+/// any more being staged or committed (for an interrupt handler, which then exits). A commit
+/// in progress finishes first, so an interrupt never leaves old and new files mixed.
+pub fn remove_staged_files() {
+    let mut registry = registry();
+    registry.interrupted = true;
+    for path in registry.paths.drain(..) {
+        // Already gone is fine: the goal is that it is gone.
+        let _ = std::fs::remove_file(&path);
+    }
+}
+
+/// Files staged in the output folder; nothing is visible until `commit`. While staging, the
+/// folder is locked against other `highneeds` commands writing into it.
 pub struct Staged {
     dir: PathBuf,
     files: Vec<(tempfile::NamedTempFile, PathBuf)>,
+    /// The output folder, locked (where the platform and file system allow it).
+    _lock: Option<std::fs::File>,
 }
 
 impl Staged {
+    /// Creates the output folder, locks it, and removes temporary files that an earlier
+    /// command of this program left behind (killed before it could clean up).
     pub fn new(dir: &Path) -> Result<Self> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create output folder {}", dir.display()))?;
+        let lock = lock_folder(dir)?;
+        if lock.is_some() {
+            remove_stale_temporary_files(dir)?;
+        }
         Ok(Staged {
             dir: dir.to_owned(),
             files: Vec::new(),
+            _lock: lock,
         })
     }
     pub fn file(
@@ -134,10 +211,15 @@ impl Staged {
         name: &str,
         write: impl FnOnce(&mut dyn Write) -> Result<()>,
     ) -> Result<()> {
-        let mut tmp = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
-            .tempfile_in(&self.dir)
-            .with_context(|| format!("cannot write in {}", self.dir.display()))?;
+        let mut tmp = {
+            let mut registry = registry();
+            if registry.interrupted {
+                anyhow::bail!("interrupted");
+            }
+            let tmp = temporary_file(&self.dir, name)?;
+            registry.paths.push(tmp.path().to_owned());
+            tmp
+        };
         {
             let mut w = std::io::BufWriter::new(tmp.as_file_mut());
             write(&mut w)?;
@@ -162,15 +244,82 @@ impl Staged {
             .map(|n| n.to_string_lossy().into_owned())
             .collect()
     }
-    pub fn commit(self) -> Result<Vec<PathBuf>> {
+    /// Moves every staged file into place, all of them or (if interrupted first) none.
+    pub fn commit(mut self) -> Result<Vec<PathBuf>> {
+        let mut registry = registry();
+        if registry.interrupted {
+            anyhow::bail!("interrupted");
+        }
         let mut written = Vec::new();
-        for (tmp, path) in self.files {
+        for (tmp, path) in std::mem::take(&mut self.files) {
+            let staged = tmp.path().to_owned();
             tmp.persist(&path)
                 .with_context(|| format!("cannot move output into {}", path.display()))?;
+            registry.paths.retain(|p| *p != staged);
             written.push(path);
         }
         Ok(written)
     }
+}
+
+impl Drop for Staged {
+    /// Files not committed are deleted (by `NamedTempFile`) and no longer registered.
+    fn drop(&mut self) {
+        let mut registry = registry();
+        for (tmp, _) in &self.files {
+            registry.paths.retain(|p| p != tmp.path());
+        }
+    }
+}
+
+/// A temporary file `.NAME.XXXXXX` in `dir`, readable as the umask allows (like any file the
+/// user creates), where `tempfile` alone would make it private to the user.
+fn temporary_file(dir: &Path, name: &str) -> Result<tempfile::NamedTempFile> {
+    let prefix = format!(".{name}.");
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).rand_bytes(TEMP_RANDOM_CHARS);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // The mode is passed to open(2), which applies the umask.
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    builder
+        .tempfile_in(dir)
+        .with_context(|| format!("cannot write in {}", dir.display()))
+}
+
+/// Locks the output folder against other `highneeds` commands writing into it. `None` where it
+/// cannot be locked (a folder cannot be opened on Windows; some network file systems refuse).
+fn lock_folder(dir: &Path) -> Result<Option<std::fs::File>> {
+    let Ok(folder) = std::fs::File::open(dir) else {
+        return Ok(None);
+    };
+    match folder.try_lock() {
+        Ok(()) => Ok(Some(folder)),
+        Err(std::fs::TryLockError::WouldBlock) => Err(anyhow::anyhow!(
+            "another highneeds command is writing into {}: wait for it, or choose another --out",
+            dir.display()
+        )),
+        Err(std::fs::TryLockError::Error(_)) => Ok(None),
+    }
+}
+
+/// Removes this program's temporary files from `dir`. Only called with the folder locked, so
+/// none of them belongs to a command still running.
+fn remove_stale_temporary_files(dir: &Path) -> Result<()> {
+    let entries =
+        std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))?;
+    for entry in entries.flatten() {
+        let is_file = entry.file_type().is_ok_and(|t| t.is_file());
+        if is_file && entry.file_name().to_str().is_some_and(is_temporary_file) {
+            let path = entry.path();
+            std::fs::remove_file(&path).with_context(|| {
+                format!("cannot remove the stale temporary file {}", path.display())
+            })?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
