@@ -7,7 +7,6 @@ use crate::engine::{simulate, CouncilPaths, EnglandPaths};
 use crate::error::{ImplausibleFigure, InputError};
 use crate::metric::{Metric, NationalMetric};
 use crate::run::{Horizon, Inputs};
-use crate::scenario::LoadedScenario;
 use crate::seeds::{Baseline, CouncilSeed};
 use crate::summary::{is_plausible, stats, Band, Stats};
 use crate::FinancialYear;
@@ -317,27 +316,6 @@ fn targets(baseline: &Baseline, origin: FinancialYear) -> Vec<(Target, Financial
         .collect()
 }
 
-/// The scenario with its horizon and override date moved into the back-test window
-/// (`origin` + 1 to `last`); every other term is used as written.
-fn backtest_scenario(
-    scenario: &LoadedScenario,
-    money_origin: FinancialYear,
-    last: FinancialYear,
-) -> LoadedScenario {
-    let mut ls = scenario.clone();
-    let s = &mut ls.scenario;
-    s.horizon.first_fy = money_origin.next();
-    s.horizon.last_fy = last;
-    if ls.override_end_fy > last {
-        ls.override_end_fy = last;
-        s.override_rule.end = format!("{}-03-31", last.end_year());
-    }
-    if s.after_override.from_fy <= ls.override_end_fy {
-        s.after_override.from_fy = ls.override_end_fy.next();
-    }
-    ls
-}
-
 /// Runs the back-test with policy as known at the origin (see [`backtest_with`]).
 pub fn backtest(
     inputs: Inputs,
@@ -373,7 +351,7 @@ pub fn backtest_with(
     };
     let model = calibrate(
         baseline,
-        &backtest_scenario(scenario, money_origin(baseline, origin), last),
+        &scenario.moved_to_window(money_origin(baseline, origin).next(), last)?,
         vintage,
     )?;
     let horizon = Horizon {

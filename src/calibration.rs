@@ -7,7 +7,7 @@ use crate::caseload::{
 };
 use crate::error::InputError;
 use crate::placement::{PlacementTrend, GROUPS};
-use crate::scenario::{LoadedScenario, PlacesRule, Regime};
+use crate::scenario::{LoadedScenario, PlacesRule, Regime, Scenario};
 use crate::seeds::{Baseline, CouncilSeed};
 use crate::FinancialYear;
 use std::collections::BTreeMap;
@@ -438,7 +438,7 @@ impl PlacementFit {
 }
 
 fn err(ls: &LoadedScenario, key: &str, msg: String) -> InputError {
-    InputError::invalid(&ls.files[0], format!("key `{key}`: {msg}"))
+    ls.key_error(key, &msg)
 }
 
 /// The censuses and flows a vintage calibrates from.
@@ -617,27 +617,18 @@ fn cease_pattern(baseline: &Baseline, vintage: Vintage) -> [f64; AGE_BANDS] {
 }
 
 /// Resolves the scenario's policy rules over the projected years.
-fn policy_schedule(
-    ls: &LoadedScenario,
-    years: &[FinancialYear],
-) -> Result<PolicySchedule, InputError> {
-    let sc = &ls.scenario;
+fn policy_schedule(scenario: &Scenario, years: &[FinancialYear]) -> PolicySchedule {
     let idx = |fy: FinancialYear| -> Option<usize> { years.iter().position(|y| *y == fy) };
-    let override_end_fy = ls.override_end_fy;
-    let override_end = idx(override_end_fy)
-        .ok_or_else(|| err(ls, "override.end", "outside the horizon".into()))?;
-    let hnsg = &sc.hnsg;
-    let hnsg_measure = if hnsg.enabled { idx(ls.hnsg_fy) } else { None };
-    let hnsg_payment = if hnsg.enabled {
-        idx(hnsg.payment_fy)
-    } else {
-        None
-    };
+    let override_end_fy = scenario.override_end;
+    let override_end =
+        idx(override_end_fy).expect("validation keeps the override end inside the horizon");
+    let hnsg_measure = scenario.hnsg.as_ref().and_then(|hnsg| idx(hnsg.balance_fy));
+    let hnsg_payment = scenario.hnsg.as_ref().and_then(|hnsg| idx(hnsg.payment_fy));
     let interim = years
         .iter()
-        .map(|fy| *fy > ls.hnsg_fy && *fy <= override_end_fy)
+        .map(|fy| *fy >= scenario.interim_support.from_fy && *fy <= override_end_fy)
         .collect();
-    let after_override = &sc.after_override;
+    let after_override = &scenario.after_override;
     let regime = years
         .iter()
         .map(|fy| {
@@ -655,15 +646,13 @@ fn policy_schedule(
     };
     let sv_payments_allowed = years
         .iter()
-        .map(|fy| *fy <= sc.safety_valve.last_payment_fy)
+        .map(|fy| *fy <= scenario.safety_valve.last_payment_fy)
         .collect();
-    let reform = reform_schedule(&sc.reform, years);
-    let cholesky = crate::scenario::cholesky(&sc.shocks.correlation)
-        .ok_or_else(|| err(ls, "shocks.correlation", "must be positive definite".into()))?;
+    let reform = reform_schedule(&scenario.reform, years);
     let uplift_from = years
         .iter()
-        .position(|fy| *fy >= sc.funding.formula_uplift_fy);
-    Ok(PolicySchedule {
+        .position(|fy| *fy >= scenario.funding.formula_uplift_fy);
+    PolicySchedule {
         uplift_from,
         years: years.to_vec(),
         override_end,
@@ -676,9 +665,9 @@ fn policy_schedule(
         new_plan_factor: reform.new_plan_factor,
         reassessment: reform.reassessment,
         fee_cap: reform.fee_cap,
-        savings_ramp: savings_ramp(&sc.mitigation, years),
-        cholesky,
-    })
+        savings_ramp: savings_ramp(&scenario.mitigation, years),
+        cholesky: *scenario.shocks.cholesky(),
+    }
 }
 
 /// SEND reform by year: the new-plan rate factor (surge before the start, change after), the
@@ -848,7 +837,7 @@ pub fn calibrate(
     let structure = structure(baseline, vintage);
     let history = History::new(baseline, ls, vintage, first)?;
     let england = EnglandPriors::new(baseline, vintage, &history);
-    let schedule = policy_schedule(ls, &years)?;
+    let schedule = policy_schedule(&ls.scenario, &years);
     let places = NewPlacesShare::new(ls, baseline, history.latest_january, &years);
     let placement = PlacementFit::national(
         baseline,
@@ -1339,7 +1328,13 @@ fn safety_valve_terms(
     let due_after_hnsg = agreement
         .instalments
         .iter()
-        .filter(|(fy, _)| **fy > ls.hnsg_fy && **fy <= last_payment_fy)
+        .filter(|(fy, _)| {
+            ls.scenario
+                .hnsg
+                .as_ref()
+                .is_some_and(|hnsg| **fy > hnsg.balance_fy)
+                && **fy <= last_payment_fy
+        })
         .map(|(_, v)| v)
         .sum();
     let signed_after_window = agreement.cohort > costs.window_end;

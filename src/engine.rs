@@ -11,7 +11,7 @@ use crate::caseload::{
 };
 use crate::metric::{Metric, NationalMetric};
 use crate::placement::{self, PlacementPath, PlacementSpread};
-use crate::scenario::{NonPlanDriver, Regime};
+use crate::scenario::{Hnsg, NonPlanDriver, Regime};
 use rand::{Rng, SeedableRng};
 use rand_distr::{Beta, Distribution, StandardNormal};
 use rand_pcg::Pcg64Mcg;
@@ -375,8 +375,12 @@ impl<const L: usize> PathDraws<L> {
         };
         for (l, r) in rng.iter_mut().enumerate() {
             draws.demand_level[l] = scenario.demand.council_level_sd * normal(r);
-            draws.hnsg_approved[l] = r.gen::<f64>() < scenario.hnsg.approval_probability;
-            let delayed = r.gen::<f64>() < scenario.hnsg.delay_probability;
+            // Drawn whether or not the scenario has an HNSG, so both share their numbers.
+            let (approval, delay) = scenario.hnsg.as_ref().map_or((0.0, 0.0), |hnsg| {
+                (hnsg.approval_probability, hnsg.delay_probability)
+            });
+            draws.hnsg_approved[l] = r.gen::<f64>() < approval;
+            let delayed = r.gen::<f64>() < delay;
             draws.hnsg_paid_at[l] =
                 (run.model.schedule.hnsg_payment).map(|t| if delayed { t + 1 } else { t });
             draws.cost_level[l] = scenario.costs.council_level_sd * normal(r);
@@ -1121,8 +1125,9 @@ fn balance_step(
         - interest
         - events.safety_valve.contribution;
     accounts.deficit += spend - funding - events.grants - events.central - events.written_off;
-    if Some(lane.t) == model.schedule.hnsg_measure {
-        accounts.hnsg_due = hnsg_claim(model, council, lane.hnsg_approved, accounts.deficit);
+    let measured_now = Some(lane.t) == model.schedule.hnsg_measure;
+    if let Some(hnsg) = model.scenario.hnsg.as_ref().filter(|_| measured_now) {
+        accounts.hnsg_due = hnsg_claim(hnsg, council, lane.hnsg_approved, accounts.deficit);
     }
     interest
 }
@@ -1176,8 +1181,7 @@ fn safety_valve_step(
 /// net of safety-valve instalments still due if the scenario says so) times the grant's share,
 /// or nothing if the council's plan is not approved. Paid in the payment year (step 6).
 #[inline(always)]
-fn hnsg_claim(model: &Model, council: &CouncilModel, approved: bool, deficit: f64) -> f64 {
-    let hnsg = &model.scenario.hnsg;
+fn hnsg_claim(hnsg: &Hnsg, council: &CouncilModel, approved: bool, deficit: f64) -> f64 {
     let mut eligible = deficit.max(0.0) * (1.0 - hnsg.haircut);
     if hnsg.net_safety_valve_due {
         eligible -= council

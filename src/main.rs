@@ -5,7 +5,7 @@
 mod args;
 mod terminal;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use args::{Cli, Command, Common, Prepared};
 use clap::Parser;
 use highneeds::calibration::Vintage;
@@ -87,7 +87,7 @@ fn check(path: &Path, seeds: &Option<PathBuf>) -> Result<()> {
     let scenario = scenario::load(path)?;
     let baseline = Baseline::load(&args::seeds_dir(seeds))?;
     let report = highneeds::run::check(&baseline, &scenario)?;
-    let text = toml::to_string_pretty(&scenario.scenario).context("cannot print the scenario")?;
+    let text = scenario.resolved_toml();
     let w = &mut std::io::stdout().lock();
     terminal::print_check(w, &report)?;
     terminal::print_warnings(&report.warnings)?;

@@ -90,7 +90,7 @@ fn run_writes_every_output_with_expected_columns_and_coverage() {
         .collect();
     assert_eq!(years.first().unwrap(), "2024-25");
     assert!(years.contains(&"2035-36".to_string()), "{years:?}");
-    let override_fy = ls.override_end_fy.to_string();
+    let override_fy = ls.scenario.override_end.to_string();
     assert_eq!(override_fy, "2027-28");
 
     // councils.csv

@@ -33,10 +33,10 @@ fn hnsg_share_lowers_deficits_at_override_end() {
     let mut ls0 = util::scenario();
     // Eligible = deficit less the haircut (no safety-valve netting), so every council-path in
     // deficit at 31 March 2026 is paid when approved.
-    ls0.scenario.hnsg.net_safety_valve_due = false;
-    ls0.scenario.hnsg.share = 0.0;
+    ls0.scenario.hnsg.as_mut().unwrap().net_safety_valve_due = false;
+    ls0.scenario.hnsg.as_mut().unwrap().share = 0.0;
     let mut ls9 = ls0.clone();
-    ls9.scenario.hnsg.share = 0.9;
+    ls9.scenario.hnsg.as_mut().unwrap().share = 0.9;
     let (model, c0, _) = run(&ls0);
     let (_, c9, _) = run(&ls9);
     let te = model.schedule.override_end;
@@ -92,7 +92,7 @@ fn hnsg_share_lowers_deficits_at_override_end() {
         "only {councils_checked} councils always in deficit"
     );
     // Approval probability 0.9: most council-paths in deficit get the grant.
-    let approval = ls9.scenario.hnsg.approval_probability;
+    let approval = ls9.scenario.hnsg.as_ref().unwrap().approval_probability;
     let rate = paid as f64 / in_deficit as f64;
     assert!(
         (rate - approval).abs() < 0.05,

@@ -15,6 +15,7 @@ mod money;
 mod placement;
 mod policy;
 mod resources;
+mod scenario;
 mod seed_faults;
 mod seeds;
 mod snapshots;

@@ -1,0 +1,497 @@
+//! Scenario files (TOML). Each file of an `extends` chain is parsed into an all-optional
+//! [`file::ScenarioFile`] (unknown keys refused), the files are laid over each other key by key
+//! remembering which file and line set each key, and the result is validated once into
+//! [`Scenario`], the only form calibration and the engine see.
+
+mod file;
+pub mod ranges;
+mod validate;
+
+use crate::caseload::SETTINGS;
+use crate::error::InputError;
+use crate::FinancialYear;
+use file::{key_at, line_at, line_of_key, ScenarioFile, SetBy};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Per-setting values, named by setting.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub struct PerSetting {
+    pub mainstream: f64,
+    pub special_state: f64,
+    pub special_independent: f64,
+    pub post16: f64,
+    pub ap_other: f64,
+}
+
+impl PerSetting {
+    pub fn to_array(self) -> [f64; SETTINGS] {
+        [
+            self.mainstream,
+            self.special_state,
+            self.special_independent,
+            self.post16,
+            self.ap_other,
+        ]
+    }
+}
+
+/// A validated scenario: every key present and inside its allowed range, dates resolved to
+/// financial years.
+#[derive(Debug, Clone, Serialize)]
+pub struct Scenario {
+    pub name: String,
+    pub description: String,
+    pub horizon: Horizon,
+    pub run: RunDefaults,
+    pub demand: Demand,
+    pub placement: Placement,
+    pub costs: Costs,
+    pub funding: Funding,
+    pub shocks: Shocks,
+    pub mitigation: Mitigation,
+    pub reserves: Reserves,
+    /// The financial year whose 31 March is the last day of the statutory override
+    /// (inside the horizon).
+    pub override_end: FinancialYear,
+    /// The High Needs Stability Grant, when the scenario has one.
+    pub hnsg: Option<Hnsg>,
+    pub interim_support: InterimSupport,
+    pub after_override: AfterOverride,
+    pub safety_valve: SafetyValve,
+    pub reform: Reform,
+}
+
+/// The projected financial years, `first_fy` to `last_fy`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Horizon {
+    pub first_fy: FinancialYear,
+    pub last_fy: FinancialYear,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunDefaults {
+    pub paths: usize,
+    pub seed: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Demand {
+    pub history_years: usize,
+    pub shrinkage_plans: f64,
+    pub min_growth: f64,
+    pub max_growth: f64,
+    pub trend_mean: f64,
+    pub trend_sd: f64,
+    pub level_sd: f64,
+    pub council_level_sd: f64,
+    pub national_shock_sd: f64,
+    pub council_shock_sd: f64,
+    pub persistence: f64,
+}
+
+/// National new state special places opening in a financial year.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewPlaces {
+    pub fy: FinancialYear,
+    pub places: f64,
+}
+
+/// Values per placement group modelled against mainstream (see `placement::GROUP_NAMES`).
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub struct PerGroup {
+    pub specialist: f64,
+    pub post16: f64,
+    pub ap_other: f64,
+}
+
+impl PerGroup {
+    pub fn to_array(self) -> [f64; crate::placement::GROUPS] {
+        [self.specialist, self.post16, self.ap_other]
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Placement {
+    pub entry_mix_shrinkage_plans: f64,
+    pub history_years: u32,
+    pub trend_shrinkage_plans: f64,
+    pub share_level_sd: PerGroup,
+    pub share_slope_sd: PerGroup,
+    pub capacity_headroom: f64,
+    pub capacity_level_sd: f64,
+    pub capacity_growth_sd: f64,
+    pub capacity_specialist_correlation: f64,
+    pub induced_demand: f64,
+    pub new_places: Vec<NewPlaces>,
+    pub new_places_rule: PlacesRule,
+}
+
+/// How national new special places are shared between councils.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum PlacesRule {
+    /// Pro rata to each council's state special caseload.
+    SpecialState,
+    /// Pro rata to each council's independent special caseload (where places are bought in).
+    SpecialIndependent,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Costs {
+    pub price_fy: FinancialYear,
+    pub unit_cost: PerSetting,
+    pub inflation: PerSetting,
+    pub inflation_sd: f64,
+    pub inflation_noise_sd: f64,
+    pub council_level_sd: f64,
+    pub council_noise_sd: f64,
+    pub non_plan_share: f64,
+    /// What non-plan spend grows with after the origin (besides mainstream cost inflation).
+    pub non_plan_driver: NonPlanDriver,
+    pub scale_min: f64,
+    pub scale_max: f64,
+}
+
+/// What a council's non-plan high-needs spend grows with, besides mainstream cost inflation.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum NonPlanDriver {
+    /// In proportion to the council's plans in force (non-plan spend per plan held in real terms).
+    Plans,
+    /// Prices only (non-plan spend held in real terms whatever the caseload).
+    Prices,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Funding {
+    /// First FY whose seeded allocation is the formula floor; from it on, known allocations are
+    /// raised by an uplift drawn once per path, uniform between `formula_uplift_low` and
+    /// `formula_uplift_high` (cap / floor - 1), and carried into later years.
+    pub formula_uplift_fy: FinancialYear,
+    pub formula_uplift_low: f64,
+    pub formula_uplift_high: f64,
+    pub growth_mean: f64,
+    pub growth_sd: f64,
+    pub noise_sd: f64,
+    pub schools_block_ratio: f64,
+    pub schools_block_transfer: f64,
+    pub allow_transfer_above_cap: bool,
+}
+
+/// Correlation of the yearly national shocks to (new-plan rate, cost inflation, funding
+/// growth), with its lower Cholesky factor (computed once, when validated).
+#[derive(Debug, Clone, Serialize)]
+pub struct Shocks {
+    correlation: [[f64; 3]; 3],
+    #[serde(skip)]
+    cholesky: [[f64; 3]; 3],
+}
+
+impl Shocks {
+    pub fn correlation(&self) -> &[[f64; 3]; 3] {
+        &self.correlation
+    }
+    /// Lower Cholesky factor `L` of the correlation (`L Lᵀ = correlation`).
+    pub fn cholesky(&self) -> &[[f64; 3]; 3] {
+        &self.cholesky
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Mitigation {
+    pub savings_share: f64,
+    pub start_fy: FinancialYear,
+    pub ramp_years: u32,
+    pub delivered_alpha: f64,
+    pub delivered_beta: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Reserves {
+    pub drawdown_rate: f64,
+    pub interest_rate: f64,
+    /// Council reserves in pounds, keyed by DfE code as a string (`"330" = 5.0e7`).
+    pub overrides: BTreeMap<String, f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Hnsg {
+    pub share: f64,
+    /// The financial year ending on the balance date at which the eligible deficit is measured.
+    pub balance_fy: FinancialYear,
+    pub haircut: f64,
+    pub approval_probability: f64,
+    pub delay_probability: f64,
+    pub payment_fy: FinancialYear,
+    pub net_safety_valve_due: bool,
+}
+
+/// "Proportionate" support for overspends of the financial years from `from_fy` (the year
+/// after the HNSG balance date) to the override end.
+#[derive(Debug, Clone, Serialize)]
+pub struct InterimSupport {
+    pub share_low: f64,
+    pub share_high: f64,
+    pub from_fy: FinancialYear,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Regime {
+    Council,
+    Central,
+    WriteOff,
+}
+
+/// The regime for overspends after the override, and the financial year it starts
+/// (after the override end).
+#[derive(Debug, Clone, Serialize)]
+pub struct AfterOverride {
+    pub regime: Regime,
+    pub from_fy: FinancialYear,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SafetyValve {
+    pub last_payment_fy: FinancialYear,
+    pub tolerance: f64,
+    pub withhold: bool,
+    pub withhold_share: f64,
+    pub release_when_back_on_track: bool,
+    pub council_contribution_share: f64,
+    /// After an agreement signed later than the calibration window, spend falls by this share of
+    /// the council's pre-agreement overspend (drawn once per council and path, Normal(mean, sd)).
+    pub savings_mean: f64,
+    pub savings_sd: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Reform {
+    pub enabled: bool,
+    pub start_fy: FinancialYear,
+    pub new_plan_rate_change: f64,
+    pub reassessment_cease_share: f64,
+    pub independent_fee_cap: f64,
+    pub surge: f64,
+    pub surge_years: u32,
+}
+
+/// Where a key's value was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeySource {
+    pub file: PathBuf,
+    pub line: Option<u64>,
+}
+
+impl fmt::Display for KeySource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}, line {line}", self.file.display()),
+            None => write!(f, "{}", self.file.display()),
+        }
+    }
+}
+
+/// One key of the resolved scenario: its value and the file and line that set it.
+#[derive(Debug, Clone)]
+pub struct ResolvedKey {
+    /// Dotted path, such as `demand.persistence`.
+    pub key: String,
+    pub value: toml::Value,
+    pub source: KeySource,
+}
+
+/// A validated scenario with the files it came from (child first) and where each key was set.
+#[derive(Debug, Clone)]
+pub struct LoadedScenario {
+    pub scenario: Scenario,
+    pub files: Vec<PathBuf>,
+    pub keys: Vec<ResolvedKey>,
+}
+
+/// An error about `key`, at the file and line that set it (or `top`, the file the user named,
+/// when no file set it).
+fn key_error(top: &Path, keys: &[ResolvedKey], key: &str, message: &str) -> InputError {
+    let message = format!("key `{key}`: {message}");
+    match keys.iter().find(|k| k.key == key).map(|k| &k.source) {
+        Some(KeySource {
+            file,
+            line: Some(line),
+        }) => InputError::at_line(file, *line, message),
+        Some(KeySource { file, line: None }) => InputError::invalid(file, message),
+        None => InputError::invalid(top, message),
+    }
+}
+
+impl LoadedScenario {
+    /// Where `key` was set.
+    pub fn source_of(&self, key: &str) -> Option<&KeySource> {
+        self.keys.iter().find(|k| k.key == key).map(|k| &k.source)
+    }
+
+    /// An error about `key`, naming the file and line that set it.
+    pub fn key_error(&self, key: &str, message: &str) -> InputError {
+        key_error(&self.files[0], &self.keys, key, message)
+    }
+
+    /// The resolved scenario as TOML, one dotted key a line, each followed by the file and line
+    /// that set it.
+    pub fn resolved_toml(&self) -> String {
+        let lines: Vec<String> = self
+            .keys
+            .iter()
+            .map(|k| format!("{} = {}", k.key, k.value))
+            .collect();
+        let width = lines.iter().map(|l| l.len()).max().unwrap_or(0).min(60);
+        lines
+            .iter()
+            .zip(&self.keys)
+            .map(|(line, k)| format!("{line:width$}  # {}\n", k.source))
+            .collect()
+    }
+
+    /// The scenario moved to a back-test window of projected years `first_fy` to `last_fy`:
+    /// the override ends no later than `last_fy` (so the regime after it, which starts after
+    /// the validated end, still does). Every other term is used as written.
+    pub fn moved_to_window(
+        &self,
+        first_fy: FinancialYear,
+        last_fy: FinancialYear,
+    ) -> Result<LoadedScenario, InputError> {
+        let mut moved = self.clone();
+        let scenario = &mut moved.scenario;
+        scenario.horizon = Horizon { first_fy, last_fy };
+        scenario.override_end = scenario.override_end.min(last_fy);
+        if scenario.override_end < first_fy {
+            return Err(self.key_error(
+                "override.end",
+                &format!("the override ends before {first_fy}, the first year of this back-test"),
+            ));
+        }
+        Ok(moved)
+    }
+}
+
+/// One file of an `extends` chain.
+struct ChainFile {
+    path: PathBuf,
+    text: String,
+    contents: ScenarioFile,
+}
+
+/// The most paths a run may have, from the scenario's `run.paths` or from `--paths`.
+pub const MAX_PATHS: usize = 1_000_000;
+/// What [`paths_allowed`] allows, for error messages.
+pub const PATHS_ALLOWED: &str = "allowed 1 to 1,000,000";
+
+/// Whether a run may have `paths` paths (one check for the scenario file and the command line).
+pub fn paths_allowed(paths: usize) -> bool {
+    (1..=MAX_PATHS).contains(&paths)
+}
+
+/// Deepest `extends` chain followed.
+const MAX_CHAIN: usize = 16;
+
+/// Loads a scenario file, following `extends` (relative to the file), and validates it.
+pub fn load(path: &Path) -> Result<LoadedScenario, InputError> {
+    let chain = read_chain(path)?;
+    let mut merged = ScenarioFile::default();
+    let mut set_by = SetBy::default();
+    for (index, file) in chain.iter().enumerate().rev() {
+        merged.overlay(file.contents.clone(), "", index, &mut set_by);
+    }
+    let keys = resolve_keys(path, &chain, &merged, set_by)?;
+    let scenario = validate::validate(&validate::ScenarioKeys::new(path, &keys), merged)?;
+    Ok(LoadedScenario {
+        scenario,
+        files: chain.into_iter().map(|file| file.path).collect(),
+        keys,
+    })
+}
+
+/// Reads `path` and the files it extends, child first.
+fn read_chain(path: &Path) -> Result<Vec<ChainFile>, InputError> {
+    let mut chain: Vec<ChainFile> = Vec::new();
+    let mut next = Some(path.to_owned());
+    while let Some(path) = next.take() {
+        if chain.iter().any(|file| file.path == path) || chain.len() > MAX_CHAIN {
+            return Err(InputError::invalid(&path, "`extends` forms a loop"));
+        }
+        let text = std::fs::read_to_string(&path).map_err(|source| InputError::Unreadable {
+            path: path.clone(),
+            source,
+        })?;
+        let mut contents = parse_file(&path, &text)?;
+        if let Some(parent) = contents.extends.take() {
+            next = Some(path.parent().unwrap_or(Path::new(".")).join(parent));
+        }
+        chain.push(ChainFile {
+            path,
+            text,
+            contents,
+        });
+    }
+    Ok(chain)
+}
+
+/// Parses one file; toml's errors (unknown keys, wrong types, bad syntax) are reported at
+/// their line, naming the key.
+fn parse_file(path: &Path, text: &str) -> Result<ScenarioFile, InputError> {
+    toml::from_str(text).map_err(|error| {
+        let message = error.message().trim();
+        let Some(span) = error.span() else {
+            return InputError::invalid(path, message);
+        };
+        let key = toml_edit::ImDocument::parse(text)
+            .ok()
+            .and_then(|doc| key_at(doc.as_table(), "", span.start));
+        let message = match key {
+            Some(key) if message.starts_with("unknown field") => {
+                format!("`{key}` is not a scenario key: {message}")
+            }
+            Some(key) => format!("key `{key}`: {message}"),
+            None => message.to_string(),
+        };
+        InputError::at_line(path, line_at(text, span.start), message)
+    })
+}
+
+/// Every key of the merged scenario with its value and the file and line that set it.
+fn resolve_keys(
+    top: &Path,
+    chain: &[ChainFile],
+    merged: &ScenarioFile,
+    set_by: SetBy,
+) -> Result<Vec<ResolvedKey>, InputError> {
+    let table = toml::Table::try_from(merged)
+        .map_err(|e| InputError::invalid(top, format!("cannot resolve the scenario: {e}")))?;
+    let docs: Vec<Option<toml_edit::ImDocument<&str>>> = chain
+        .iter()
+        .map(|file| toml_edit::ImDocument::parse(file.text.as_str()).ok())
+        .collect();
+    let mut keys = Vec::with_capacity(set_by.0.len());
+    for (key, index) in set_by.0 {
+        let mut segments = key.split('.');
+        let mut value = segments.next().and_then(|first| table.get(first));
+        for segment in segments {
+            value = value.and_then(|inner| inner.get(segment));
+        }
+        let Some(value) = value.cloned() else {
+            continue;
+        };
+        let line = docs[index].as_ref().and_then(|doc| line_of_key(doc, &key));
+        keys.push(ResolvedKey {
+            key,
+            value,
+            source: KeySource {
+                file: chain[index].path.clone(),
+                line,
+            },
+        });
+    }
+    Ok(keys)
+}

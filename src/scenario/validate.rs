@@ -1,0 +1,474 @@
+//! Validation of the merged scenario file into [`Scenario`], one named step per table. Every
+//! error names the key, its value and what is allowed.
+
+use super::file::{
+    AfterOverrideFile, CostsFile, DemandFile, FundingFile, HnsgFile, HorizonFile,
+    InterimSupportFile, MitigationFile, OverrideFile, PerGroupFile, PerSettingFile, PlacementFile,
+    ReformFile, ReservesFile, RunFile, SafetyValveFile, ScenarioFile, ShocksFile,
+};
+use super::ranges::allowed;
+use super::{
+    AfterOverride, Costs, Demand, Funding, Hnsg, Horizon, InterimSupport, Mitigation, PerGroup,
+    PerSetting, Placement, Reform, Reserves, ResolvedKey, RunDefaults, SafetyValve, Scenario,
+    Shocks,
+};
+use crate::error::InputError;
+use crate::FinancialYear;
+use std::fmt::Display;
+use std::path::Path;
+
+/// The first financial year a horizon may start in.
+const EARLIEST_FIRST_FY: FinancialYear = FinancialYear(2020);
+/// The longest horizon, in years after its first.
+const MAX_HORIZON_YEARS: i32 = 40;
+/// The largest schools block transfer allowed without the Secretary of State's approval.
+const TRANSFER_CAP_WITHOUT_APPROVAL: f64 = 0.005;
+/// Tolerance for the unit diagonal and symmetry of the shock correlation.
+const CORRELATION_TOLERANCE: f64 = 1e-9;
+
+/// Reads keys of the merged file, checking presence and ranges, and reports errors at the
+/// file and line that set each key.
+pub(super) struct ScenarioKeys<'a> {
+    top: &'a Path,
+    resolved: &'a [ResolvedKey],
+}
+
+impl<'a> ScenarioKeys<'a> {
+    pub(super) fn new(top: &'a Path, resolved: &'a [ResolvedKey]) -> Self {
+        ScenarioKeys { top, resolved }
+    }
+
+    /// An error about `key`.
+    fn fail(&self, key: &str, message: impl Display) -> InputError {
+        let _ = self.resolved;
+        InputError::invalid(self.top, format!("key `{key}`: {message}"))
+    }
+
+    /// The value of a key that every scenario must set (in its file or a file it extends).
+    fn get<T>(&self, key: &str, value: Option<T>) -> Result<T, InputError> {
+        value.ok_or_else(|| {
+            InputError::invalid(
+                self.top,
+                format!("key `{key}` is missing: set it in this file or in a file it extends"),
+            )
+        })
+    }
+
+    /// Checks `value` against the range that `ranges::RANGES` declares for `key`.
+    fn in_range(&self, key: &str, value: f64) -> Result<(), InputError> {
+        match allowed(key) {
+            Some(range) if !range.contains(value) => {
+                Err(self.fail(key, format!("{value} is not allowed: {range}")))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// A number that must be set and inside its declared range.
+    fn number(&self, key: &str, value: Option<f64>) -> Result<f64, InputError> {
+        let value = self.get(key, value)?;
+        self.in_range(key, value)?;
+        Ok(value)
+    }
+
+    /// A whole number that must be set and inside its declared range.
+    fn whole<T: Copy + TryInto<u64>>(&self, key: &str, value: Option<T>) -> Result<T, InputError> {
+        let value = self.get(key, value)?;
+        let as_float = value.try_into().map_or(f64::INFINITY, |v| v as f64);
+        self.in_range(key, as_float)?;
+        Ok(value)
+    }
+
+    /// Fails with `allowed` unless `ok`.
+    fn require(&self, ok: bool, key: &str, allowed: impl Display) -> Result<(), InputError> {
+        if ok {
+            Ok(())
+        } else {
+            Err(self.fail(key, allowed))
+        }
+    }
+
+    /// A `YYYY-MM-DD` date that must be a 31 March: the financial year it ends.
+    fn march_31(&self, key: &str, value: Option<String>) -> Result<FinancialYear, InputError> {
+        let date = self.get(key, value)?;
+        match crate::calendar::parse_date(&date) {
+            Some((year, 3, 31)) => Ok(FinancialYear::ending_in(year)),
+            _ => Err(self.fail(
+                key,
+                format!("`{date}` must be a 31 March date written like `2028-03-31`"),
+            )),
+        }
+    }
+}
+
+/// Validates the merged scenario file, table by table.
+pub(super) fn validate(keys: &ScenarioKeys, file: ScenarioFile) -> Result<Scenario, InputError> {
+    let horizon = horizon(keys, file.horizon)?;
+    let override_end = override_end(keys, file.r#override, &horizon)?;
+    let hnsg_balance_fy = keys.march_31("hnsg.balance_date", file.hnsg.balance_date.clone())?;
+    Ok(Scenario {
+        name: name(keys, file.name)?,
+        description: keys.get("description", file.description)?,
+        run: run_defaults(keys, file.run)?,
+        demand: demand(keys, file.demand)?,
+        placement: placement(keys, file.placement)?,
+        costs: costs(keys, file.costs)?,
+        funding: funding(keys, file.funding)?,
+        shocks: shocks(keys, file.shocks)?,
+        mitigation: mitigation(keys, file.mitigation)?,
+        reserves: reserves(keys, file.reserves)?,
+        hnsg: hnsg(keys, file.hnsg, hnsg_balance_fy)?,
+        interim_support: interim_support(keys, file.interim_support, hnsg_balance_fy)?,
+        after_override: after_override(keys, file.after_override, override_end)?,
+        safety_valve: safety_valve(keys, file.safety_valve)?,
+        reform: reform(keys, file.reform)?,
+        horizon,
+        override_end,
+    })
+}
+
+fn name(keys: &ScenarioKeys, name: Option<String>) -> Result<String, InputError> {
+    let name = keys.get("name", name)?;
+    let ok = !name.trim().is_empty()
+        && name
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_');
+    keys.require(ok, "name", "use letters, digits, '-' and '_' only")?;
+    Ok(name)
+}
+
+fn horizon(keys: &ScenarioKeys, file: HorizonFile) -> Result<Horizon, InputError> {
+    let first_fy = keys.get("horizon.first_fy", file.first_fy)?;
+    let last_fy = keys.get("horizon.last_fy", file.last_fy)?;
+    keys.require(
+        first_fy >= EARLIEST_FIRST_FY,
+        "horizon.first_fy",
+        format!("{first_fy} is not allowed: must be {EARLIEST_FIRST_FY} or later"),
+    )?;
+    keys.require(
+        last_fy >= first_fy && last_fy.0 - first_fy.0 < MAX_HORIZON_YEARS,
+        "horizon.last_fy",
+        format!("{last_fy} is not allowed: must be on or after horizon.first_fy ({first_fy}) and within {MAX_HORIZON_YEARS} years of it"),
+    )?;
+    Ok(Horizon { first_fy, last_fy })
+}
+
+fn run_defaults(keys: &ScenarioKeys, file: RunFile) -> Result<RunDefaults, InputError> {
+    Ok(RunDefaults {
+        paths: keys.whole("run.paths", file.paths)?,
+        seed: keys.get("run.seed", file.seed)?,
+    })
+}
+
+fn demand(keys: &ScenarioKeys, file: DemandFile) -> Result<Demand, InputError> {
+    let min_growth = keys.number("demand.min_growth", file.min_growth)?;
+    let max_growth = keys.number("demand.max_growth", file.max_growth)?;
+    keys.require(
+        min_growth < max_growth,
+        "demand.max_growth",
+        format!("{max_growth} is not allowed: must be above demand.min_growth ({min_growth})"),
+    )?;
+    Ok(Demand {
+        history_years: keys.whole("demand.history_years", file.history_years)?,
+        shrinkage_plans: keys.number("demand.shrinkage_plans", file.shrinkage_plans)?,
+        min_growth,
+        max_growth,
+        trend_mean: keys.number("demand.trend_mean", file.trend_mean)?,
+        trend_sd: keys.number("demand.trend_sd", file.trend_sd)?,
+        level_sd: keys.number("demand.level_sd", file.level_sd)?,
+        council_level_sd: keys.number("demand.council_level_sd", file.council_level_sd)?,
+        national_shock_sd: keys.number("demand.national_shock_sd", file.national_shock_sd)?,
+        council_shock_sd: keys.number("demand.council_shock_sd", file.council_shock_sd)?,
+        persistence: keys.number("demand.persistence", file.persistence)?,
+    })
+}
+
+fn placement(keys: &ScenarioKeys, file: PlacementFile) -> Result<Placement, InputError> {
+    let new_places = keys.get("placement.new_places", file.new_places)?;
+    for entry in &new_places {
+        keys.in_range("placement.new_places.places", entry.places)?;
+    }
+    Ok(Placement {
+        entry_mix_shrinkage_plans: keys.number(
+            "placement.entry_mix_shrinkage_plans",
+            file.entry_mix_shrinkage_plans,
+        )?,
+        history_years: keys.whole("placement.history_years", file.history_years)?,
+        trend_shrinkage_plans: keys.number(
+            "placement.trend_shrinkage_plans",
+            file.trend_shrinkage_plans,
+        )?,
+        share_level_sd: per_group(keys, "placement.share_level_sd", file.share_level_sd)?,
+        share_slope_sd: per_group(keys, "placement.share_slope_sd", file.share_slope_sd)?,
+        capacity_headroom: keys.number("placement.capacity_headroom", file.capacity_headroom)?,
+        capacity_level_sd: keys.number("placement.capacity_level_sd", file.capacity_level_sd)?,
+        capacity_growth_sd: keys.number("placement.capacity_growth_sd", file.capacity_growth_sd)?,
+        capacity_specialist_correlation: keys.number(
+            "placement.capacity_specialist_correlation",
+            file.capacity_specialist_correlation,
+        )?,
+        induced_demand: keys.number("placement.induced_demand", file.induced_demand)?,
+        new_places,
+        new_places_rule: keys.get("placement.new_places_rule", file.new_places_rule)?,
+    })
+}
+
+/// Values by placement group, each checked against the range of `table.*`.
+fn per_group(keys: &ScenarioKeys, table: &str, file: PerGroupFile) -> Result<PerGroup, InputError> {
+    let value = |group: &str, value: Option<f64>| keys.number(&format!("{table}.{group}"), value);
+    Ok(PerGroup {
+        specialist: value("specialist", file.specialist)?,
+        post16: value("post16", file.post16)?,
+        ap_other: value("ap_other", file.ap_other)?,
+    })
+}
+
+/// Values by setting, each checked against the range of `table.*`.
+fn per_setting(
+    keys: &ScenarioKeys,
+    table: &str,
+    file: PerSettingFile,
+) -> Result<PerSetting, InputError> {
+    let value =
+        |setting: &str, value: Option<f64>| keys.number(&format!("{table}.{setting}"), value);
+    Ok(PerSetting {
+        mainstream: value("mainstream", file.mainstream)?,
+        special_state: value("special_state", file.special_state)?,
+        special_independent: value("special_independent", file.special_independent)?,
+        post16: value("post16", file.post16)?,
+        ap_other: value("ap_other", file.ap_other)?,
+    })
+}
+
+fn costs(keys: &ScenarioKeys, file: CostsFile) -> Result<Costs, InputError> {
+    Ok(Costs {
+        price_fy: keys.get("costs.price_fy", file.price_fy)?,
+        unit_cost: per_setting(keys, "costs.unit_cost", file.unit_cost)?,
+        inflation: per_setting(keys, "costs.inflation", file.inflation)?,
+        inflation_sd: keys.number("costs.inflation_sd", file.inflation_sd)?,
+        inflation_noise_sd: keys.number("costs.inflation_noise_sd", file.inflation_noise_sd)?,
+        council_level_sd: keys.get("costs.council_level_sd", file.council_level_sd)?,
+        council_noise_sd: keys.get("costs.council_noise_sd", file.council_noise_sd)?,
+        non_plan_share: keys.number("costs.non_plan_share", file.non_plan_share)?,
+        non_plan_driver: keys.get("costs.non_plan_driver", file.non_plan_driver)?,
+        scale_min: keys.number("costs.scale_min", file.scale_min)?,
+        scale_max: keys.number("costs.scale_max", file.scale_max)?,
+    })
+}
+
+fn funding(keys: &ScenarioKeys, file: FundingFile) -> Result<Funding, InputError> {
+    let transfer = keys.number(
+        "funding.schools_block_transfer",
+        file.schools_block_transfer,
+    )?;
+    let above_cap = keys.get(
+        "funding.allow_transfer_above_cap",
+        file.allow_transfer_above_cap,
+    )?;
+    keys.require(
+        transfer <= TRANSFER_CAP_WITHOUT_APPROVAL || above_cap,
+        "funding.schools_block_transfer",
+        format!("{transfer} is above {TRANSFER_CAP_WITHOUT_APPROVAL} (0.5%), which needs ministerial approval: set funding.allow_transfer_above_cap = true"),
+    )?;
+    let uplift_low = keys.number("funding.formula_uplift_low", file.formula_uplift_low)?;
+    let uplift_high = keys.number("funding.formula_uplift_high", file.formula_uplift_high)?;
+    keys.require(
+        uplift_low <= uplift_high,
+        "funding.formula_uplift_low",
+        format!("{uplift_low} is not allowed: must not exceed funding.formula_uplift_high ({uplift_high})"),
+    )?;
+    Ok(Funding {
+        formula_uplift_fy: keys.get("funding.formula_uplift_fy", file.formula_uplift_fy)?,
+        formula_uplift_low: uplift_low,
+        formula_uplift_high: uplift_high,
+        growth_mean: keys.number("funding.growth_mean", file.growth_mean)?,
+        growth_sd: keys.number("funding.growth_sd", file.growth_sd)?,
+        noise_sd: keys.number("funding.noise_sd", file.noise_sd)?,
+        schools_block_ratio: keys
+            .number("funding.schools_block_ratio", file.schools_block_ratio)?,
+        schools_block_transfer: transfer,
+        allow_transfer_above_cap: above_cap,
+    })
+}
+
+/// The correlation must be symmetric with a unit diagonal and positive definite; its
+/// Cholesky factor is kept.
+fn shocks(keys: &ScenarioKeys, file: ShocksFile) -> Result<Shocks, InputError> {
+    const KEY: &str = "shocks.correlation";
+    let correlation = keys.get(KEY, file.correlation)?;
+    for i in 0..3 {
+        keys.require(
+            (correlation[i][i] - 1.0).abs() < CORRELATION_TOLERANCE,
+            KEY,
+            "the diagonal must be 1",
+        )?;
+        for j in 0..3 {
+            keys.in_range(KEY, correlation[i][j])?;
+            keys.require(
+                (correlation[i][j] - correlation[j][i]).abs() < CORRELATION_TOLERANCE,
+                KEY,
+                "must be symmetric with entries between -1 and 1",
+            )?;
+        }
+    }
+    let cholesky =
+        cholesky(&correlation).ok_or_else(|| keys.fail(KEY, "must be positive definite"))?;
+    Ok(Shocks {
+        correlation,
+        cholesky,
+    })
+}
+
+/// Lower Cholesky factor of a 3x3 correlation matrix (nalgebra), or None if not positive definite.
+fn cholesky(correlation: &[[f64; 3]; 3]) -> Option<[[f64; 3]; 3]> {
+    let matrix = nalgebra::Matrix3::from_fn(|i, j| correlation[i][j]);
+    let lower = nalgebra::Cholesky::new(matrix)?.l();
+    Some(std::array::from_fn(|i| {
+        std::array::from_fn(|j| lower[(i, j)])
+    }))
+}
+
+fn mitigation(keys: &ScenarioKeys, file: MitigationFile) -> Result<Mitigation, InputError> {
+    Ok(Mitigation {
+        savings_share: keys.number("mitigation.savings_share", file.savings_share)?,
+        start_fy: keys.get("mitigation.start_fy", file.start_fy)?,
+        ramp_years: keys.whole("mitigation.ramp_years", file.ramp_years)?,
+        delivered_alpha: keys.number("mitigation.delivered_alpha", file.delivered_alpha)?,
+        delivered_beta: keys.number("mitigation.delivered_beta", file.delivered_beta)?,
+    })
+}
+
+fn reserves(keys: &ScenarioKeys, file: ReservesFile) -> Result<Reserves, InputError> {
+    let overrides = keys.get("reserves.overrides", file.overrides)?;
+    for (code, pounds) in &overrides {
+        keys.require(
+            code.parse::<u16>().is_ok(),
+            "reserves.overrides",
+            format!("`{code}` is not a DfE 3-digit council code"),
+        )?;
+        keys.in_range(&format!("reserves.overrides.{code}"), *pounds)?;
+    }
+    Ok(Reserves {
+        drawdown_rate: keys.number("reserves.drawdown_rate", file.drawdown_rate)?,
+        interest_rate: keys.number("reserves.interest_rate", file.interest_rate)?,
+        overrides,
+    })
+}
+
+/// The override's last day, a 31 March inside the horizon.
+fn override_end(
+    keys: &ScenarioKeys,
+    file: OverrideFile,
+    horizon: &Horizon,
+) -> Result<FinancialYear, InputError> {
+    let end = keys.march_31("override.end", file.end)?;
+    keys.require(
+        end >= horizon.first_fy && end <= horizon.last_fy,
+        "override.end",
+        format!(
+            "{}-03-31 must fall inside the horizon ({} to {})",
+            end.end_year(),
+            horizon.first_fy,
+            horizon.last_fy
+        ),
+    )?;
+    Ok(end)
+}
+
+/// The HNSG terms (checked even when it is off, so switching it on cannot reveal an error).
+fn hnsg(
+    keys: &ScenarioKeys,
+    file: HnsgFile,
+    balance_fy: FinancialYear,
+) -> Result<Option<Hnsg>, InputError> {
+    let payment_fy = keys.get("hnsg.payment_fy", file.payment_fy)?;
+    keys.require(
+        payment_fy > balance_fy,
+        "hnsg.payment_fy",
+        format!("{payment_fy} is not allowed: must be after the FY that ends on hnsg.balance_date ({balance_fy})"),
+    )?;
+    let terms = Hnsg {
+        share: keys.number("hnsg.share", file.share)?,
+        balance_fy,
+        haircut: keys.number("hnsg.haircut", file.haircut)?,
+        approval_probability: keys
+            .number("hnsg.approval_probability", file.approval_probability)?,
+        delay_probability: keys.number("hnsg.delay_probability", file.delay_probability)?,
+        payment_fy,
+        net_safety_valve_due: keys.get("hnsg.net_safety_valve_due", file.net_safety_valve_due)?,
+    };
+    Ok(keys.get("hnsg.enabled", file.enabled)?.then_some(terms))
+}
+
+fn interim_support(
+    keys: &ScenarioKeys,
+    file: InterimSupportFile,
+    hnsg_balance_fy: FinancialYear,
+) -> Result<InterimSupport, InputError> {
+    let share_low = keys.number("interim_support.share_low", file.share_low)?;
+    let share_high = keys.number("interim_support.share_high", file.share_high)?;
+    keys.require(
+        share_low <= share_high,
+        "interim_support.share_low",
+        format!(
+            "{share_low} is not allowed: must not exceed interim_support.share_high ({share_high})"
+        ),
+    )?;
+    Ok(InterimSupport {
+        share_low,
+        share_high,
+        from_fy: hnsg_balance_fy.next(),
+    })
+}
+
+fn after_override(
+    keys: &ScenarioKeys,
+    file: AfterOverrideFile,
+    override_end: FinancialYear,
+) -> Result<AfterOverride, InputError> {
+    let from_fy = keys.get("after_override.from_fy", file.from_fy)?;
+    keys.require(
+        from_fy > override_end,
+        "after_override.from_fy",
+        format!("{from_fy} is not allowed: must be after {override_end}, the FY in which the override ends"),
+    )?;
+    Ok(AfterOverride {
+        regime: keys.get("after_override.regime", file.regime)?,
+        from_fy,
+    })
+}
+
+fn safety_valve(keys: &ScenarioKeys, file: SafetyValveFile) -> Result<SafetyValve, InputError> {
+    Ok(SafetyValve {
+        last_payment_fy: keys.get("safety_valve.last_payment_fy", file.last_payment_fy)?,
+        tolerance: keys.number("safety_valve.tolerance", file.tolerance)?,
+        withhold: keys.get("safety_valve.withhold", file.withhold)?,
+        withhold_share: keys.number("safety_valve.withhold_share", file.withhold_share)?,
+        release_when_back_on_track: keys.get(
+            "safety_valve.release_when_back_on_track",
+            file.release_when_back_on_track,
+        )?,
+        council_contribution_share: keys.number(
+            "safety_valve.council_contribution_share",
+            file.council_contribution_share,
+        )?,
+        savings_mean: keys.number("safety_valve.savings_mean", file.savings_mean)?,
+        savings_sd: keys.number("safety_valve.savings_sd", file.savings_sd)?,
+    })
+}
+
+fn reform(keys: &ScenarioKeys, file: ReformFile) -> Result<Reform, InputError> {
+    Ok(Reform {
+        enabled: keys.get("reform.enabled", file.enabled)?,
+        start_fy: keys.get("reform.start_fy", file.start_fy)?,
+        new_plan_rate_change: keys
+            .number("reform.new_plan_rate_change", file.new_plan_rate_change)?,
+        reassessment_cease_share: keys.number(
+            "reform.reassessment_cease_share",
+            file.reassessment_cease_share,
+        )?,
+        independent_fee_cap: keys.number("reform.independent_fee_cap", file.independent_fee_cap)?,
+        surge: keys.number("reform.surge", file.surge)?,
+        surge_years: keys.whole("reform.surge_years", file.surge_years)?,
+    })
+}

@@ -1,0 +1,73 @@
+//! Scenario files: the `extends` chain, where errors are reported, and what `check` prints.
+
+use crate::util::{self, bin, child_scenario};
+use std::path::Path;
+
+/// The error `highneeds::scenario::load` gives for `path`, as the CLI prints it.
+fn load_error(path: &Path) -> String {
+    match highneeds::scenario::load(path) {
+        Ok(_) => panic!("{} should be refused", path.display()),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn check_says_which_file_and_line_set_each_key() {
+    let scenarios = util::root().join("scenarios");
+    let out = bin()
+        .arg("check")
+        .arg(scenarios.join("override-2026.toml"))
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    let line_of = |key: &str| {
+        stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("{key} = ")))
+            .unwrap_or_else(|| panic!("no `{key}` in {stdout}"))
+            .to_string()
+    };
+    let end = line_of("override.end");
+    assert!(end.contains("\"2026-03-31\""), "{end}");
+    assert!(end.contains("override-2026.toml, line 20"), "{end}");
+    let persistence = line_of("demand.persistence");
+    assert!(
+        persistence.contains("baseline.toml, line 39"),
+        "{persistence}"
+    );
+    // What it prints is TOML that gives the same values.
+    let resolved: toml::Table = stdout.parse().expect("check prints TOML");
+    assert_eq!(resolved["hnsg"]["enabled"].as_bool(), Some(false));
+    assert_eq!(resolved["demand"]["persistence"].as_float(), Some(0.5));
+}
+
+#[test]
+fn a_value_of_the_wrong_type_names_the_file_line_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = child_scenario(
+        dir.path(),
+        "typed.toml",
+        "[costs.unit_cost]\npost16 = \"lots\"",
+    );
+    let message = load_error(&s);
+    let at = format!("{}, line 3", s.display());
+    for part in [at.as_str(), "costs.unit_cost.post16"] {
+        assert!(message.contains(part), "should name `{part}`: {message}");
+    }
+}
+
+#[test]
+fn the_backtest_window_moves_the_horizon_and_the_override_end() {
+    let ls = util::scenario();
+    let (first, last) = (util::fy("2021-22"), util::fy("2023-24"));
+    let moved = ls.moved_to_window(first, last).expect("window");
+    let s = &moved.scenario;
+    assert_eq!((s.horizon.first_fy, s.horizon.last_fy), (first, last));
+    assert_eq!(s.override_end, last);
+    assert_eq!(s.after_override.from_fy, ls.scenario.after_override.from_fy);
+    assert!(s.after_override.from_fy > s.override_end);
+    // A window that starts after the override has ended is refused, naming the key.
+    let late = ls.moved_to_window(util::fy("2030-31"), util::fy("2031-32"));
+    let message = late.expect_err("refused").to_string();
+    assert!(message.contains("override.end"), "{message}");
+}
