@@ -12,6 +12,25 @@ fn load_error(path: &Path) -> String {
 }
 
 #[test]
+fn a_bad_value_set_in_a_parent_is_reported_at_the_parent_line_with_value_and_range() {
+    let dir = tempfile::tempdir().unwrap();
+    // `persistence` is on line 3 of parent.toml (after `extends` and `[demand]`).
+    let parent = child_scenario(dir.path(), "parent.toml", "[demand]\npersistence = 1.5");
+    let child = dir.path().join("child.toml");
+    std::fs::write(&child, "extends = \"parent.toml\"\nname = \"child\"\n").unwrap();
+    let message = load_error(&child);
+    let at = format!("{}, line 3", parent.display());
+    for part in [at.as_str(), "demand.persistence", "1.5", "0 to below 1"] {
+        assert!(message.contains(part), "should name `{part}`: {message}");
+    }
+    assert!(!message.contains("child.toml"), "{message}");
+    // The CLI exits 2 with the same message.
+    let out = bin().arg("check").arg(&child).assert().code(2);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(stderr.contains(&at), "{stderr}");
+}
+
+#[test]
 fn check_says_which_file_and_line_set_each_key() {
     let scenarios = util::root().join("scenarios");
     let out = bin()

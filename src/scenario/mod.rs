@@ -313,11 +313,23 @@ pub struct LoadedScenario {
     pub keys: Vec<ResolvedKey>,
 }
 
+/// Where `key` was set: the key itself, or the table or array that holds it
+/// (`reserves.overrides` for `reserves.overrides.330`).
+fn source_of<'a>(keys: &'a [ResolvedKey], key: &str) -> Option<&'a KeySource> {
+    let mut path = key;
+    loop {
+        if let Some(found) = keys.iter().find(|k| k.key == path) {
+            return Some(&found.source);
+        }
+        path = &path[..path.rfind('.')?];
+    }
+}
+
 /// An error about `key`, at the file and line that set it (or `top`, the file the user named,
 /// when no file set it).
 fn key_error(top: &Path, keys: &[ResolvedKey], key: &str, message: &str) -> InputError {
     let message = format!("key `{key}`: {message}");
-    match keys.iter().find(|k| k.key == key).map(|k| &k.source) {
+    match source_of(keys, key) {
         Some(KeySource {
             file,
             line: Some(line),
@@ -328,11 +340,6 @@ fn key_error(top: &Path, keys: &[ResolvedKey], key: &str, message: &str) -> Inpu
 }
 
 impl LoadedScenario {
-    /// Where `key` was set.
-    pub fn source_of(&self, key: &str) -> Option<&KeySource> {
-        self.keys.iter().find(|k| k.key == key).map(|k| &k.source)
-    }
-
     /// An error about `key`, naming the file and line that set it.
     pub fn key_error(&self, key: &str, message: &str) -> InputError {
         key_error(&self.files[0], &self.keys, key, message)

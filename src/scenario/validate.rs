@@ -6,6 +6,7 @@ use super::file::{
     InterimSupportFile, MitigationFile, OverrideFile, PerGroupFile, PerSettingFile, PlacementFile,
     ReformFile, ReservesFile, RunFile, SafetyValveFile, ScenarioFile, ShocksFile,
 };
+use super::key_error;
 use super::ranges::allowed;
 use super::{
     AfterOverride, Costs, Demand, Funding, Hnsg, Horizon, InterimSupport, Mitigation, PerGroup,
@@ -38,10 +39,9 @@ impl<'a> ScenarioKeys<'a> {
         ScenarioKeys { top, resolved }
     }
 
-    /// An error about `key`.
+    /// An error about `key`, at the file and line that set it.
     fn fail(&self, key: &str, message: impl Display) -> InputError {
-        let _ = self.resolved;
-        InputError::invalid(self.top, format!("key `{key}`: {message}"))
+        key_error(self.top, self.resolved, key, &message.to_string())
     }
 
     /// The value of a key that every scenario must set (in its file or a file it extends).
