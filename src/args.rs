@@ -43,6 +43,22 @@ pub enum Command {
         #[arg(long)]
         seeds: Option<PathBuf>,
     },
+    /// Run two scenarios on common random numbers and report B - A per council and for England.
+    Compare {
+        /// Scenario A, the reference (TOML); it sets the default paths and seed.
+        a: PathBuf,
+        /// Scenario B, compared with A (TOML).
+        b: PathBuf,
+        #[command(flatten)]
+        flags: RunFlags,
+        /// Seed for B [default: A's, so both share their random numbers]; another seed gives the
+        /// difference of independent runs, for contrast.
+        #[arg(long)]
+        seed_b: Option<u64>,
+        /// Output folder [default: out/compare-<A name>-<B name>/]
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Project from an earlier year using only data known then, and score against what happened.
     Backtest {
         #[command(flatten)]
@@ -81,6 +97,13 @@ impl From<PolicyArg> for highneeds::backtest::Policy {
 pub struct Common {
     /// Scenario file (TOML).
     scenario: PathBuf,
+    #[command(flatten)]
+    pub flags: RunFlags,
+}
+
+/// The flags of a run: size, seed, threads, progress and seeds.
+#[derive(Args)]
+pub struct RunFlags {
     /// Number of Monte Carlo paths [default: the scenario's run.paths]
     #[arg(long)]
     paths: Option<usize>,
@@ -131,7 +154,14 @@ impl Prepared {
 
 impl Common {
     pub fn prepare(&self) -> Result<Prepared> {
-        let scenario = scenario::load(&self.scenario)?;
+        self.flags.prepare(&self.scenario)
+    }
+}
+
+impl RunFlags {
+    /// Loads `scenario` and the seeds; the run's paths and seed default to the scenario's.
+    pub fn prepare(&self, scenario: &Path) -> Result<Prepared> {
+        let scenario = scenario::load(scenario)?;
         let baseline = Baseline::load(&seeds_dir(&self.seeds))?;
         let paths = self.paths.unwrap_or(scenario.scenario.run.paths);
         if !scenario::paths_allowed(paths) {

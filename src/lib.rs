@@ -6,6 +6,7 @@ pub mod backtest;
 pub mod calendar;
 pub mod calibration;
 pub mod caseload;
+pub mod compare;
 pub mod engine;
 pub mod error;
 pub mod export;

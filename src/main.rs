@@ -6,7 +6,7 @@ mod args;
 mod terminal;
 
 use anyhow::Result;
-use args::{Cli, Command, Common, Prepared};
+use args::{Cli, Command, Common, Prepared, RunFlags};
 use clap::Parser;
 use highneeds::calibration::Vintage;
 use highneeds::export::{self, manifest::Provenance};
@@ -50,6 +50,13 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Run { common, local, out } => run(common, local, out),
+        Command::Compare {
+            a,
+            b,
+            flags,
+            seed_b,
+            out,
+        } => compare(&a, &b, flags, seed_b, out),
         Command::Check { scenario, seeds } => check(&scenario, &seeds),
         Command::Backtest {
             common,
@@ -69,7 +76,7 @@ fn run(common: Common, local: Option<PathBuf>, out: Option<PathBuf>) -> Result<(
     let name = p.scenario.scenario.name.clone();
     let out = out.unwrap_or_else(|| PathBuf::from("out").join(&name));
     let (started, clock) = (SystemTime::now(), Instant::now());
-    let bar = terminal::progress_bar(common.quiet, &p, &name);
+    let bar = terminal::progress_bar(common.flags.quiet, &p, &name);
     let progress = || bar.inc(1);
     let result = p
         .pool
@@ -80,6 +87,30 @@ fn run(common: Common, local: Option<PathBuf>, out: Option<PathBuf>) -> Result<(
     export::write_run(&out, &report, &provenance(&p, started, wall))?;
     let w = &mut std::io::stdout().lock();
     terminal::print_headline(w, &report.headline(), wall, &out)?;
+    Ok(())
+}
+
+fn compare(
+    a: &Path,
+    b: &Path,
+    flags: RunFlags,
+    seed_b: Option<u64>,
+    out: Option<PathBuf>,
+) -> Result<()> {
+    let p = flags.prepare(a)?;
+    let seed_b = seed_b.unwrap_or(p.config.seed);
+    let b = scenario::load(b)?;
+    let name = format!("compare-{}-{}", p.scenario.scenario.name, b.scenario.name);
+    let out = out.unwrap_or_else(|| PathBuf::from("out").join(&name));
+    let bar = terminal::progress_bar(flags.quiet, &p, &name);
+    bar.set_length(2 * p.baseline.councils.len() as u64);
+    let progress = || bar.inc(1);
+    let comparison = p.pool.install(|| {
+        highneeds::compare::compare(&p.baseline, &p.scenario, &b, p.config, seed_b, &progress)
+    })?;
+    bar.finish_and_clear();
+    export::write_compare(&out, &comparison)?;
+    terminal::print_comparison(&mut std::io::stdout().lock(), &comparison, &out)?;
     Ok(())
 }
 
@@ -111,7 +142,7 @@ fn backtest(
     let out = out
         .unwrap_or_else(|| PathBuf::from("out").join(format!("backtest-{name}-{origin}{suffix}")));
     let (started, clock) = (SystemTime::now(), Instant::now());
-    let bar = terminal::progress_bar(common.quiet, &p, &format!("backtest {origin}"));
+    let bar = terminal::progress_bar(common.flags.quiet, &p, &format!("backtest {origin}"));
     let progress = || bar.inc(1);
     let bt = p
         .pool

@@ -3,6 +3,7 @@
 
 use crate::args::Prepared;
 use anyhow::Result;
+use highneeds::compare::{Comparison, ENGLAND_METRICS};
 use highneeds::run::{CheckReport, Headline};
 use highneeds::summary::Stats;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -90,5 +91,34 @@ pub fn print_warnings(warnings: &[String]) -> Result<()> {
     for warning in warnings {
         writeln!(w, "warning: {warning}")?;
     }
+    Ok(())
+}
+
+/// England's paired difference at the override end, and where the files went.
+pub fn print_comparison(w: &mut impl Write, c: &Comparison, out: &Path) -> Result<()> {
+    let t = c.horizon.override_end;
+    let fy = c.horizon.override_end_fy();
+    let pairing = if c.seed == c.seed_b {
+        format!("on common random numbers (seed {})", c.seed)
+    } else {
+        format!("on independent runs (seeds {} and {})", c.seed, c.seed_b)
+    };
+    writeln!(w, "{} - {} {pairing}, {} paths", c.b, c.a, c.paths)?;
+    for (k, metric) in ENGLAND_METRICS.iter().enumerate() {
+        let d = &c.england[t][k];
+        let s = d.difference;
+        let (p, se) = d.p_b_lower;
+        let money = metric.unit() == highneeds::metric::Unit::Pounds;
+        let (by, unit, decimals) = if money { (1e9, "bn", 2) } else { (1.0, "", 1) };
+        let f = |v: f64| format!("{:.decimals$}{unit}", v / by);
+        writeln!(
+            w,
+            "England {metric} at the end of {fy}: difference median {} (90% band {} to {}), P(B < A) {p:.3} (s.e. {se:.3})",
+            f(s.p50),
+            f(s.p05),
+            f(s.p95)
+        )?;
+    }
+    writeln!(w, "wrote {}", out.display())?;
     Ok(())
 }

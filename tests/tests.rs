@@ -8,6 +8,7 @@ mod util;
 mod backtest;
 mod cli;
 mod cohort;
+mod compare;
 mod conservation;
 mod faults;
 mod local;

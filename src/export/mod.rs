@@ -8,6 +8,7 @@
 
 pub mod backtest;
 pub mod chart;
+pub mod compare;
 pub mod csv;
 pub mod manifest;
 pub mod size;
@@ -53,6 +54,17 @@ pub fn write_backtest(dir: &Path, bt: &Backtest, provenance: &Provenance) -> Res
     let origin = Some(bt.origin);
     let manifest = Manifest::new(provenance, &bt.horizon, origin, bt.councils, staged.names())?;
     staged.json("manifest.json", &manifest)?;
+    staged.commit()?;
+    Ok(())
+}
+
+/// Writes the paired comparison's files into `dir`: `compare.csv` and `compare_summary.csv`.
+pub fn write_compare(dir: &Path, comparison: &crate::compare::Comparison) -> Result<()> {
+    let mut staged = Staged::new(dir)?;
+    staged.file("compare.csv", |w| compare::write_councils(w, comparison))?;
+    staged.file("compare_summary.csv", |w| {
+        compare::write_summary(w, comparison)
+    })?;
     staged.commit()?;
     Ok(())
 }
