@@ -4,11 +4,13 @@
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use highneeds::engine::RunConfig;
+use highneeds::export::manifest::Provenance;
 use highneeds::run::Inputs;
 use highneeds::scenario::{self, LoadedScenario};
 use highneeds::seeds::Baseline;
 use highneeds::{FinancialYear, InputError};
 use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime};
 
 #[derive(Parser)]
 #[command(
@@ -140,6 +142,14 @@ pub struct Prepared {
     pub config: RunConfig,
     pub pool: rayon::ThreadPool,
     pub threads: usize,
+    /// `--quiet`: hide the progress bar.
+    pub quiet: bool,
+}
+
+/// When a command's work started and how long it took.
+pub struct Clock {
+    pub started: SystemTime,
+    pub wall_seconds: f64,
 }
 
 impl Prepared {
@@ -150,6 +160,49 @@ impl Prepared {
             config: self.config,
         }
     }
+
+    /// The scenario's name.
+    pub fn name(&self) -> &str {
+        &self.scenario.scenario.name
+    }
+
+    /// Runs `work` on the command's threads behind a progress bar of `steps` ticks (hidden under
+    /// `--quiet`); returns its result and the clock.
+    pub fn with_progress<T: Send>(
+        &self,
+        what: &str,
+        steps: u64,
+        work: impl FnOnce(&(dyn Fn() + Sync)) -> T + Send,
+    ) -> (T, Clock) {
+        let (started, clock) = (SystemTime::now(), Instant::now());
+        let bar = crate::terminal::progress_bar(self.quiet, steps, what);
+        let value = self.pool.install(|| work(&|| bar.inc(1)));
+        bar.finish_and_clear();
+        let wall_seconds = clock.elapsed().as_secs_f64();
+        (
+            value,
+            Clock {
+                started,
+                wall_seconds,
+            },
+        )
+    }
+
+    /// The manifest's record of this command.
+    pub fn provenance(&self, clock: &Clock) -> Provenance<'_> {
+        Provenance {
+            inputs: self.inputs(),
+            threads: self.threads,
+            command: std::env::args().collect::<Vec<_>>().join(" "),
+            started: clock.started,
+            wall_seconds: clock.wall_seconds,
+        }
+    }
+}
+
+/// The output folder: as given, else `out/NAME`.
+pub fn out_dir(given: Option<PathBuf>, name: &str) -> PathBuf {
+    given.unwrap_or_else(|| PathBuf::from("out").join(name))
 }
 
 impl Common {
@@ -199,6 +252,7 @@ impl RunFlags {
             config,
             pool,
             threads,
+            quiet: self.quiet,
         })
     }
 }

@@ -225,6 +225,14 @@ impl Policy {
     }
 }
 
+/// The default output folder's name: `backtest-NAME-ORIGIN`, with `-as-happened` when so.
+pub fn folder_name(scenario: &str, origin: FinancialYear, policy: Policy) -> String {
+    match policy {
+        Policy::AsOf => format!("backtest-{scenario}-{origin}"),
+        other => format!("backtest-{scenario}-{origin}-{}", other.name()),
+    }
+}
+
 impl Backtest {
     /// Every figure the exporters write is finite and plausible, or the first that is not (by
     /// year, then council with England last, then target) is the error.

@@ -6,14 +6,14 @@ mod args;
 mod terminal;
 
 use anyhow::Result;
-use args::{Cli, Command, Common, Prepared, RunFlags};
+use args::{Cli, Command, Common, RunFlags};
 use clap::Parser;
+use highneeds::backtest::Policy;
 use highneeds::calibration::Vintage;
-use highneeds::export::{self, manifest::Provenance};
+use highneeds::export;
 use highneeds::{scenario, seeds::Baseline, FinancialYear, InputError};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::{Instant, SystemTime};
 
 /// The exit code after an interrupt.
 const INTERRUPTED: i32 = 130;
@@ -73,20 +73,15 @@ fn run(common: Common, local: Option<PathBuf>, out: Option<PathBuf>) -> Result<(
         p.baseline = p.baseline.with_local(&path)?;
     }
     export::size::check_run(&p.scenario, &p.baseline)?;
-    let name = p.scenario.scenario.name.clone();
-    let out = out.unwrap_or_else(|| PathBuf::from("out").join(&name));
-    let (started, clock) = (SystemTime::now(), Instant::now());
-    let bar = terminal::progress_bar(common.flags.quiet, &p, &name);
-    let progress = || bar.inc(1);
-    let result = p
-        .pool
-        .install(|| highneeds::run::project(p.inputs(), Vintage::latest(), &progress))?;
-    bar.finish_and_clear();
-    let wall = clock.elapsed().as_secs_f64();
-    let report = result.report(&name);
-    export::write_run(&out, &report, &provenance(&p, started, wall))?;
+    let out = args::out_dir(out, p.name());
+    let steps = p.baseline.councils.len() as u64;
+    let (result, clock) = p.with_progress(p.name(), steps, |progress| {
+        highneeds::run::project(p.inputs(), Vintage::latest(), progress)
+    });
+    let report = result?.report(p.name());
+    export::write_run(&out, &report, &p.provenance(&clock))?;
     let w = &mut std::io::stdout().lock();
-    terminal::print_headline(w, &report.headline(), wall, &out)?;
+    terminal::print_headline(w, &report.headline(), clock.wall_seconds, &out)?;
     Ok(())
 }
 
@@ -100,15 +95,13 @@ fn compare(
     let p = flags.prepare(a)?;
     let seed_b = seed_b.unwrap_or(p.config.seed);
     let b = scenario::load(b)?;
-    let name = format!("compare-{}-{}", p.scenario.scenario.name, b.scenario.name);
-    let out = out.unwrap_or_else(|| PathBuf::from("out").join(&name));
-    let bar = terminal::progress_bar(flags.quiet, &p, &name);
-    bar.set_length(2 * p.baseline.councils.len() as u64);
-    let progress = || bar.inc(1);
-    let comparison = p.pool.install(|| {
-        highneeds::compare::compare(&p.baseline, &p.scenario, &b, p.config, seed_b, &progress)
-    })?;
-    bar.finish_and_clear();
+    let name = format!("compare-{}-{}", p.name(), b.scenario.name);
+    let out = args::out_dir(out, &name);
+    let steps = 2 * p.baseline.councils.len() as u64;
+    let (comparison, _) = p.with_progress(&name, steps, |progress| {
+        highneeds::compare::compare(&p.baseline, &p.scenario, &b, p.config, seed_b, progress)
+    });
+    let comparison = comparison?;
     export::write_compare(&out, &comparison)?;
     terminal::print_comparison(&mut std::io::stdout().lock(), &comparison, &out)?;
     Ok(())
@@ -118,50 +111,33 @@ fn check(path: &Path, seeds: &Option<PathBuf>) -> Result<()> {
     let scenario = scenario::load(path)?;
     let baseline = Baseline::load(&args::seeds_dir(seeds))?;
     let report = highneeds::run::check(&baseline, &scenario)?;
-    let text = scenario.resolved_toml();
     let w = &mut std::io::stdout().lock();
     terminal::print_check(w, &report)?;
     terminal::print_warnings(&report.warnings)?;
-    write!(w, "{text}")?;
+    write!(w, "{}", scenario.resolved_toml())?;
     Ok(())
 }
 
 fn backtest(
     common: Common,
     origin: FinancialYear,
-    policy: highneeds::backtest::Policy,
+    policy: Policy,
     out: Option<PathBuf>,
 ) -> Result<()> {
     let p = common.prepare()?;
     export::size::check_backtest(&p.scenario, &p.baseline)?;
-    let name = &p.scenario.scenario.name;
-    let suffix = match policy {
-        highneeds::backtest::Policy::AsOf => String::new(),
-        other => format!("-{}", other.name()),
-    };
-    let out = out
-        .unwrap_or_else(|| PathBuf::from("out").join(format!("backtest-{name}-{origin}{suffix}")));
-    let (started, clock) = (SystemTime::now(), Instant::now());
-    let bar = terminal::progress_bar(common.flags.quiet, &p, &format!("backtest {origin}"));
-    let progress = || bar.inc(1);
-    let bt = p
-        .pool
-        .install(|| highneeds::backtest::backtest_with(p.inputs(), origin, policy, &progress))?;
-    bar.finish_and_clear();
-    let wall = clock.elapsed().as_secs_f64();
-    export::write_backtest(&out, &bt, &provenance(&p, started, wall))?;
+    let out = args::out_dir(
+        out,
+        &highneeds::backtest::folder_name(p.name(), origin, policy),
+    );
+    let steps = p.baseline.councils.len() as u64;
+    let (bt, clock) = p.with_progress(&format!("backtest {origin}"), steps, |progress| {
+        highneeds::backtest::backtest_with(p.inputs(), origin, policy, progress)
+    });
+    let bt = bt?;
+    export::write_backtest(&out, &bt, &p.provenance(&clock))?;
     let w = &mut std::io::stdout().lock();
     write!(w, "{}", highneeds::backtest::table(&bt))?;
     writeln!(w, "wrote {}", out.display())?;
     Ok(())
-}
-
-fn provenance(p: &Prepared, started: SystemTime, wall_seconds: f64) -> Provenance<'_> {
-    Provenance {
-        inputs: p.inputs(),
-        threads: p.threads,
-        command: std::env::args().collect::<Vec<_>>().join(" "),
-        started,
-        wall_seconds,
-    }
 }

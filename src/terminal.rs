@@ -1,7 +1,6 @@
 //! What the binary shows on the terminal: the progress bar, the run's headline and the `check`
 //! summary. The figures come from the library as named structs; this only formats them.
 
-use crate::args::Prepared;
 use anyhow::Result;
 use highneeds::compare::{Comparison, ENGLAND_METRICS};
 use highneeds::run::{CheckReport, Headline};
@@ -11,8 +10,7 @@ use std::io::{IsTerminal, Write};
 use std::path::Path;
 
 /// A bar on stderr counting councils done, unless quiet or stderr is not a terminal.
-pub fn progress_bar(quiet: bool, p: &Prepared, what: &str) -> ProgressBar {
-    let len = p.baseline.councils.len() as u64;
+pub fn progress_bar(quiet: bool, len: u64, what: &str) -> ProgressBar {
     if quiet || !std::io::stderr().is_terminal() {
         return ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::hidden());
     }
