@@ -139,10 +139,10 @@ pub const PATHS_PER_BLOCK: usize = 64;
 /// column is a contiguous run of the tile's paths, so a summary reads one column at memory
 /// speed and a block of paths owns one contiguous tile (`width` metrics per year).
 #[derive(Debug, Clone, Copy)]
-struct Tiles {
-    paths: usize,
-    years: usize,
-    width: usize,
+pub(crate) struct Tiles {
+    pub(crate) paths: usize,
+    pub(crate) years: usize,
+    pub(crate) width: usize,
 }
 
 impl Tiles {
@@ -151,16 +151,16 @@ impl Tiles {
         self.years * self.width * PATHS_PER_BLOCK
     }
     /// Values in the table (the last tile is padded to a whole tile).
-    fn len(self) -> usize {
+    pub(crate) fn len(self) -> usize {
         self.paths.div_ceil(PATHS_PER_BLOCK) * self.tile_len()
     }
     #[inline]
-    fn index(self, path: usize, t: usize, k: usize) -> usize {
+    pub(crate) fn index(self, path: usize, t: usize, k: usize) -> usize {
         let (tile, lane) = (path / PATHS_PER_BLOCK, path % PATHS_PER_BLOCK);
         ((tile * self.years + t) * self.width + k) * PATHS_PER_BLOCK + lane
     }
     /// Copies column (t, k) into `out` (one value per path, in path order).
-    fn column(self, values: &[f64], t: usize, k: usize, out: &mut [f64]) {
+    pub(crate) fn column(self, values: &[f64], t: usize, k: usize, out: &mut [f64]) {
         let start = (t * self.width + k) * PATHS_PER_BLOCK;
         for (tile, dst) in values
             .chunks_exact(self.tile_len())
@@ -172,7 +172,7 @@ impl Tiles {
     /// Each metric's sum over paths in year `t` into `sums` (`width` values), added in path
     /// order from -0.0 (the same bits as `Iterator::sum` over the column). The metrics' sums are
     /// independent chains, interleaved so the CPU overlaps them.
-    fn year_sums(self, values: &[f64], t: usize, sums: &mut [f64]) {
+    pub(crate) fn year_sums(self, values: &[f64], t: usize, sums: &mut [f64]) {
         let sums = &mut sums[..self.width];
         sums.fill(-0.0);
         let year = t * self.width * PATHS_PER_BLOCK..(t + 1) * self.width * PATHS_PER_BLOCK;
@@ -210,7 +210,7 @@ impl CouncilPaths {
         cp.values = vec![0.0; cp.tiles().len()];
         cp
     }
-    fn tiles(&self) -> Tiles {
+    pub(crate) fn tiles(&self) -> Tiles {
         Tiles {
             paths: self.paths,
             years: self.years,
@@ -250,7 +250,7 @@ impl EnglandPaths {
         ep.values = vec![0.0; ep.tiles().len()];
         ep
     }
-    fn tiles(&self) -> Tiles {
+    pub(crate) fn tiles(&self) -> Tiles {
         Tiles {
             paths: self.paths,
             years: self.years,
@@ -574,19 +574,14 @@ fn simulate_lanes<const L: usize>(
 
     for t in 0..years {
         // 1. Demand, or this year's census where it is known.
-        let flows = match (t, &council.census[t]) {
-            (0, Some(_)) => PlanFlows::none(),
-            (_, Some(census)) => {
-                census_step(council, &model.structure, &shares[t], census, &mut state)
-            }
-            (_, None) => demand_step(
-                council,
-                &model.structure,
-                &shares[t],
-                &yearly.new_rate[t],
-                &mut state,
-            ),
-        };
+        let flows = demand_or_census(
+            council,
+            &model.structure,
+            t,
+            &shares[t],
+            &yearly.new_rate[t],
+            &mut state,
+        );
         // 2. Placement.
         let placed = placement_step(
             council,
@@ -628,6 +623,23 @@ fn simulate_lanes<const L: usize>(
             write_plans(&mut row, l, &state, &settings, &flows, &placed);
             write_money(&mut row, &money, &accounts[l]);
         }
+    }
+}
+
+/// Step 1 for year `t`: the census where it is known (the first year is the census itself),
+/// else the demand step.
+fn demand_or_census<const L: usize>(
+    council: &CouncilModel,
+    structure: &Structure,
+    t: usize,
+    shares: &BandShares,
+    new_rate: &[f64; L],
+    state: &mut CaseloadState<L>,
+) -> PlanFlows<L> {
+    match (t, &council.census[t]) {
+        (0, Some(_)) => PlanFlows::none(),
+        (_, Some(census)) => census_step(council, structure, shares, census, state),
+        (_, None) => demand_step(council, structure, shares, new_rate, state),
     }
 }
 

@@ -1,7 +1,7 @@
 //! Summaries over paths: mean and percentiles (type 7, linear interpolation), computed
 //! per council from its paths and for England from the per-path national sums.
 
-use crate::engine::{CouncilPaths, EnglandPaths};
+use crate::engine::{CouncilPaths, EnglandPaths, Tiles};
 use crate::metric::{Metric, NationalMetric};
 use rayon::prelude::*;
 
@@ -144,12 +144,7 @@ fn percentiles(values: &mut [f64]) -> [f64; 5] {
             continue;
         }
         let from = placed.iter().filter(|&&q| q < r).max().map_or(0, |q| q + 1);
-        let to = placed
-            .iter()
-            .filter(|&&q| q > r)
-            .min()
-            .copied()
-            .unwrap_or(n);
+        let to = next_placed(&placed, r, n);
         values[from..to].select_nth_unstable_by(r - from, f64::total_cmp);
         placed.push(r);
     }
@@ -157,12 +152,7 @@ fn percentiles(values: &mut [f64]) -> [f64; 5] {
         let x_lo = values[lo];
         if frac > 0.0 {
             // The next order statistic: the least value between `lo` and the next one placed.
-            let to = placed
-                .iter()
-                .filter(|&&q| q > lo)
-                .min()
-                .copied()
-                .unwrap_or(n);
+            let to = next_placed(&placed, lo, n);
             let x_hi = if lo + 1 == to {
                 values[to]
             } else {
@@ -176,6 +166,16 @@ fn percentiles(values: &mut [f64]) -> [f64; 5] {
             x_lo
         }
     })
+}
+
+/// The least rank above `r` already in place, else `n` (one past the last).
+fn next_placed(placed: &[usize], r: usize, n: usize) -> usize {
+    placed
+        .iter()
+        .filter(|&&q| q > r)
+        .min()
+        .copied()
+        .unwrap_or(n)
 }
 
 /// Probability of an event with its Monte Carlo standard error.
@@ -232,26 +232,21 @@ pub struct OverrideEnd {
     pub p_sv_breach: (f64, f64),
 }
 
-/// Stats over paths per year and metric, `[t * width + k]`: year by year in parallel, each
-/// year's means from `year_sums` and each column from `column` (one value per path).
-fn stats_table(
-    paths: usize,
-    years: usize,
-    width: usize,
-    year_sums: impl Fn(usize, &mut [f64]) + Sync,
-    column: impl Fn(usize, usize, &mut [f64]) + Sync,
-) -> Vec<Stats> {
-    let per_year: Vec<Vec<Stats>> = (0..years)
+/// Stats over paths per year and metric, `[t * width + k]`, of results laid out in `tiles`:
+/// year by year in parallel, each year's means from its sums and each metric's column (one
+/// value per path) summarised.
+fn stats_table(tiles: Tiles, values: &[f64]) -> Vec<Stats> {
+    let per_year: Vec<Vec<Stats>> = (0..tiles.years)
         .into_par_iter()
         .map_init(
-            || vec![0.0; paths],
+            || vec![0.0; tiles.paths],
             |scratch, t| {
-                let mut sums = vec![0.0; width];
-                year_sums(t, &mut sums);
-                (0..width)
+                let mut sums = vec![0.0; tiles.width];
+                tiles.year_sums(values, t, &mut sums);
+                (0..tiles.width)
                     .map(|k| {
-                        column(t, k, scratch);
-                        stats_with_mean(scratch, sums[k] / paths as f64)
+                        tiles.column(values, t, k, scratch);
+                        stats_with_mean(scratch, sums[k] / tiles.paths as f64)
                     })
                     .collect()
             },
@@ -263,13 +258,7 @@ fn stats_table(
 pub fn summarise_council(cp: &CouncilPaths, override_t: usize) -> CouncilSummary {
     let summary = CouncilSummary {
         council: cp.council,
-        stats: stats_table(
-            cp.paths,
-            cp.years,
-            Metric::COUNT,
-            |t, sums| cp.year_sums(t, sums),
-            |t, k, out| cp.column(t, Metric::ALL[k], out),
-        ),
+        stats: stats_table(cp.tiles(), &cp.values),
         at_override: OverrideEnd::default(),
     };
     let col = |m: Metric| -> Vec<f64> {
@@ -295,13 +284,7 @@ pub fn summarise_council(cp: &CouncilPaths, override_t: usize) -> CouncilSummary
 /// Stats per year and national metric, from the per-path national sums.
 pub fn summarise_national(np: &EnglandPaths) -> NationalSummary {
     NationalSummary {
-        stats: stats_table(
-            np.paths,
-            np.years,
-            NationalMetric::COUNT,
-            |t, sums| np.year_sums(t, sums),
-            |t, k, out| np.column(t, NationalMetric::ALL[k], out),
-        ),
+        stats: stats_table(np.tiles(), &np.values),
     }
 }
 
