@@ -68,21 +68,14 @@ file_table! {
         description: String,
     }
     tables {
-        horizon: HorizonFile,
-        run: RunFile,
-        demand: DemandFile,
-        placement: PlacementFile,
-        costs: CostsFile,
-        funding: FundingFile,
-        shocks: ShocksFile,
-        mitigation: MitigationFile,
-        reserves: ReservesFile,
-        r#override: OverrideFile,
-        hnsg: HnsgFile,
-        interim_support: InterimSupportFile,
-        after_override: AfterOverrideFile,
-        safety_valve: SafetyValveFile,
-        reform: ReformFile,
+        // The run.
+        horizon: HorizonFile, run: RunFile,
+        // The model: demand, placement, costs and money in.
+        demand: DemandFile, placement: PlacementFile, costs: CostsFile, funding: FundingFile,
+        shocks: ShocksFile, mitigation: MitigationFile, reserves: ReservesFile,
+        // Policy: the override, its end and the government's terms.
+        r#override: OverrideFile, hnsg: HnsgFile, interim_support: InterimSupportFile,
+        after_override: AfterOverrideFile, safety_valve: SafetyValveFile, reform: ReformFile,
     }
 }
 

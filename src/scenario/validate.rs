@@ -13,8 +13,10 @@ use super::{
     PerSetting, Placement, Reform, Reserves, ResolvedKey, RunDefaults, SafetyValve, Scenario,
     Shocks,
 };
+use super::{NewPlaces, NonPlanDriver, PlacesRule, Regime};
 use crate::error::InputError;
 use crate::FinancialYear;
+use std::collections::BTreeMap;
 use std::fmt::Display;
 use std::path::Path;
 
@@ -64,19 +66,16 @@ impl<'a> ScenarioKeys<'a> {
         }
     }
 
-    /// A number that must be set and inside its declared range.
-    fn number(&self, key: &str, value: Option<f64>) -> Result<f64, InputError> {
+    /// A value that must be set and pass its own check (numbers: their declared range).
+    fn value<T: KeyValue>(&self, key: &str, value: Option<T>) -> Result<T, InputError> {
         let value = self.get(key, value)?;
-        self.in_range(key, value)?;
+        value.check(self, key)?;
         Ok(value)
     }
 
-    /// A whole number that must be set and inside its declared range.
-    fn whole<T: Copy + TryInto<u64>>(&self, key: &str, value: Option<T>) -> Result<T, InputError> {
-        let value = self.get(key, value)?;
-        let as_float = value.try_into().map_or(f64::INFINITY, |v| v as f64);
-        self.in_range(key, as_float)?;
-        Ok(value)
+    /// A number that must be set and inside its declared range.
+    fn number(&self, key: &str, value: Option<f64>) -> Result<f64, InputError> {
+        self.value(key, value)
     }
 
     /// Fails with `allowed` unless `ok`.
@@ -99,6 +98,53 @@ impl<'a> ScenarioKeys<'a> {
             )),
         }
     }
+}
+
+/// What a scenario value is checked for once it is set: numbers against the range that
+/// `ranges::RANGES` declares for their key; other values are checked by their type.
+trait KeyValue: Sized {
+    fn check(&self, _keys: &ScenarioKeys, _key: &str) -> Result<(), InputError> {
+        Ok(())
+    }
+}
+
+impl KeyValue for f64 {
+    fn check(&self, keys: &ScenarioKeys, key: &str) -> Result<(), InputError> {
+        keys.in_range(key, *self)
+    }
+}
+
+macro_rules! whole_numbers {
+    ($($ty:ty),*) => {$(
+        impl KeyValue for $ty {
+            fn check(&self, keys: &ScenarioKeys, key: &str) -> Result<(), InputError> {
+                keys.in_range(key, *self as f64)
+            }
+        }
+    )*};
+}
+whole_numbers!(u32, u64, usize);
+
+impl KeyValue for bool {}
+impl KeyValue for String {}
+impl KeyValue for FinancialYear {}
+impl KeyValue for NonPlanDriver {}
+impl KeyValue for PlacesRule {}
+impl KeyValue for Regime {}
+impl KeyValue for Vec<NewPlaces> {}
+impl KeyValue for BTreeMap<String, f64> {}
+impl KeyValue for [[f64; 3]; 3] {}
+
+/// `Struct { field: keys.value("table.field", file.field)?, .. }`: each listed field read from
+/// the key of its own name, then the fields given `with` their values.
+macro_rules! read_table {
+    ($keys:ident, $file:ident, $table:literal => $Struct:ident { $($field:ident),* $(,)? }
+     $(with { $($name:ident: $value:expr),* $(,)? })?) => {
+        $Struct {
+            $($field: $keys.value(concat!($table, ".", stringify!($field)), $file.$field)?,)*
+            $($($name: $value,)*)?
+        }
+    };
 }
 
 /// Validates the merged scenario file, table by table.
@@ -154,10 +200,7 @@ fn horizon(keys: &ScenarioKeys, file: HorizonFile) -> Result<Horizon, InputError
 }
 
 fn run_defaults(keys: &ScenarioKeys, file: RunFile) -> Result<RunDefaults, InputError> {
-    Ok(RunDefaults {
-        paths: keys.whole("run.paths", file.paths)?,
-        seed: keys.get("run.seed", file.seed)?,
-    })
+    Ok(read_table!(keys, file, "run" => RunDefaults { paths, seed }))
 }
 
 fn demand(keys: &ScenarioKeys, file: DemandFile) -> Result<Demand, InputError> {
@@ -168,19 +211,10 @@ fn demand(keys: &ScenarioKeys, file: DemandFile) -> Result<Demand, InputError> {
         "demand.max_growth",
         format!("{max_growth} is not allowed: must be above demand.min_growth ({min_growth})"),
     )?;
-    Ok(Demand {
-        history_years: keys.whole("demand.history_years", file.history_years)?,
-        shrinkage_plans: keys.number("demand.shrinkage_plans", file.shrinkage_plans)?,
-        min_growth,
-        max_growth,
-        trend_mean: keys.number("demand.trend_mean", file.trend_mean)?,
-        trend_sd: keys.number("demand.trend_sd", file.trend_sd)?,
-        level_sd: keys.number("demand.level_sd", file.level_sd)?,
-        council_level_sd: keys.number("demand.council_level_sd", file.council_level_sd)?,
-        national_shock_sd: keys.number("demand.national_shock_sd", file.national_shock_sd)?,
-        council_shock_sd: keys.number("demand.council_shock_sd", file.council_shock_sd)?,
-        persistence: keys.number("demand.persistence", file.persistence)?,
-    })
+    Ok(read_table!(keys, file, "demand" => Demand {
+        history_years, shrinkage_plans, trend_mean, trend_sd, level_sd, council_level_sd,
+        national_shock_sd, council_shock_sd, persistence,
+    } with { min_growth: min_growth, max_growth: max_growth }))
 }
 
 fn placement(keys: &ScenarioKeys, file: PlacementFile) -> Result<Placement, InputError> {
@@ -188,29 +222,15 @@ fn placement(keys: &ScenarioKeys, file: PlacementFile) -> Result<Placement, Inpu
     for entry in &new_places {
         keys.in_range("placement.new_places.places", entry.places)?;
     }
-    Ok(Placement {
-        entry_mix_shrinkage_plans: keys.number(
-            "placement.entry_mix_shrinkage_plans",
-            file.entry_mix_shrinkage_plans,
-        )?,
-        history_years: keys.whole("placement.history_years", file.history_years)?,
-        trend_shrinkage_plans: keys.number(
-            "placement.trend_shrinkage_plans",
-            file.trend_shrinkage_plans,
-        )?,
+    Ok(read_table!(keys, file, "placement" => Placement {
+        entry_mix_shrinkage_plans, history_years, trend_shrinkage_plans, capacity_headroom,
+        capacity_level_sd, capacity_growth_sd, capacity_specialist_correlation, induced_demand,
+        new_places_rule,
+    } with {
         share_level_sd: per_group(keys, "placement.share_level_sd", file.share_level_sd)?,
         share_slope_sd: per_group(keys, "placement.share_slope_sd", file.share_slope_sd)?,
-        capacity_headroom: keys.number("placement.capacity_headroom", file.capacity_headroom)?,
-        capacity_level_sd: keys.number("placement.capacity_level_sd", file.capacity_level_sd)?,
-        capacity_growth_sd: keys.number("placement.capacity_growth_sd", file.capacity_growth_sd)?,
-        capacity_specialist_correlation: keys.number(
-            "placement.capacity_specialist_correlation",
-            file.capacity_specialist_correlation,
-        )?,
-        induced_demand: keys.number("placement.induced_demand", file.induced_demand)?,
-        new_places,
-        new_places_rule: keys.get("placement.new_places_rule", file.new_places_rule)?,
-    })
+        new_places: new_places,
+    }))
 }
 
 /// Values by placement group, each checked against the range of `table.*`.
@@ -241,19 +261,13 @@ fn per_setting(
 }
 
 fn costs(keys: &ScenarioKeys, file: CostsFile) -> Result<Costs, InputError> {
-    Ok(Costs {
-        price_fy: keys.get("costs.price_fy", file.price_fy)?,
+    Ok(read_table!(keys, file, "costs" => Costs {
+        price_fy, inflation_sd, inflation_noise_sd, council_level_sd, council_noise_sd,
+        non_plan_share, non_plan_driver, scale_min, scale_max,
+    } with {
         unit_cost: per_setting(keys, "costs.unit_cost", file.unit_cost)?,
         inflation: per_setting(keys, "costs.inflation", file.inflation)?,
-        inflation_sd: keys.number("costs.inflation_sd", file.inflation_sd)?,
-        inflation_noise_sd: keys.number("costs.inflation_noise_sd", file.inflation_noise_sd)?,
-        council_level_sd: keys.get("costs.council_level_sd", file.council_level_sd)?,
-        council_noise_sd: keys.get("costs.council_noise_sd", file.council_noise_sd)?,
-        non_plan_share: keys.number("costs.non_plan_share", file.non_plan_share)?,
-        non_plan_driver: keys.get("costs.non_plan_driver", file.non_plan_driver)?,
-        scale_min: keys.number("costs.scale_min", file.scale_min)?,
-        scale_max: keys.number("costs.scale_max", file.scale_max)?,
-    })
+    }))
 }
 
 fn funding(keys: &ScenarioKeys, file: FundingFile) -> Result<Funding, InputError> {
@@ -277,18 +291,14 @@ fn funding(keys: &ScenarioKeys, file: FundingFile) -> Result<Funding, InputError
         "funding.formula_uplift_low",
         format!("{uplift_low} is not allowed: must not exceed funding.formula_uplift_high ({uplift_high})"),
     )?;
-    Ok(Funding {
-        formula_uplift_fy: keys.get("funding.formula_uplift_fy", file.formula_uplift_fy)?,
+    Ok(read_table!(keys, file, "funding" => Funding {
+        formula_uplift_fy, growth_mean, growth_sd, noise_sd, schools_block_ratio,
+    } with {
         formula_uplift_low: uplift_low,
         formula_uplift_high: uplift_high,
-        growth_mean: keys.number("funding.growth_mean", file.growth_mean)?,
-        growth_sd: keys.number("funding.growth_sd", file.growth_sd)?,
-        noise_sd: keys.number("funding.noise_sd", file.noise_sd)?,
-        schools_block_ratio: keys
-            .number("funding.schools_block_ratio", file.schools_block_ratio)?,
         schools_block_transfer: transfer,
         allow_transfer_above_cap: above_cap,
-    })
+    }))
 }
 
 /// The correlation must be symmetric with a unit diagonal and positive definite; its
@@ -329,13 +339,9 @@ fn cholesky(correlation: &[[f64; 3]; 3]) -> Option<[[f64; 3]; 3]> {
 }
 
 fn mitigation(keys: &ScenarioKeys, file: MitigationFile) -> Result<Mitigation, InputError> {
-    Ok(Mitigation {
-        savings_share: keys.number("mitigation.savings_share", file.savings_share)?,
-        start_fy: keys.get("mitigation.start_fy", file.start_fy)?,
-        ramp_years: keys.whole("mitigation.ramp_years", file.ramp_years)?,
-        delivered_alpha: keys.number("mitigation.delivered_alpha", file.delivered_alpha)?,
-        delivered_beta: keys.number("mitigation.delivered_beta", file.delivered_beta)?,
-    })
+    Ok(read_table!(keys, file, "mitigation" => Mitigation {
+        savings_share, start_fy, ramp_years, delivered_alpha, delivered_beta,
+    }))
 }
 
 fn reserves(keys: &ScenarioKeys, file: ReservesFile) -> Result<Reserves, InputError> {
@@ -348,11 +354,10 @@ fn reserves(keys: &ScenarioKeys, file: ReservesFile) -> Result<Reserves, InputEr
         )?;
         keys.in_range(&format!("reserves.overrides.{code}"), *pounds)?;
     }
-    Ok(Reserves {
-        drawdown_rate: keys.number("reserves.drawdown_rate", file.drawdown_rate)?,
-        interest_rate: keys.number("reserves.interest_rate", file.interest_rate)?,
-        overrides,
-    })
+    Ok(
+        read_table!(keys, file, "reserves" => Reserves { drawdown_rate, interest_rate }
+        with { overrides: overrides }),
+    )
 }
 
 /// The override's last day, a 31 March inside the horizon.
@@ -387,16 +392,9 @@ fn hnsg(
         "hnsg.payment_fy",
         format!("{payment_fy} is not allowed: must be after the FY that ends on hnsg.balance_date ({balance_fy})"),
     )?;
-    let terms = Hnsg {
-        share: keys.number("hnsg.share", file.share)?,
-        balance_fy,
-        haircut: keys.number("hnsg.haircut", file.haircut)?,
-        approval_probability: keys
-            .number("hnsg.approval_probability", file.approval_probability)?,
-        delay_probability: keys.number("hnsg.delay_probability", file.delay_probability)?,
-        payment_fy,
-        net_safety_valve_due: keys.get("hnsg.net_safety_valve_due", file.net_safety_valve_due)?,
-    };
+    let terms = read_table!(keys, file, "hnsg" => Hnsg {
+        share, haircut, approval_probability, delay_probability, net_safety_valve_due,
+    } with { balance_fy: balance_fy, payment_fy: payment_fy });
     Ok(keys.get("hnsg.enabled", file.enabled)?.then_some(terms))
 }
 
@@ -439,36 +437,15 @@ fn after_override(
 }
 
 fn safety_valve(keys: &ScenarioKeys, file: SafetyValveFile) -> Result<SafetyValve, InputError> {
-    Ok(SafetyValve {
-        last_payment_fy: keys.get("safety_valve.last_payment_fy", file.last_payment_fy)?,
-        tolerance: keys.number("safety_valve.tolerance", file.tolerance)?,
-        withhold: keys.get("safety_valve.withhold", file.withhold)?,
-        withhold_share: keys.number("safety_valve.withhold_share", file.withhold_share)?,
-        release_when_back_on_track: keys.get(
-            "safety_valve.release_when_back_on_track",
-            file.release_when_back_on_track,
-        )?,
-        council_contribution_share: keys.number(
-            "safety_valve.council_contribution_share",
-            file.council_contribution_share,
-        )?,
-        savings_mean: keys.number("safety_valve.savings_mean", file.savings_mean)?,
-        savings_sd: keys.number("safety_valve.savings_sd", file.savings_sd)?,
-    })
+    Ok(read_table!(keys, file, "safety_valve" => SafetyValve {
+        last_payment_fy, tolerance, withhold, withhold_share, release_when_back_on_track,
+        council_contribution_share, savings_mean, savings_sd,
+    }))
 }
 
 fn reform(keys: &ScenarioKeys, file: ReformFile) -> Result<Reform, InputError> {
-    Ok(Reform {
-        enabled: keys.get("reform.enabled", file.enabled)?,
-        start_fy: keys.get("reform.start_fy", file.start_fy)?,
-        new_plan_rate_change: keys
-            .number("reform.new_plan_rate_change", file.new_plan_rate_change)?,
-        reassessment_cease_share: keys.number(
-            "reform.reassessment_cease_share",
-            file.reassessment_cease_share,
-        )?,
-        independent_fee_cap: keys.number("reform.independent_fee_cap", file.independent_fee_cap)?,
-        surge: keys.number("reform.surge", file.surge)?,
-        surge_years: keys.whole("reform.surge_years", file.surge_years)?,
-    })
+    Ok(read_table!(keys, file, "reform" => Reform {
+        enabled, start_fy, new_plan_rate_change, reassessment_cease_share, independent_fee_cap,
+        surge, surge_years,
+    }))
 }
