@@ -99,7 +99,18 @@ pub struct CouncilModel {
     pub latest_census: i32,
     pub growth_prior: f64,
     pub new_rate: f64,
+    /// Plans ending and ageing out per plan in the first projected year (the part of
+    /// `new_rate` that only replaces them; the rest is growth, which decays).
+    pub exit_rate: f64,
     pub cease_rate: [f64; AGE_BANDS],
+    /// Each age band's population at the latest census (estimated from the 2-18 population).
+    pub population: [f64; AGE_BANDS],
+    /// Each age band's prevalence ceiling, plans per head: the scenario's, or the council's
+    /// census prevalence where that is already higher.
+    pub ceiling: [f64; AGE_BANDS],
+    /// `1 - (census prevalence / ceiling)^shape` (at least [`MIN_SATURATION0`]): the saturation
+    /// that leaves new plans as fitted at the census.
+    pub saturation0: [f64; AGE_BANDS],
     pub entry_mix: Cells,
     /// The calendar year of the council's own new-plan mix in `entry_mix` (`None`: England's).
     pub entry_mix_year: Option<i32>,
@@ -882,7 +893,9 @@ fn calibrate_council(
     let own_weight = own_weight(stock, scenario.demand.shrinkage_plans);
     let growth_prior = growth_prior(calibration, seed, own_weight);
     let (cease_rate, cease_total) = cease_rates(calibration, seed, &cells, own_weight);
-    let new_rate = new_plan_rate(calibration, &cells, growth_prior, &cease_rate, cease_total);
+    let (new_rate, exit_rate) =
+        new_plan_rate(calibration, &cells, growth_prior, &cease_rate, cease_total);
+    let prevalence = PrevalenceCeiling::new(scenario, &cells, seed.pop_2_18);
     let start = starting_money(calibration, seed)?;
     let costs = fit_cost_scale(calibration, seed, &start);
     let deficit0 = nowcast_origin_balance(calibration, seed, &start, &costs);
@@ -901,7 +914,11 @@ fn calibrate_council(
             - calibration.first.0,
         growth_prior,
         new_rate,
+        exit_rate,
         cease_rate,
+        population: prevalence.population,
+        ceiling: prevalence.ceiling,
+        saturation0: prevalence.saturation0,
         entry_mix,
         entry_mix_year,
         unit_cost0: costs.unit_cost0,
@@ -1054,14 +1071,14 @@ fn cease_rates(
 }
 
 /// The new-plan rate that gives the growth prior in expectation in the first year, after
-/// ceasing and ageing out.
+/// ceasing and ageing out, and the rate of ceasing and ageing out (per plan).
 fn new_plan_rate(
     calibration: &Calibration,
     cells: &Cells,
     growth_prior: f64,
     cease_rate: &[f64; AGE_BANDS],
     cease_total: f64,
-) -> f64 {
+) -> (f64, f64) {
     let stock = total(cells);
     let age_stock = crate::caseload::by_age(cells);
     let age_out = if stock > 0.0 {
@@ -1077,7 +1094,49 @@ fn new_plan_rate(
     } else {
         cease_total
     };
-    (growth_prior.exp() - 1.0 + cease_mean + age_out).max(0.0)
+    let exit_rate = cease_mean + age_out;
+    ((growth_prior.exp() - 1.0 + exit_rate).max(0.0), exit_rate)
+}
+
+/// Single years of age in the 2-18 population the seeds give (`pop_2_18`).
+const YEARS_2_18: f64 = 17.0;
+
+/// The floor of [`CouncilModel::saturation0`], so that a council at its ceiling at the census
+/// still takes new plans as plans leave.
+pub const MIN_SATURATION0: f64 = 0.05;
+
+/// A council's population and prevalence ceiling by age band at its latest census.
+struct PrevalenceCeiling {
+    population: [f64; AGE_BANDS],
+    ceiling: [f64; AGE_BANDS],
+    saturation0: [f64; AGE_BANDS],
+}
+
+impl PrevalenceCeiling {
+    /// Estimated rule (README "The model", step 1): a band's population is its single years of
+    /// age x the council's 2-18 population / 17 (flat by age, held from mid-2021 to the latest
+    /// census); its ceiling is the scenario's, raised to the census prevalence where that is
+    /// higher.
+    fn new(scenario: &Scenario, cells: &Cells, pop_2_18: f64) -> Self {
+        let plans = crate::caseload::by_age(cells);
+        let ceiling = scenario.ceiling.prevalence.to_array();
+        let shape = scenario.ceiling.shape;
+        let mut out = PrevalenceCeiling {
+            population: [0.0; AGE_BANDS],
+            ceiling: [0.0; AGE_BANDS],
+            saturation0: [0.0; AGE_BANDS],
+        };
+        for a in 0..AGE_BANDS {
+            let (low, high) = crate::caseload::AGE_BAND_RANGES[a];
+            let years = f64::from(high - low + 1);
+            out.population[a] = years * pop_2_18 / YEARS_2_18;
+            let prevalence = plans[a] / out.population[a];
+            out.ceiling[a] = ceiling[a].max(prevalence);
+            out.saturation0[a] =
+                (1.0 - (prevalence / out.ceiling[a]).powf(shape)).max(MIN_SATURATION0);
+        }
+        out
+    }
 }
 
 /// Entry mix: the council's own new plans by age band and setting in its latest known year,

@@ -35,6 +35,11 @@ pub struct NationalDraws {
     interim_share: f64,
     /// Uplift on the formula-floor allocations (1 + u), drawn once per path.
     formula_uplift: f64,
+    /// Growth that slows: the half-life (years) and the long-run growth, drawn once per path.
+    half_life: f64,
+    long_run_growth: f64,
+    /// Each age band's yearly change in log population, drawn once per path.
+    population_change: [f64; AGE_BANDS],
     demand_shock: Vec<f64>,
     cost_noise: Vec<f64>,
     funding_noise: Vec<f64>,
@@ -67,6 +72,8 @@ const UPLIFT_STREAM: u64 = 4;
 const SV_SAVINGS_STREAM: u64 = 5;
 /// The placement trends' draws (once per path and council).
 const PLACEMENT_STREAM: u64 = 6;
+/// The long run's draws (once per path): half-life, long-run growth, population change.
+const LONG_RUN_STREAM: u64 = 7;
 
 /// The deficit-to-reserves ratio is capped at plus or minus this (and is this when reserves
 /// are exhausted and the council is in deficit), so tiny reserves do not give huge ratios.
@@ -109,7 +116,17 @@ fn draw_national(model: &Model, seed: u64, path: usize) -> NationalDraws {
     let formula_uplift = 1.0
         + funding.formula_uplift_low
         + uplift * (funding.formula_uplift_high - funding.formula_uplift_low);
+    let mut long_run = stream(seed, LONG_RUN_STREAM, path, 0);
+    let decay = &scenario.decay;
+    let u_half_life: f64 = long_run.gen();
+    let u_growth: f64 = long_run.gen();
+    let shift = scenario.population.change_sd * normal(&mut long_run);
+    let change = scenario.population.change.to_array();
     NationalDraws {
+        half_life: decay.half_life_low + u_half_life * (decay.half_life_high - decay.half_life_low),
+        long_run_growth: decay.long_run_growth_low
+            + u_growth * (decay.long_run_growth_high - decay.long_run_growth_low),
+        population_change: std::array::from_fn(|a| change[a] + shift),
         level,
         trend,
         inflation,
@@ -416,6 +433,35 @@ fn draw_placement(run: &RunInputs, council: usize, path: usize) -> PlacementPath
 struct YearlyFactors<const L: usize> {
     new_rate: Vec<[f64; L]>,
     cost_factor: Vec<[f64; L]>,
+    /// The most plans each age band may hold (prevalence ceiling x population), by year.
+    cap: Vec<[[f64; L]; AGE_BANDS]>,
+}
+
+/// Step 1's slowing of growth: the new-plan rate `rate` of a council whose plans end and age out
+/// at `exit_rate` a year, `years_on` years after its latest census, with its growth part
+/// (`rate - exit_rate`) decayed toward `long_run_growth` with a half-life of `half_life` years:
+/// `exit + g_LR + (rate - exit - g_LR) x 0.5^(years_on / half_life)` (at least 0).
+pub fn decayed_rate(
+    rate: f64,
+    exit_rate: f64,
+    long_run_growth: f64,
+    half_life: f64,
+    years_on: f64,
+) -> f64 {
+    if years_on <= 0.0 {
+        return rate;
+    }
+    let kept = 0.5_f64.powf(years_on / half_life);
+    (exit_rate + long_run_growth + (rate - exit_rate - long_run_growth) * kept).max(0.0)
+}
+
+/// Step 1's saturation under the prevalence ceiling: the share of the new plans wanted in an age
+/// band that enter it, when the band holds `plans` (before this year's new plans) and may hold
+/// `cap`: `(1 - r^shape) / saturation0` with `r = plans / cap`, between 0 and 1. `saturation0`
+/// is the same expression at the latest census, so new plans enter as fitted there.
+pub fn saturation(plans: f64, cap: f64, saturation0: f64, shape: f64) -> f64 {
+    let r = (plans / cap).max(0.0);
+    ((1.0 - r.powf(shape)) / saturation0).clamp(0.0, 1.0)
 }
 
 impl<const L: usize> YearlyFactors<L> {
@@ -436,29 +482,47 @@ impl<const L: usize> YearlyFactors<L> {
         let mut out = YearlyFactors {
             new_rate: Vec::with_capacity(years),
             cost_factor: Vec::with_capacity(years),
+            cap: Vec::with_capacity(years),
         };
         for t in 0..years {
             // Years since the latest census, at which the new-plan rate was set.
             let years_on = f64::from(t as i32 - council.latest_census);
             let mut rate = [0.0; L];
             let mut factor = [0.0; L];
+            let mut cap = [[0.0; L]; AGE_BANDS];
             for l in 0..L {
                 let eps = normal(&mut rng[l]);
                 shock[l] = demand.persistence * shock[l] + demand.council_shock_sd * eps;
                 let eps_cost = normal(&mut rng[l]);
                 cost_shock[l] =
                     demand.persistence * cost_shock[l] + scenario.costs.council_noise_sd * eps_cost;
-                rate[l] = council.new_rate
+                let drawn = council.new_rate
                     * (level[l]
                         + national[l].trend * years_on
                         + national[l].demand_shock[t]
                         + shock[l])
-                        .exp()
-                    * schedule.new_plan_factor[t];
+                        .exp();
+                let slowed = if scenario.decay.enabled {
+                    decayed_rate(
+                        drawn,
+                        council.exit_rate,
+                        national[l].long_run_growth,
+                        national[l].half_life,
+                        years_on,
+                    )
+                } else {
+                    drawn
+                };
+                rate[l] = slowed * schedule.new_plan_factor[t];
                 factor[l] = (draws.cost_level[l] + cost_shock[l]).exp();
+                for a in 0..AGE_BANDS {
+                    let growth = national[l].population_change[a] * years_on.max(0.0);
+                    cap[a][l] = council.ceiling[a] * council.population[a] * growth.exp();
+                }
             }
             out.new_rate.push(rate);
             out.cost_factor.push(factor);
+            out.cap.push(cap);
         }
         out
     }
@@ -570,16 +634,23 @@ fn simulate_lanes<const L: usize>(
         1.0 + scenario.funding.schools_block_transfer * scenario.funding.schools_block_ratio;
     let non_plan_per_plan = scenario.costs.non_plan_driver == NonPlanDriver::Plans;
     let mut state = CaseloadState::<L>::start(council, non_plan_per_plan);
+    let has_ceiling = scenario.ceiling.enabled;
     let mut accounts = [Accounts::start(council); L];
 
     for t in 0..years {
         // 1. Demand, or this year's census where it is known.
+        let ceiling = has_ceiling.then(|| Saturation {
+            cap: &yearly.cap[t],
+            saturation0: &council.saturation0,
+            shape: scenario.ceiling.shape,
+        });
         let flows = demand_or_census(
             council,
             &model.structure,
             t,
             &shares[t],
             &yearly.new_rate[t],
+            ceiling,
             &mut state,
         );
         // 2. Placement.
@@ -620,26 +691,35 @@ fn simulate_lanes<const L: usize>(
                 tile: &mut *tile,
                 at: t * Metric::COUNT * PATHS_PER_BLOCK + first_lane + l,
             };
-            write_plans(&mut row, l, &state, &settings, &flows, &placed);
+            write_plans(
+                &mut row,
+                l,
+                &state,
+                &settings,
+                &flows,
+                &placed,
+                &yearly.cap[t],
+            );
             write_money(&mut row, &money, &accounts[l]);
         }
     }
 }
 
 /// Step 1 for year `t`: the census where it is known (the first year is the census itself),
-/// else the demand step.
+/// else the demand step (under the prevalence ceiling, when the scenario has one).
 fn demand_or_census<const L: usize>(
     council: &CouncilModel,
     structure: &Structure,
     t: usize,
     shares: &BandShares,
     new_rate: &[f64; L],
+    ceiling: Option<Saturation<L>>,
     state: &mut CaseloadState<L>,
 ) -> PlanFlows<L> {
     match (t, &council.census[t]) {
         (0, Some(_)) => PlanFlows::none(),
         (_, Some(census)) => census_step(council, structure, shares, census, state),
-        (_, None) => demand_step(council, structure, shares, new_rate, state),
+        (_, None) => demand_step(council, structure, shares, new_rate, ceiling, state),
     }
 }
 
@@ -698,22 +778,30 @@ impl<const L: usize> PlanFlows<L> {
     }
 }
 
-/// Step 1, demand, for every lane: new plans are `rate x stock`; each band keeps its stayers,
-/// gains the plans moving up from the band below (re-placed by the phase transfer) and its
-/// share of the new plans. Bands are updated in place from the top, so the band below is still
-/// last year's.
+/// Step 1's prevalence ceiling in one year: the most plans each age band may hold, by lane, and
+/// the saturation's terms.
+struct Saturation<'a, const L: usize> {
+    cap: &'a [[f64; L]; AGE_BANDS],
+    saturation0: &'a [f64; AGE_BANDS],
+    shape: f64,
+}
+
+/// Step 1, demand, for every lane: `rate x stock` new plans are wanted; each band keeps its
+/// stayers, gains the plans moving up from the band below (re-placed by the phase transfer) and
+/// its share of the new plans, scaled under a prevalence ceiling by the band's [`saturation`];
+/// plans still above the ceiling end (counted as ceased). Bands are updated in place from the
+/// top, so the band below is still last year's.
 #[inline(always)]
 fn demand_step<const L: usize>(
     council: &CouncilModel,
     structure: &Structure,
     shares: &BandShares,
     new_rate: &[f64; L],
+    ceiling: Option<Saturation<L>>,
     state: &mut CaseloadState<L>,
 ) -> PlanFlows<L> {
     let mut flows = PlanFlows::none();
-    for l in 0..L {
-        flows.new_plans[l] = new_rate[l] * state.stock[l];
-    }
+    let wanted: [f64; L] = std::array::from_fn(|l| new_rate[l] * state.stock[l]);
     let bands = &state.ages;
     let cells = &mut state.cells;
     for (band, share) in bands.iter().zip(&shares.ceased) {
@@ -745,10 +833,38 @@ fn demand_step<const L: usize>(
             }
         }
         let remain = shares.remain[a];
+        let mut entering = [1.0; L];
+        if let Some(c) = &ceiling {
+            let mut kept = [0.0; L];
+            for s in 0..SETTINGS {
+                for l in 0..L {
+                    kept[l] += cells[a][s][l] * remain + arriving[s][l];
+                }
+            }
+            for l in 0..L {
+                entering[l] = saturation(kept[l], c.cap[a][l], c.saturation0[a], c.shape);
+            }
+        }
+        let mut band = [0.0; L];
         for (s, cell) in cells[a].iter_mut().enumerate() {
             let mix = council.entry_mix[a][s];
             for l in 0..L {
-                cell[l] = cell[l] * remain + arriving[s][l] + flows.new_plans[l] * mix;
+                let new = wanted[l] * mix * entering[l];
+                cell[l] = cell[l] * remain + arriving[s][l] + new;
+                flows.new_plans[l] += new;
+                band[l] += cell[l];
+            }
+        }
+        if let Some(c) = &ceiling {
+            for l in 0..L {
+                let cap = c.cap[a][l];
+                if band[l] > cap {
+                    let keep = cap / band[l];
+                    for cell in cells[a].iter_mut() {
+                        cell[l] *= keep;
+                    }
+                    flows.ceased[l] += band[l] - cap;
+                }
             }
         }
     }
@@ -766,7 +882,7 @@ fn census_step<const L: usize>(
     census: &Cells,
     state: &mut CaseloadState<L>,
 ) -> PlanFlows<L> {
-    let mut flows = demand_step(council, structure, shares, &[0.0; L], state);
+    let mut flows = demand_step(council, structure, shares, &[0.0; L], None, state);
     let census_total = total(census);
     for l in 0..L {
         let implied = census_total - (state.stock[l] - flows.ceased[l] - flows.aged_out[l]);
@@ -1229,14 +1345,21 @@ fn write_plans<const L: usize>(
     settings: &[[f64; L]; SETTINGS],
     flows: &PlanFlows<L>,
     placed: &Placed<L>,
+    cap: &[[f64; L]; AGE_BANDS],
 ) {
     row.set(Metric::Ehcps, state.stock[l]);
     for s in 0..SETTINGS {
         row.set(Metric::BY_SETTING[s], settings[s][l]);
     }
+    let mut ceiling = 0.0;
+    let mut use_ = 0.0_f64;
     for a in 0..AGE_BANDS {
         row.set(Metric::BY_AGE[a], state.ages[a][l]);
+        ceiling += cap[a][l];
+        use_ = use_.max(state.ages[a][l] / cap[a][l]);
     }
+    row.set(Metric::EhcpCeiling, ceiling);
+    row.set(Metric::CeilingUse, use_);
     row.set(Metric::NewPlans, flows.new_plans[l]);
     row.set(Metric::CeasedPlans, flows.ceased[l]);
     row.set(Metric::AgedOut, flows.aged_out[l]);
@@ -1316,7 +1439,8 @@ fn add_council(sums: &mut [f64], tile: &[f64], years: usize) {
     }
 }
 
-/// England's deficit-to-reserves ratio from the sums, path by path.
+/// England's deficit-to-reserves ratio and ceiling use (plans over the councils' summed
+/// ceilings) from the sums, path by path.
 fn finish_england(england: &mut EnglandPaths) {
     const B: usize = PATHS_PER_BLOCK;
     let (deficit, reserves, ratio) = (
@@ -1324,8 +1448,15 @@ fn finish_england(england: &mut EnglandPaths) {
         Metric::Reserves.index() * B,
         Metric::DeficitToReserves.index() * B,
     );
+    let (plans, ceiling, use_) = (
+        Metric::Ehcps.index() * B,
+        Metric::EhcpCeiling.index() * B,
+        Metric::CeilingUse.index() * B,
+    );
     for year in england.values.chunks_exact_mut(NationalMetric::COUNT * B) {
         for lane in 0..B {
+            let c = year[ceiling + lane];
+            year[use_ + lane] = if c > 0.0 { year[plans + lane] / c } else { 0.0 };
             let r = year[reserves + lane];
             year[ratio + lane] = if r > 0.0 {
                 year[deficit + lane] / r

@@ -100,6 +100,11 @@ metrics! {
     Shortfall = "shortfall", Pounds;
     InducedPlacements = "induced_placements", Plans;
     InterestCost = "interest_cost", Pounds;
+    /// The most plans the prevalence ceiling allows (ceiling x population, summed over age bands).
+    EhcpCeiling = "ehcp_ceiling", Plans;
+    /// The largest share of its ceiling that any age band's plans take (England: plans over the
+    /// summed ceilings).
+    CeilingUse = "ceiling_use", Ratio;
 }
 
 impl Metric {

@@ -35,6 +35,8 @@ pub struct SafetyValveSeed {
 pub struct CouncilSeed {
     pub la_code: u16,
     pub la_name: String,
+    /// Population aged 2-18 (ONS mid-2021 projection; estimated for 4 councils, rules R6, R7).
+    pub pop_2_18: f64,
     pub ehcps: BTreeMap<i32, f64>,
     pub caseload: BTreeMap<i32, Cells>,
     pub flows: BTreeMap<i32, Flow>,
@@ -263,6 +265,7 @@ fn cell_index(
 struct CouncilRow {
     la_code: u16,
     la_name: String,
+    pop_2_18: f64,
 }
 
 #[derive(Deserialize)]
@@ -500,9 +503,17 @@ impl Loader {
         let mut keys = KeyLines::new();
         for (line, row) in self.reader.rows::<CouncilRow>(FILE)? {
             keys.insert(&f, line, row.la_code, || format!("council {}", row.la_code))?;
+            let pop = non_negative(&f, line, row.pop_2_18, "pop_2_18")?;
+            if pop == 0.0 {
+                return Err(InputError::at_line(
+                    &f,
+                    line,
+                    "pop_2_18 must be above 0, found 0",
+                ));
+            }
             self.index.insert(row.la_code, self.councils.len());
             self.councils
-                .push(CouncilSeed::new(row.la_code, row.la_name));
+                .push(CouncilSeed::new(row.la_code, row.la_name, pop));
         }
         if self.councils.is_empty() {
             return Err(InputError::invalid(f, "no councils listed"));
@@ -827,10 +838,11 @@ type CeasedByAge = BTreeMap<i32, [(f64, f64); AGE_BANDS]>;
 type CaseloadByAge = BTreeMap<i32, [[f64; SETTINGS]; MAX_AGE as usize + 1]>;
 
 impl CouncilSeed {
-    fn new(la_code: u16, la_name: String) -> Self {
+    fn new(la_code: u16, la_name: String, pop_2_18: f64) -> Self {
         CouncilSeed {
             la_code,
             la_name,
+            pop_2_18,
             ehcps: BTreeMap::new(),
             caseload: BTreeMap::new(),
             flows: BTreeMap::new(),

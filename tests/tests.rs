@@ -12,6 +12,7 @@ mod compare;
 mod conservation;
 mod faults;
 mod local;
+mod longrun;
 mod money;
 mod placement;
 mod policy;

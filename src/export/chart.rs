@@ -17,6 +17,8 @@ pub struct FanChart {
     /// Values are divided by this before plotting (e.g. 1e9 for £ billion).
     pub scale: f64,
     pub unit_label: &'static str,
+    /// A limit drawn beside the fan as its median (dashed), with its legend label.
+    pub limit: Option<(NationalMetric, &'static str)>,
 }
 
 /// The charts a run writes.
@@ -27,6 +29,7 @@ pub const FAN_CHARTS: [FanChart; 2] = [
         metric: NationalMetric::Council(Metric::CumulativeDeficit),
         scale: 1e9,
         unit_label: "£ billion (nominal)",
+        limit: None,
     },
     FanChart {
         file: "national_ehcps.svg",
@@ -34,10 +37,15 @@ pub const FAN_CHARTS: [FanChart; 2] = [
         metric: NationalMetric::Council(Metric::Ehcps),
         scale: 1e3,
         unit_label: "thousand plans",
+        limit: Some((
+            NationalMetric::Council(Metric::EhcpCeiling),
+            "prevalence ceiling (median)",
+        )),
     },
 ];
 
 const BLUE: RGBColor = RGBColor(31, 119, 180);
+const RED: RGBColor = RGBColor(214, 39, 40);
 const SIZE: (u32, u32) = (900, 520);
 
 /// (year ending 31 March, scaled stats) per FY.
@@ -61,17 +69,39 @@ pub fn write_fan_chart(w: &mut dyn Write, chart: &FanChart, r: &RunReport) -> Re
             )
         })
         .collect();
+    let limit = chart.limit.map(|(metric, label)| {
+        let line: Vec<(i32, f64)> = r
+            .horizon
+            .years
+            .iter()
+            .enumerate()
+            .map(|(t, fy)| (fy.end_year(), r.national.get(t, metric).p50 / chart.scale))
+            .collect();
+        (line, label)
+    });
     let title = format!("{} ({})", chart.title, r.scenario);
     let mut svg = String::new();
-    draw(&mut svg, &title, chart.unit_label, &points)?;
+    draw(&mut svg, &title, chart.unit_label, &points, limit.as_ref())?;
     w.write_all(svg.as_bytes())?;
     Ok(())
 }
 
-fn draw(svg: &mut String, title: &str, unit_label: &str, points: &Points) -> Result<()> {
+/// A line beside the fan: (year ending 31 March, scaled value) per FY, and its legend label.
+type Limit = (Vec<(i32, f64)>, &'static str);
+
+fn draw(
+    svg: &mut String,
+    title: &str,
+    unit_label: &str,
+    points: &Points,
+    limit: Option<&Limit>,
+) -> Result<()> {
     let root = SVGBackend::with_string(svg, SIZE).into_drawing_area();
     root.fill(&WHITE).map_err(plot_error)?;
-    let mut chart = axes(&root, title, unit_label, points)?;
+    let top = limit.map_or(0.0, |(line, _)| {
+        line.iter().map(|(_, v)| *v).fold(0.0, f64::max)
+    });
+    let mut chart = axes(&root, title, unit_label, points, top)?;
     draw_band(
         &mut chart,
         points,
@@ -94,6 +124,18 @@ fn draw(svg: &mut String, title: &str, unit_label: &str, points: &Points) -> Res
         .map_err(plot_error)?
         .label("median")
         .legend(|(x, y)| PathElement::new([(x, y), (x + 15, y)], BLUE.stroke_width(3)));
+    if let Some((line, label)) = limit {
+        chart
+            .draw_series(DashedLineSeries::new(
+                line.iter().copied(),
+                8,
+                5,
+                RED.stroke_width(2),
+            ))
+            .map_err(plot_error)?
+            .label(*label)
+            .legend(|(x, y)| PathElement::new([(x, y), (x + 15, y)], RED.stroke_width(2)));
+    }
     chart
         .configure_series_labels()
         .position(SeriesLabelPosition::UpperLeft)
@@ -105,13 +147,14 @@ fn draw(svg: &mut String, title: &str, unit_label: &str, points: &Points) -> Res
     Ok(())
 }
 
-/// The chart area, from 0 (or the lowest p05) to 8% above the highest p95, with its mesh. A
-/// point or a range that is not finite is refused: plotters would never finish its mesh.
+/// The chart area, from 0 (or the lowest p05) to 8% above the highest p95 or `top`, with its
+/// mesh. A point or a range that is not finite is refused: plotters would never finish its mesh.
 fn axes<'a, 'b>(
     root: &'a DrawingArea<SVGBackend<'b>, plotters::coord::Shift>,
     title: &str,
     unit_label: &str,
     points: &Points,
+    top: f64,
 ) -> Result<Chart<'a, 'b>> {
     if let Some((x, s)) = points
         .iter()
@@ -119,7 +162,7 @@ fn axes<'a, 'b>(
     {
         anyhow::bail!("cannot draw the chart: the figures for {x} are not finite ({s:?})");
     }
-    let ymax = points.iter().map(|(_, s)| s.p95).fold(0.0, f64::max) * 1.08 + 1e-9;
+    let ymax = points.iter().map(|(_, s)| s.p95).fold(top, f64::max) * 1.08 + 1e-9;
     let ymin = points.iter().map(|(_, s)| s.p05).fold(0.0, f64::min);
     if !(ymin.is_finite() && ymax.is_finite()) {
         anyhow::bail!("cannot draw the chart: its y-range {ymin:e} to {ymax:e} is not finite");
@@ -172,7 +215,7 @@ mod tests {
         let (send, receive) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let mut svg = String::new();
-            let result = draw(&mut svg, "t", "u", &points).map(|()| svg);
+            let result = draw(&mut svg, "t", "u", &points, None).map(|()| svg);
             let _ = send.send(result.map_err(|e| e.to_string()));
         });
         receive

@@ -76,6 +76,8 @@ file_table! {
         // Policy: the override, its end and the government's terms.
         r#override: OverrideFile, hnsg: HnsgFile, interim_support: InterimSupportFile,
         after_override: AfterOverrideFile, safety_valve: SafetyValveFile, reform: ReformFile,
+        // The long run: growth that slows, the prevalence ceiling, population.
+        decay: DecayFile, ceiling: CeilingFile, population: PopulationFile,
     }
 }
 
@@ -219,6 +221,31 @@ file_table! {
         surge: f64,
         surge_years: u32,
     }
+}
+
+file_table! {
+    /// Values by age band; a child file may set some bands and inherit the others.
+    PerAgeBandFile { under_5: f64, age_5_10: f64, age_11_15: f64, age_16_19: f64, age_20_25: f64 }
+}
+
+file_table! {
+    DecayFile {
+        enabled: bool,
+        long_run_growth_low: f64,
+        long_run_growth_high: f64,
+        half_life_low: f64,
+        half_life_high: f64,
+    }
+}
+
+file_table! {
+    CeilingFile { enabled: bool, shape: f64 }
+    tables { prevalence: PerAgeBandFile }
+}
+
+file_table! {
+    PopulationFile { change_sd: f64 }
+    tables { change: PerAgeBandFile }
 }
 
 /// Line (from 1) of a byte offset in `text`.

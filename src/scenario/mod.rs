@@ -7,7 +7,7 @@ mod file;
 pub mod ranges;
 mod validate;
 
-use crate::caseload::SETTINGS;
+use crate::caseload::{AGE_BANDS, SETTINGS};
 use crate::error::InputError;
 use crate::FinancialYear;
 use file::{key_at, line_at, line_of_key, ScenarioFile, SetBy};
@@ -38,6 +38,28 @@ impl PerSetting {
     }
 }
 
+/// Per-age-band values, named by age band (`caseload::AGE_BAND_NAMES`).
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub struct PerAgeBand {
+    pub under_5: f64,
+    pub age_5_10: f64,
+    pub age_11_15: f64,
+    pub age_16_19: f64,
+    pub age_20_25: f64,
+}
+
+impl PerAgeBand {
+    pub fn to_array(self) -> [f64; AGE_BANDS] {
+        [
+            self.under_5,
+            self.age_5_10,
+            self.age_11_15,
+            self.age_16_19,
+            self.age_20_25,
+        ]
+    }
+}
+
 /// A validated scenario: every key present and inside its allowed range, dates resolved to
 /// financial years.
 #[derive(Debug, Clone, Serialize)]
@@ -62,6 +84,9 @@ pub struct Scenario {
     pub after_override: AfterOverride,
     pub safety_valve: SafetyValve,
     pub reform: Reform,
+    pub decay: Decay,
+    pub ceiling: Ceiling,
+    pub population: Population,
 }
 
 /// The projected financial years, `first_fy` to `last_fy`.
@@ -90,6 +115,35 @@ pub struct Demand {
     pub national_shock_sd: f64,
     pub council_shock_sd: f64,
     pub persistence: f64,
+}
+
+/// Growth that slows (README "The model", step 1): the new-plan rate's growth part decays
+/// toward a long-run growth with a half-life, both drawn once per path (uniform between the
+/// bounds).
+#[derive(Debug, Clone, Serialize)]
+pub struct Decay {
+    pub enabled: bool,
+    pub long_run_growth_low: f64,
+    pub long_run_growth_high: f64,
+    pub half_life_low: f64,
+    pub half_life_high: f64,
+}
+
+/// A ceiling on prevalence (plans per head of each age band's population), approached by a
+/// generalised-logistic saturation of new plans with exponent `shape`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Ceiling {
+    pub enabled: bool,
+    pub shape: f64,
+    pub prevalence: PerAgeBand,
+}
+
+/// Yearly change in the log population of each age band after the latest census, shifted once
+/// per path by a common normal draw with sd `change_sd`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Population {
+    pub change: PerAgeBand,
+    pub change_sd: f64,
 }
 
 /// National new state special places opening in a financial year.

@@ -169,6 +169,26 @@ pub const RANGES: &[(&str, Allowed)] = &[
     ("reform.reassessment_cease_share", closed(0.0, 1.0, SHARE)),
     ("reform.independent_fee_cap", closed(-0.2, 0.5, YEARLY_RATE)),
     ("reform.surge", closed(0.0, 1.0, "a relative increase")),
+    (
+        "decay.long_run_growth_low",
+        closed(-0.1, 0.2, "a yearly growth rate of plans"),
+    ),
+    (
+        "decay.long_run_growth_high",
+        closed(-0.1, 0.2, "a yearly growth rate of plans"),
+    ),
+    ("decay.half_life_low", closed(1.0, 100.0, "years")),
+    ("decay.half_life_high", closed(1.0, 100.0, "years")),
+    (
+        "ceiling.prevalence.*",
+        above(0.0, 1.0, "plans per head of the age band's population"),
+    ),
+    ("ceiling.shape", closed(0.5, 20.0, "a saturation exponent")),
+    (
+        "population.change.*",
+        closed(-0.1, 0.1, "a yearly change in log population"),
+    ),
+    ("population.change_sd", closed(0.0, 0.05, SMALL_SD)),
 ];
 
 /// The allowed range of `key` (a dotted path), if the table declares one.

@@ -2,16 +2,17 @@
 //! error names the key, its value and what is allowed.
 
 use super::file::{
-    AfterOverrideFile, CostsFile, DemandFile, FundingFile, HnsgFile, HorizonFile,
-    InterimSupportFile, MitigationFile, OverrideFile, PerGroupFile, PerSettingFile, PlacementFile,
-    ReformFile, ReservesFile, RunFile, SafetyValveFile, ScenarioFile, ShocksFile,
+    AfterOverrideFile, CeilingFile, CostsFile, DecayFile, DemandFile, FundingFile, HnsgFile,
+    HorizonFile, InterimSupportFile, MitigationFile, OverrideFile, PerAgeBandFile, PerGroupFile,
+    PerSettingFile, PlacementFile, PopulationFile, ReformFile, ReservesFile, RunFile,
+    SafetyValveFile, ScenarioFile, ShocksFile,
 };
 use super::key_error;
 use super::ranges::allowed;
 use super::{
-    AfterOverride, Costs, Demand, Funding, Hnsg, Horizon, InterimSupport, Mitigation, PerGroup,
-    PerSetting, Placement, Reform, Reserves, ResolvedKey, RunDefaults, SafetyValve, Scenario,
-    Shocks,
+    AfterOverride, Ceiling, Costs, Decay, Demand, Funding, Hnsg, Horizon, InterimSupport,
+    Mitigation, PerAgeBand, PerGroup, PerSetting, Placement, Population, Reform, Reserves,
+    ResolvedKey, RunDefaults, SafetyValve, Scenario, Shocks,
 };
 use super::{NewPlaces, NonPlanDriver, PlacesRule, Regime};
 use crate::error::InputError;
@@ -168,6 +169,9 @@ pub(super) fn validate(keys: &ScenarioKeys, file: ScenarioFile) -> Result<Scenar
         after_override: after_override(keys, file.after_override, override_end)?,
         safety_valve: safety_valve(keys, file.safety_valve)?,
         reform: reform(keys, file.reform)?,
+        decay: decay(keys, file.decay)?,
+        ceiling: ceiling(keys, file.ceiling)?,
+        population: population(keys, file.population)?,
         horizon,
         override_end,
     })
@@ -448,4 +452,77 @@ fn reform(keys: &ScenarioKeys, file: ReformFile) -> Result<Reform, InputError> {
         enabled, start_fy, new_plan_rate_change, reassessment_cease_share, independent_fee_cap,
         surge, surge_years,
     }))
+}
+
+/// Values by age band, each checked against the range of `table.*`.
+fn per_age_band(
+    keys: &ScenarioKeys,
+    table: &str,
+    file: PerAgeBandFile,
+) -> Result<PerAgeBand, InputError> {
+    let value = |band: &str, value: Option<f64>| keys.number(&format!("{table}.{band}"), value);
+    Ok(PerAgeBand {
+        under_5: value("under_5", file.under_5)?,
+        age_5_10: value("age_5_10", file.age_5_10)?,
+        age_11_15: value("age_11_15", file.age_11_15)?,
+        age_16_19: value("age_16_19", file.age_16_19)?,
+        age_20_25: value("age_20_25", file.age_20_25)?,
+    })
+}
+
+/// A pair of bounds of a uniform draw: each in its range, the low not above the high.
+fn bounds(
+    keys: &ScenarioKeys,
+    low_key: &str,
+    low: Option<f64>,
+    high_key: &str,
+    high: Option<f64>,
+) -> Result<(f64, f64), InputError> {
+    let low = keys.number(low_key, low)?;
+    let high = keys.number(high_key, high)?;
+    keys.require(
+        low <= high,
+        high_key,
+        format!("{high} is not allowed: must be at least {low_key} ({low})"),
+    )?;
+    Ok((low, high))
+}
+
+fn decay(keys: &ScenarioKeys, file: DecayFile) -> Result<Decay, InputError> {
+    let (long_run_growth_low, long_run_growth_high) = bounds(
+        keys,
+        "decay.long_run_growth_low",
+        file.long_run_growth_low,
+        "decay.long_run_growth_high",
+        file.long_run_growth_high,
+    )?;
+    let (half_life_low, half_life_high) = bounds(
+        keys,
+        "decay.half_life_low",
+        file.half_life_low,
+        "decay.half_life_high",
+        file.half_life_high,
+    )?;
+    Ok(read_table!(keys, file, "decay" => Decay { enabled } with {
+        long_run_growth_low: long_run_growth_low,
+        long_run_growth_high: long_run_growth_high,
+        half_life_low: half_life_low,
+        half_life_high: half_life_high,
+    }))
+}
+
+fn ceiling(keys: &ScenarioKeys, file: CeilingFile) -> Result<Ceiling, InputError> {
+    Ok(
+        read_table!(keys, file, "ceiling" => Ceiling { enabled, shape } with {
+            prevalence: per_age_band(keys, "ceiling.prevalence", file.prevalence)?,
+        }),
+    )
+}
+
+fn population(keys: &ScenarioKeys, file: PopulationFile) -> Result<Population, InputError> {
+    Ok(
+        read_table!(keys, file, "population" => Population { change_sd } with {
+            change: per_age_band(keys, "population.change", file.change)?,
+        }),
+    )
 }
