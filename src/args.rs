@@ -8,6 +8,7 @@ use highneeds::export::manifest::Provenance;
 use highneeds::run::Inputs;
 use highneeds::scenario::{self, LoadedScenario};
 use highneeds::seeds::Baseline;
+use highneeds::sweep::Shard;
 use highneeds::{FinancialYear, InputError};
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
@@ -60,6 +61,36 @@ pub enum Command {
         /// Output folder [default: out/compare-<A name>-<B name>/]
         #[arg(long)]
         out: Option<PathBuf>,
+    },
+    /// Run a grid of variants of a scenario (--set) on common random numbers into one folder.
+    Sweep {
+        #[command(flatten)]
+        common: Common,
+        /// A scenario key and the values it takes, `KEY=V1,V2,...`, the key dotted as `highneeds
+        /// check` prints it; each value is checked as the scenario file would be. Repeat for more
+        /// keys: every combination runs
+        #[arg(long = "set", value_name = "KEY=V1,V2,...", required = true)]
+        sets: Vec<String>,
+        /// Run only shard K of N (counted from 0): variant i runs in shard i mod N. Join the
+        /// shards' folders with `highneeds merge`
+        #[arg(long, value_name = "K/N")]
+        shard: Option<Shard>,
+        /// Local figures (CSV `la_code,figure,value,date`), as for `run`
+        #[arg(long)]
+        local: Option<PathBuf>,
+        /// Output folder [default: out/sweep-<scenario name>/, a shard's
+        /// out/sweep-<scenario name>-shard-K-of-N/]
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Join the folders of a sharded sweep into what one `highneeds sweep` would have written.
+    Merge {
+        /// The shards' folders, each written by `highneeds sweep --shard K/N` (in any order).
+        #[arg(required = true)]
+        shards: Vec<PathBuf>,
+        /// Output folder (not one of the shards)
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Project from an earlier year using only data known then, and score against what happened.
     Backtest {
@@ -197,6 +228,15 @@ impl Prepared {
             started: clock.started,
             wall_seconds: clock.wall_seconds,
         }
+    }
+
+    /// Refuses runs of `years` years that would not fit in memory (`prepare` checks the
+    /// scenario's own horizon).
+    pub fn check_memory(&self, years: usize) -> Result<()> {
+        if let Some(available) = available_memory() {
+            highneeds::run::check_memory(self.config.paths, years, self.threads, available)?;
+        }
+        Ok(())
     }
 }
 

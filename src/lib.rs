@@ -17,6 +17,7 @@ pub mod run;
 pub mod scenario;
 pub mod seeds;
 pub mod summary;
+pub mod sweep;
 
 pub use calendar::FinancialYear;
 pub use error::{ImplausibleFigure, InputError};

@@ -11,6 +11,7 @@ use clap::Parser;
 use highneeds::backtest::Policy;
 use highneeds::calibration::Vintage;
 use highneeds::export;
+use highneeds::sweep::Shard;
 use highneeds::{scenario, seeds::Baseline, FinancialYear, InputError};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -58,6 +59,14 @@ fn dispatch(cli: Cli) -> Result<()> {
             out,
         } => compare(&a, &b, flags, seed_b, out),
         Command::Check { scenario, seeds } => check(&scenario, &seeds),
+        Command::Sweep {
+            common,
+            sets,
+            shard,
+            local,
+            out,
+        } => sweep(common, &sets, shard, local, out),
+        Command::Merge { shards, out } => merge(&shards, &out),
         Command::Backtest {
             common,
             origin,
@@ -104,6 +113,44 @@ fn compare(
     let comparison = comparison?;
     export::write_compare(&out, &comparison)?;
     terminal::print_comparison(&mut std::io::stdout().lock(), &comparison, &out)?;
+    Ok(())
+}
+
+fn sweep(
+    common: Common,
+    sets: &[String],
+    shard: Option<Shard>,
+    local: Option<PathBuf>,
+    out: Option<PathBuf>,
+) -> Result<()> {
+    let mut p = common.prepare()?;
+    if let Some(path) = local {
+        p.baseline = p.baseline.with_local(&path)?;
+    }
+    let plan = highneeds::sweep::plan(&p.scenario, &p.baseline, sets, p.config, shard)?;
+    p.check_memory(plan.max_years())?;
+    let out = out.unwrap_or_else(|| highneeds::sweep::default_folder(&plan.manifest, shard));
+    let steps = (plan.variants.len() * p.baseline.councils.len()) as u64;
+    let (done, clock) = p.with_progress("sweep", steps, |progress| {
+        highneeds::sweep::run(&plan, &p.baseline, p.threads, &out, progress)
+    });
+    terminal::print_sweep(
+        &mut std::io::stdout().lock(),
+        &plan,
+        &done?,
+        clock.wall_seconds,
+        &out,
+    )
+}
+
+fn merge(shards: &[PathBuf], out: &Path) -> Result<()> {
+    let manifest = highneeds::sweep::merge(shards, out)?;
+    let (n, variants) = (shards.len(), manifest.variants.len());
+    writeln!(
+        std::io::stdout(),
+        "merged {n} shards ({variants} variants); wrote {}",
+        out.display()
+    )?;
     Ok(())
 }
 

@@ -5,6 +5,7 @@ use anyhow::Result;
 use highneeds::compare::{Comparison, ENGLAND_METRICS};
 use highneeds::run::{CheckReport, Headline};
 use highneeds::summary::Stats;
+use highneeds::sweep::{Plan, VariantDone};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::{IsTerminal, Write};
 use std::path::Path;
@@ -116,6 +117,40 @@ pub fn print_comparison(w: &mut impl Write, c: &Comparison, out: &Path) -> Resul
             f(s.p05),
             f(s.p95)
         )?;
+    }
+    writeln!(w, "wrote {}", out.display())?;
+    Ok(())
+}
+
+/// A sweep's variants, one line each, then what ran and where it went.
+pub fn print_sweep(
+    w: &mut impl Write,
+    plan: &Plan,
+    done: &[VariantDone],
+    wall: f64,
+    out: &Path,
+) -> Result<()> {
+    for v in done {
+        let h = &v.headline;
+        let d = h.england_deficit.scaled(1e9);
+        writeln!(
+            w,
+            "{} {}: England's deficit at the end of {} £{:.2}bn (median; 90% band £{:.2}bn to £{:.2}bn), councils over reserves median {:.0} ({:.1}s)",
+            v.name,
+            v.settings.join(" "),
+            h.override_end,
+            d.p50,
+            d.p05,
+            d.p95,
+            h.councils_over_reserves.p50,
+            v.wall_seconds
+        )?;
+    }
+    let m = &plan.manifest;
+    let (ran, total, paths) = (done.len(), m.variants.len(), m.paths);
+    match &m.shard {
+        Some(s) => writeln!(w, "shard {}/{}: {ran} of {total} variants x {paths} paths in {wall:.2}s (join the shards with `highneeds merge`)", s.index, s.count)?,
+        None => writeln!(w, "{ran} variants x {paths} paths in {wall:.2}s")?,
     }
     writeln!(w, "wrote {}", out.display())?;
     Ok(())

@@ -21,3 +21,4 @@ mod scenario;
 mod seed_faults;
 mod seeds;
 mod snapshots;
+mod sweep;

@@ -4,13 +4,14 @@
 use crate::run::{Horizon, Inputs};
 use crate::scenario::{LoadedScenario, Scenario};
 use crate::seeds::Baseline;
+use crate::sweep::VariantRecord;
 use crate::FinancialYear;
 use anyhow::{Context, Result};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::time::SystemTime;
 
-#[derive(Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InputHash {
     pub file: String,
     pub sha256: String,
@@ -26,12 +27,16 @@ pub struct Provenance<'a> {
     pub wall_seconds: f64,
 }
 
-/// The manifest of every command that writes files.
+/// The manifest of every command that writes files. A sweep's variant has no timings (see
+/// [`Manifest::for_variant`]).
 #[derive(Serialize)]
 pub struct Manifest<'a> {
     pub program: &'static str,
     pub version: &'static str,
     pub command: String,
+    /// Sweeps only: the variant's name and the keys it sets.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variant: Option<&'a VariantRecord>,
     pub scenario_name: &'a str,
     pub scenario: &'a Scenario,
     /// Back-tests only: the last FY whose data the projection used.
@@ -39,15 +44,19 @@ pub struct Manifest<'a> {
     pub origin: Option<String>,
     pub seed: u64,
     pub paths: usize,
-    pub threads: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub threads: Option<usize>,
     pub first_fy: String,
     pub last_fy: String,
     pub override_end_fy: String,
     pub inputs: Vec<InputHash>,
-    pub started_utc: String,
-    pub wall_seconds: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_utc: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wall_seconds: Option<f64>,
     pub council_years: u64,
-    pub council_years_per_second: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub council_years_per_second: Option<f64>,
     pub outputs: Vec<String>,
 }
 
@@ -66,27 +75,43 @@ impl<'a> Manifest<'a> {
             program: "highneeds",
             version: env!("CARGO_PKG_VERSION"),
             command: run.command.clone(),
+            variant: None,
             scenario_name: &scenario.scenario.name,
             scenario: &scenario.scenario,
             origin: origin.map(|fy| fy.to_string()),
             seed: config.seed,
             paths: config.paths,
-            threads: run.threads,
+            threads: Some(run.threads),
             first_fy: horizon.first().to_string(),
             last_fy: horizon.last().to_string(),
             override_end_fy: horizon.override_end_fy().to_string(),
             inputs: inputs(scenario, run.inputs.baseline)?,
-            started_utc: humantime::format_rfc3339_seconds(run.started).to_string(),
-            wall_seconds: run.wall_seconds,
+            started_utc: Some(humantime::format_rfc3339_seconds(run.started).to_string()),
+            wall_seconds: Some(run.wall_seconds),
             council_years,
-            council_years_per_second: council_years as f64 / run.wall_seconds.max(1e-9),
+            council_years_per_second: Some(council_years as f64 / run.wall_seconds.max(1e-9)),
             outputs,
         })
     }
+
+    /// The manifest of a sweep's variant: it names the variant and records nothing that
+    /// depends on how or when it ran (threads, start, wall time), so a sweep's folder is the same
+    /// bytes whether one process wrote it or `highneeds merge` joined its shards.
+    pub fn for_variant(self, variant: &'a VariantRecord) -> Self {
+        Manifest {
+            variant: Some(variant),
+            threads: None,
+            started_utc: None,
+            wall_seconds: None,
+            council_years_per_second: None,
+            ..self
+        }
+    }
 }
 
-/// The scenario files, then every seeds file, with their SHA-256.
-fn inputs(scenario: &LoadedScenario, baseline: &Baseline) -> Result<Vec<InputHash>> {
+/// The scenario files, then every seeds file, then the local figures (if any), with their
+/// SHA-256.
+pub fn inputs(scenario: &LoadedScenario, baseline: &Baseline) -> Result<Vec<InputHash>> {
     let mut v = Vec::new();
     for f in &scenario.files {
         v.push(InputHash {

@@ -12,10 +12,12 @@ pub mod compare;
 pub mod csv;
 pub mod manifest;
 pub mod size;
+pub mod sweep;
 
 use crate::backtest::Backtest;
 use crate::run::RunReport;
 use crate::summary::Stats;
+use crate::sweep::VariantRecord;
 use anyhow::{Context, Result};
 use manifest::{Manifest, Provenance};
 use serde::{Serialize, Serializer};
@@ -26,6 +28,26 @@ use std::sync::{Mutex, PoisonError};
 /// Writes every file of a run into `dir`: the CSVs, the fan charts and the manifest. A report
 /// with a figure that is not finite and plausible is refused before anything is written.
 pub fn write_run(dir: &Path, report: &RunReport, provenance: &Provenance) -> Result<()> {
+    write_run_files(dir, report, provenance, None)
+}
+
+/// Writes a sweep's variant into `dir`: the files of a run, with a manifest that names the
+/// variant and has no timings ([`Manifest::for_variant`]).
+pub fn write_variant(
+    dir: &Path,
+    report: &RunReport,
+    provenance: &Provenance,
+    variant: &VariantRecord,
+) -> Result<()> {
+    write_run_files(dir, report, provenance, Some(variant))
+}
+
+fn write_run_files(
+    dir: &Path,
+    report: &RunReport,
+    provenance: &Provenance,
+    variant: Option<&VariantRecord>,
+) -> Result<()> {
     report.check_figures()?;
     let mut staged = Staged::new(dir)?;
     staged.file("councils.csv", |w| csv::write_councils(w, report))?;
@@ -39,6 +61,10 @@ pub fn write_run(dir: &Path, report: &RunReport, provenance: &Provenance) -> Res
     }
     let councils = report.councils.len();
     let manifest = Manifest::new(provenance, &report.horizon, None, councils, staged.names())?;
+    let manifest = match variant {
+        Some(variant) => manifest.for_variant(variant),
+        None => manifest,
+    };
     staged.json("manifest.json", &manifest)?;
     staged.commit()?;
     Ok(())
@@ -134,9 +160,9 @@ pub fn write_csv<R: Serialize>(w: &mut dyn Write, rows: impl IntoIterator<Item =
     Ok(())
 }
 
-/// Every file a run or a back-test writes. While one is written it is a temporary file
+/// Every file a run, a back-test or a sweep writes. While one is written it is a temporary file
 /// `.NAME.XXXXXX` (six letters or digits) in the output folder.
-pub const OUTPUT_FILES: [&str; 9] = [
+pub const OUTPUT_FILES: [&str; 11] = [
     "councils.csv",
     "national.csv",
     "summary.csv",
@@ -146,6 +172,8 @@ pub const OUTPUT_FILES: [&str; 9] = [
     "backtest.csv",
     "backtest_summary.csv",
     "manifest.json",
+    "sweep.csv",
+    "sweep_summary.csv",
 ];
 
 /// Whether `file_name` is one of this program's temporary files (`.councils.csv.a1B2c3`).

@@ -437,11 +437,50 @@ impl LoadedScenario {
     }
 }
 
-/// One file of an `extends` chain.
+/// One file of an `extends` chain, or a value set on the command line (laid over the files
+/// like one more child file).
 struct ChainFile {
     path: PathBuf,
     text: String,
     contents: ScenarioFile,
+    /// A `--set` value: named by its argument, without a line.
+    on_command_line: bool,
+}
+
+/// A scenario key set on the command line (`highneeds sweep --set KEY=VALUE`): laid over the
+/// scenario's files like a child file that sets one key, and validated with them exactly as if
+/// the file had set it. Errors about the key name `argument` instead of a file and line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Setting {
+    /// Dotted key, such as `costs.inflation.special_independent`.
+    pub key: String,
+    pub value: toml::Value,
+    /// The argument that set it, as typed (`--set costs.inflation.special_independent=0.03,0.05`).
+    pub argument: String,
+}
+
+impl Setting {
+    /// The one-key file this setting stands for.
+    fn layer(&self) -> Result<ChainFile, InputError> {
+        let path = PathBuf::from(&self.argument);
+        let text = format!("{} = {}", self.key, self.value);
+        let contents = parse_file(&path, &text).map_err(|e| match e {
+            InputError::AtLine { path, message, .. } => InputError::Invalid { path, message },
+            other => other,
+        })?;
+        if contents.extends.is_some() {
+            return Err(InputError::invalid(
+                &path,
+                "`extends` cannot be set on the command line",
+            ));
+        }
+        Ok(ChainFile {
+            path,
+            text,
+            contents,
+            on_command_line: true,
+        })
+    }
 }
 
 /// The most paths a run may have, from the scenario's `run.paths` or from `--paths`.
@@ -459,7 +498,18 @@ const MAX_CHAIN: usize = 16;
 
 /// Loads a scenario file, following `extends` (relative to the file), and validates it.
 pub fn load(path: &Path) -> Result<LoadedScenario, InputError> {
-    let chain = read_chain(path)?;
+    load_with(path, &[])
+}
+
+/// Loads a scenario file with `settings` laid over it (a later setting over an earlier one), and
+/// validates the result. The scenario's `files` are the files alone.
+pub fn load_with(path: &Path, settings: &[Setting]) -> Result<LoadedScenario, InputError> {
+    let mut chain = settings
+        .iter()
+        .rev()
+        .map(Setting::layer)
+        .collect::<Result<Vec<_>, _>>()?;
+    chain.extend(read_chain(path)?);
     let mut merged = ScenarioFile::default();
     let mut set_by = SetBy::default();
     for (index, file) in chain.iter().enumerate().rev() {
@@ -469,7 +519,11 @@ pub fn load(path: &Path) -> Result<LoadedScenario, InputError> {
     let scenario = validate::validate(&validate::ScenarioKeys::new(path, &keys), merged)?;
     Ok(LoadedScenario {
         scenario,
-        files: chain.into_iter().map(|file| file.path).collect(),
+        files: chain
+            .into_iter()
+            .filter(|file| !file.on_command_line)
+            .map(|file| file.path)
+            .collect(),
         keys,
     })
 }
@@ -494,6 +548,7 @@ fn read_chain(path: &Path) -> Result<Vec<ChainFile>, InputError> {
             path,
             text,
             contents,
+            on_command_line: false,
         });
     }
     Ok(chain)
@@ -532,7 +587,10 @@ fn resolve_keys(
         .map_err(|e| InputError::invalid(top, format!("cannot resolve the scenario: {e}")))?;
     let docs: Vec<Option<toml_edit::ImDocument<&str>>> = chain
         .iter()
-        .map(|file| toml_edit::ImDocument::parse(file.text.as_str()).ok())
+        .map(|file| {
+            let doc = toml_edit::ImDocument::parse(file.text.as_str()).ok();
+            doc.filter(|_| !file.on_command_line)
+        })
         .collect();
     let mut keys = Vec::with_capacity(set_by.0.len());
     for (key, index) in set_by.0 {
