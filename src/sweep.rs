@@ -713,38 +713,36 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<SweepManifest> {
         .iter()
         .map(|d| read_shard(d))
         .collect::<Result<Vec<_>, _>>()?;
+    let by_index = shards_in_order(&shards)?;
+    let first = &shards[0];
+    let count = first.shard.count;
+    refuse_shard_as_output(dirs, out)?;
+    let mut manifest = SweepManifest {
+        shard: None,
+        ..first.manifest.clone()
+    };
+    manifest.outputs = manifest.outputs();
+    let top = export::Staged::new(out)?;
+    for (i, variant) in manifest.variants.iter().enumerate() {
+        export::sweep::copy_variant(&by_index[i % count].dir, out, variant)?;
+    }
+    export::sweep::write_sweep(top, out, &manifest)?;
+    Ok(manifest)
+}
+
+/// The shards by index, each checked against the first: one sweep, one split, each shard
+/// once with the variants the assignment gives it, none missing.
+fn shards_in_order(shards: &[ShardDir]) -> Result<Vec<&ShardDir>, InputError> {
     let Some(first) = shards.first() else {
-        return Err(InputError::invalid("highneeds merge", "give the shards' folders").into());
+        return Err(InputError::invalid(
+            "highneeds merge",
+            "give the shards' folders",
+        ));
     };
     let count = first.shard.count;
     let mut by_index: Vec<Option<&ShardDir>> = vec![None; count];
-    for s in &shards {
-        if let Some(difference) = first_difference(first, s) {
-            return Err(InputError::invalid(
-                &s.dir,
-                format!(
-                    "a shard of another sweep than {}: {difference}; merge only the shards of \
-                     one sweep (the same version, scenario, seeds, --set, --paths and --seed)",
-                    first.dir.display()
-                ),
-            )
-            .into());
-        }
-        if s.shard.count != count {
-            return Err(InputError::invalid(
-                &s.dir,
-                format!(
-                    "shard {}/{} of a sweep split {} ways, but {} is shard {}/{count}: merge \
-                     the shards of one split",
-                    s.shard.index,
-                    s.shard.count,
-                    s.shard.count,
-                    first.dir.display(),
-                    first.shard.index
-                ),
-            )
-            .into());
-        }
+    for s in shards {
+        check_shard(first, s)?;
         let slot = by_index.get_mut(s.shard.index).ok_or_else(|| {
             InputError::invalid(
                 &s.dir,
@@ -759,24 +757,10 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<SweepManifest> {
                     s.shard.index,
                     other.dir.display()
                 ),
-            )
-            .into());
+            ));
         }
         *slot = Some(s);
-        let expected: Vec<String> = (0..first.manifest.variants.len())
-            .filter(|i| i % count == s.shard.index)
-            .map(|i| first.manifest.variants[i].name.clone())
-            .collect();
-        if s.shard.variants != expected {
-            return Err(InputError::invalid(
-                &s.dir,
-                format!(
-                    "shard {}/{count} lists variants {:?}, but it should hold {expected:?} ({ASSIGNMENT})",
-                    s.shard.index, s.shard.variants
-                ),
-            )
-            .into());
-        }
+        check_variants(first, s)?;
     }
     let missing: Vec<String> = (0..count)
         .filter(|&k| by_index[k].is_none())
@@ -789,24 +773,58 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<SweepManifest> {
                 "shard {} is missing: give the folder of every shard of the sweep",
                 missing.join(", ")
             ),
-        )
-        .into());
+        ));
     }
-    refuse_shard_as_output(dirs, out)?;
-    let mut manifest = SweepManifest {
-        shard: None,
-        ..first.manifest.clone()
-    };
-    manifest.outputs = manifest.outputs();
-    let top = export::Staged::new(out)?;
-    for (i, variant) in manifest.variants.iter().enumerate() {
-        let Some(shard) = by_index[i % count] else {
-            continue;
-        };
-        export::sweep::copy_variant(&shard.dir, out, variant)?;
+    Ok(by_index.into_iter().flatten().collect())
+}
+
+/// `s` is a shard of the same sweep and split as `first`.
+fn check_shard(first: &ShardDir, s: &ShardDir) -> Result<(), InputError> {
+    let count = first.shard.count;
+    if let Some(difference) = first_difference(first, s) {
+        return Err(InputError::invalid(
+            &s.dir,
+            format!(
+                "a shard of another sweep than {}: {difference}; merge only the shards of \
+                 one sweep (the same version, scenario, seeds, --set, --paths and --seed)",
+                first.dir.display()
+            ),
+        ));
     }
-    export::sweep::write_sweep(top, out, &manifest)?;
-    Ok(manifest)
+    if s.shard.count != count {
+        return Err(InputError::invalid(
+            &s.dir,
+            format!(
+                "shard {}/{} of a sweep split {} ways, but {} is shard {}/{count}: merge \
+                 the shards of one split",
+                s.shard.index,
+                s.shard.count,
+                s.shard.count,
+                first.dir.display(),
+                first.shard.index
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Shard `s` holds the variants the assignment gives its index.
+fn check_variants(first: &ShardDir, s: &ShardDir) -> Result<(), InputError> {
+    let count = first.shard.count;
+    let expected: Vec<String> = (0..first.manifest.variants.len())
+        .filter(|i| i % count == s.shard.index)
+        .map(|i| first.manifest.variants[i].name.clone())
+        .collect();
+    if s.shard.variants != expected {
+        return Err(InputError::invalid(
+            &s.dir,
+            format!(
+                "shard {}/{count} lists variants {:?}, but it should hold {expected:?} ({ASSIGNMENT})",
+                s.shard.index, s.shard.variants
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// A merge may not write into one of its shards.
