@@ -10,7 +10,7 @@ use crate::caseload::{
     SPECIAL_STATE,
 };
 use crate::metric::{Metric, NationalMetric};
-use crate::placement::{self, PlacementPath, PlacementSpread};
+use crate::placement::{self, PlacementPath, PlacementSpread, TrendClock};
 use crate::scenario::{Hnsg, NonPlanDriver, Regime};
 use rand::{Rng, SeedableRng};
 use rand_distr::{Beta, Distribution, StandardNormal};
@@ -435,6 +435,8 @@ struct YearlyFactors<const L: usize> {
     cost_factor: Vec<[f64; L]>,
     /// The most plans each age band may hold (prevalence ceiling x population), by year.
     cap: Vec<[[f64; L]; AGE_BANDS]>,
+    /// How far the placement trends have run, by year: they decay with step 1's growth.
+    placement_clock: Vec<[TrendClock; L]>,
 }
 
 /// Step 1's slowing of growth: the new-plan rate `rate` of a council whose plans end and age out
@@ -483,6 +485,7 @@ impl<const L: usize> YearlyFactors<L> {
             new_rate: Vec::with_capacity(years),
             cost_factor: Vec::with_capacity(years),
             cap: Vec::with_capacity(years),
+            placement_clock: Vec::with_capacity(years),
         };
         for t in 0..years {
             // Years since the latest census, at which the new-plan rate was set.
@@ -490,6 +493,7 @@ impl<const L: usize> YearlyFactors<L> {
             let mut rate = [0.0; L];
             let mut factor = [0.0; L];
             let mut cap = [[0.0; L]; AGE_BANDS];
+            let mut clock = [TrendClock::linear(years_on); L];
             for l in 0..L {
                 let eps = normal(&mut rng[l]);
                 shock[l] = demand.persistence * shock[l] + demand.council_shock_sd * eps;
@@ -503,6 +507,11 @@ impl<const L: usize> YearlyFactors<L> {
                         + shock[l])
                         .exp();
                 let slowed = if scenario.decay.enabled {
+                    clock[l] = TrendClock::decayed(
+                        years_on,
+                        national[l].half_life,
+                        national[l].long_run_growth,
+                    );
                     decayed_rate(
                         drawn,
                         council.exit_rate,
@@ -523,6 +532,7 @@ impl<const L: usize> YearlyFactors<L> {
             out.new_rate.push(rate);
             out.cost_factor.push(factor);
             out.cap.push(cap);
+            out.placement_clock.push(clock);
         }
         out
     }
@@ -657,6 +667,7 @@ fn simulate_lanes<const L: usize>(
         let placed = placement_step(
             council,
             &draws.placement,
+            &yearly.placement_clock[t],
             t as i32 - council.latest_census,
             council.places_added[t],
             scenario.placement.induced_demand,
@@ -907,7 +918,8 @@ struct Placed<const L: usize> {
 }
 
 /// Step 2, placement, for every lane, in a year `years_on` after the latest census (census years
-/// keep their placements): the placement shares follow the path's trends, state special places
+/// keep their placements): the placement shares follow the path's trends (run to `clock`: they
+/// decay with step 1's growth where the scenario has `[decay]`), state special places
 /// grow by theirs plus the scenario's new places (each drawing `induced_demand` specialist
 /// placements from mainstream), specialist placements fill the places first and the rest go to
 /// independent special schools; the plans are then re-placed to those totals.
@@ -915,6 +927,7 @@ struct Placed<const L: usize> {
 fn placement_step<const L: usize>(
     council: &CouncilModel,
     paths: &[PlacementPath; L],
+    clock: &[TrendClock; L],
     years_on: i32,
     places_added: f64,
     induced_demand: f64,
@@ -931,12 +944,12 @@ fn placement_step<const L: usize>(
         }
         return placed;
     }
-    let years = f64::from(years_on);
     let wanted = induced_demand * places_added;
     state.induced_to_date += wanted;
     for l in 0..L {
         let path = &paths[l];
-        state.capacity[l] = council.placement.trend_capacity(path, years) + state.places_to_date;
+        state.capacity[l] =
+            council.placement.trend_capacity(path, &clock[l]) + state.places_to_date;
         let mut plans = 0.0;
         let mut mainstream = 0.0;
         for band in &state.cells {
@@ -948,10 +961,13 @@ fn placement_step<const L: usize>(
             }
         }
         placed.induced[l] = wanted.min(mainstream);
-        let (targets, overflow) =
-            council
-                .placement
-                .targets(path, years, plans, state.capacity[l], state.induced_to_date);
+        let (targets, overflow) = council.placement.targets(
+            path,
+            &clock[l],
+            plans,
+            state.capacity[l],
+            state.induced_to_date,
+        );
         placed.overflow[l] = overflow;
         placement::replace(&mut state.cells, l, &targets);
     }

@@ -44,6 +44,60 @@ pub fn groups(by_setting: &[f64; SETTINGS]) -> [f64; GROUPS] {
     ]
 }
 
+/// How far the placement trends have run, `years` after the latest census (README step 2).
+///
+/// Where demand growth decays (step 1: its growth part halves every `h` years toward the path's
+/// long-run plan growth `g_LR`), the placement trends decay with it: a yearly slope `b` moves a
+/// log share by `b x h/ln2 x (1 - 0.5^(k/h))` after `k` years (the integral of `b x 0.5^(u/h)`
+/// from 0 to `k`) instead of `b x k`, and an absolute log growth `g` (specialist placements,
+/// state special places) decays toward `g_LR`: `g_LR x k + (g - g_LR) x h/ln2 x (1 - 0.5^(k/h))`.
+/// Without decay both are linear in `k`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TrendClock {
+    /// Years since the latest census (`k`).
+    pub years: f64,
+    /// The cumulative effect of a unit yearly slope: `k` without decay, else
+    /// `h/ln2 x (1 - 0.5^(k/h))`.
+    pub sloped_years: f64,
+    /// What absolute growths decay toward: the path's long-run plan growth (0 without decay).
+    pub long_run_growth: f64,
+}
+
+impl TrendClock {
+    /// Linear trends (no decay): today's fitted growths and slopes kept for ever.
+    pub fn linear(years: f64) -> Self {
+        TrendClock {
+            years,
+            sloped_years: years,
+            long_run_growth: 0.0,
+        }
+    }
+
+    /// Trends that decay with a half-life of `half_life` years toward `long_run_growth` (for
+    /// absolute growths) and toward 0 (for share slopes). Linear at and before the census.
+    pub fn decayed(years: f64, half_life: f64, long_run_growth: f64) -> Self {
+        if years <= 0.0 {
+            return Self::linear(years);
+        }
+        let per_year = std::f64::consts::LN_2 / half_life;
+        TrendClock {
+            years,
+            sloped_years: -(-years * per_year).exp_m1() / per_year,
+            long_run_growth,
+        }
+    }
+
+    /// Cumulative log change of a share whose yearly slope is `slope`.
+    pub fn share_change(&self, slope: f64) -> f64 {
+        slope * self.sloped_years
+    }
+
+    /// Cumulative log change of a count whose yearly log growth is `growth` at the census.
+    pub fn growth_change(&self, growth: f64) -> f64 {
+        self.long_run_growth * self.years + (growth - self.long_run_growth) * self.sloped_years
+    }
+}
+
 /// A council's fitted placement trends (calibration), before the per-path draws.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PlacementTrend {
@@ -90,25 +144,32 @@ impl PlacementTrend {
         }
     }
 
-    /// State special places from the trend, `years` after the latest census (before the
-    /// scenario's new places).
-    pub fn trend_capacity(&self, path: &PlacementPath, years: f64) -> f64 {
-        self.capacity0 * (path.capacity_growth * years + path.capacity_level).exp()
+    /// State special places from the trend at `clock` (before the scenario's new places).
+    pub fn trend_capacity(&self, path: &PlacementPath, clock: &TrendClock) -> f64 {
+        self.capacity0 * (clock.growth_change(path.capacity_growth) + path.capacity_level).exp()
     }
 
-    /// Setting totals for `stock` plans `years` after the latest census, with `capacity` state
+    /// Setting totals for `stock` plans at `clock` (after the latest census), with `capacity` state
     /// special places and `induced` extra specialist placements drawn from mainstream by new
     /// places. Returns the totals (they add up to `stock`) and the overflow: specialist
     /// placements above the state special places, which go to independent special schools.
     pub fn targets(
         &self,
         path: &PlacementPath,
-        years: f64,
+        clock: &TrendClock,
         stock: f64,
         capacity: f64,
         induced: f64,
     ) -> ([f64; SETTINGS], f64) {
-        let level = |g: usize| (path.log_level[g] + path.slope[g] * years).exp();
+        // Specialist placements: an absolute growth; post-16 and AP/other: share slopes.
+        let level = |g: usize| {
+            let change = if g == 0 {
+                clock.growth_change(path.slope[g])
+            } else {
+                clock.share_change(path.slope[g])
+            };
+            (path.log_level[g] + change).exp()
+        };
         let trend_specialist = level(0).min(MAX_GROUP_SHARE * stock);
         let room = MAX_GROUP_SHARE - trend_specialist / stock.max(1e-9);
         let mut share = [level(1), level(2)];
@@ -198,24 +259,24 @@ mod tests {
         let p = t.draw(&NO_SPREAD, &[0.0; NORMALS]);
         // At the census the shares are the census's; 250 places for 300 specialist placements:
         // 50 go to independent schools.
-        let (out, overflow) = t.targets(&p, 0.0, 950.0, 250.0, 0.0);
+        let (out, overflow) = t.targets(&p, &TrendClock::linear(0.0), 950.0, 250.0, 0.0);
         let expect = [400.0, 250.0, 50.0, 150.0, 100.0];
         for s in 0..SETTINGS {
             assert!((out[s] - expect[s]).abs() < 1e-9, "{out:?}");
         }
         assert!((overflow - 50.0).abs() < 1e-9);
         // Ten more places: ten fewer independent placements.
-        let (more, overflow) = t.targets(&p, 0.0, 950.0, 260.0, 0.0);
+        let (more, overflow) = t.targets(&p, &TrendClock::linear(0.0), 950.0, 260.0, 0.0);
         assert!((more[SPECIAL_INDEPENDENT] - 40.0).abs() < 1e-9, "{more:?}");
         assert!((overflow - 40.0).abs() < 1e-9);
         // Induced placements come from mainstream; plans are conserved.
-        let (ind, _) = t.targets(&p, 0.0, 950.0, 1000.0, 10.0);
+        let (ind, _) = t.targets(&p, &TrendClock::linear(0.0), 950.0, 1000.0, 10.0);
         assert!((ind[MAINSTREAM] - 390.0).abs() < 1e-9);
         assert!((ind[SPECIAL_STATE] - 310.0).abs() < 1e-9);
         assert!((ind.iter().sum::<f64>() - 950.0).abs() < 1e-9);
         // A year on, specialist placements grow by their rate whatever the plans (300 x
         // exp(-0.05)); post-16's share moves by its slope.
-        let (next, _) = t.targets(&p, 1.0, 1000.0, 1e9, 0.0);
+        let (next, _) = t.targets(&p, &TrendClock::linear(1.0), 1000.0, 1e9, 0.0);
         let specialist = next[SPECIAL_STATE] + next[SPECIAL_INDEPENDENT];
         assert!((specialist - 300.0 * (-0.05f64).exp()).abs() < 1e-9);
         assert!((next[POST16] - 1000.0 * 150.0 / 950.0 * (-0.02f64).exp()).abs() < 1e-9);
@@ -226,7 +287,7 @@ mod tests {
     fn capacity_trend_compounds_its_growth() {
         let t = trend();
         let p = t.draw(&NO_SPREAD, &[0.0; NORMALS]);
-        let k = t.trend_capacity(&p, 3.0);
+        let k = t.trend_capacity(&p, &TrendClock::linear(3.0));
         assert!((k - 250.0 * (0.15f64).exp()).abs() < 1e-9);
         // A path's draw moves the level and the growth once for every year.
         let spread = PlacementSpread {
@@ -238,9 +299,90 @@ mod tests {
         z[2 * GROUPS] = 1.0;
         z[2 * GROUPS + 1] = -1.0;
         let q = t.draw(&spread, &z);
-        let ratio = |y: f64| t.trend_capacity(&q, y) / t.trend_capacity(&p, y);
+        let ratio = |y: f64| {
+            t.trend_capacity(&q, &TrendClock::linear(y))
+                / t.trend_capacity(&p, &TrendClock::linear(y))
+        };
         assert!((ratio(1.0).ln() - (0.1 - 0.01)).abs() < 1e-12);
         assert!((ratio(4.0).ln() - (0.1 - 0.04)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn decayed_trends_follow_the_integral_of_the_halving_slope() {
+        let (h, g_lr, k) = (15.0, 0.01, 10.0);
+        let clock = TrendClock::decayed(k, h, g_lr);
+        // The cumulative slope is the integral of 0.5^(u/h) from 0 to k (Simpson's rule).
+        let n = 1000;
+        let step = k / n as f64;
+        let f = |u: f64| 0.5_f64.powf(u / h);
+        let integral = (0..=n)
+            .map(|i| {
+                let w = if i == 0 || i == n {
+                    1.0
+                } else {
+                    2.0 + 2.0 * (i % 2) as f64
+                };
+                w * f(i as f64 * step)
+            })
+            .sum::<f64>()
+            * step
+            / 3.0;
+        assert!((clock.sloped_years - integral).abs() < 1e-9, "{clock:?}");
+        let closed = h / std::f64::consts::LN_2 * (1.0 - 0.5_f64.powf(k / h));
+        assert!((clock.sloped_years - closed).abs() < 1e-12);
+        assert!(clock.sloped_years < k);
+        // In the targets: specialist placements decay toward g_LR, the shares' slopes toward 0.
+        let t = trend();
+        let p = t.draw(&NO_SPREAD, &[0.0; NORMALS]);
+        let (out, _) = t.targets(&p, &clock, 1000.0, 1e9, 0.0);
+        let specialist = out[SPECIAL_STATE] + out[SPECIAL_INDEPENDENT];
+        let grown = g_lr * k + (-0.05 - g_lr) * closed;
+        assert!((specialist - 300.0 * grown.exp()).abs() < 1e-9, "{out:?}");
+        let post16 = 1000.0 * 150.0 / 950.0 * (-0.02 * closed).exp();
+        let ap = 1000.0 * 100.0 / 950.0 * (0.03 * closed).exp();
+        assert!((out[POST16] - post16).abs() < 1e-9);
+        assert!((out[AP_OTHER] - ap).abs() < 1e-9);
+        assert!((out.iter().sum::<f64>() - 1000.0).abs() < 1e-9);
+        // The places decay the same way toward g_LR.
+        let places = 250.0 * (g_lr * k + (0.05 - g_lr) * closed).exp();
+        assert!((t.trend_capacity(&p, &clock) - places).abs() < 1e-9);
+        // Far on, the growth is g_LR a year and the shares stop moving.
+        let (a, b) = (
+            TrendClock::decayed(200.0, h, g_lr),
+            TrendClock::decayed(201.0, h, g_lr),
+        );
+        assert!((b.growth_change(0.05) - a.growth_change(0.05) - g_lr).abs() < 1e-5);
+        assert!((b.share_change(0.03) - a.share_change(0.03)).abs() < 1e-5);
+    }
+
+    #[test]
+    fn without_decay_the_trends_are_linear() {
+        let t = trend();
+        let p = t.draw(&NO_SPREAD, &[0.0; NORMALS]);
+        for k in [0.0, 1.0, 4.0, 10.0] {
+            let linear = TrendClock::linear(k);
+            assert_eq!(linear.share_change(0.03), 0.03 * k);
+            assert_eq!(linear.growth_change(-0.05), -0.05 * k);
+            let (out, _) = t.targets(&p, &linear, 1000.0, 1e9, 0.0);
+            let specialist = out[SPECIAL_STATE] + out[SPECIAL_INDEPENDENT];
+            assert!((specialist - 300.0 * (-0.05 * k).exp()).abs() < 1e-9);
+            let post16 = 1000.0 * 150.0 / 950.0 * (-0.02 * k).exp();
+            assert!((out[POST16] - post16).abs() < 1e-9);
+            assert!((t.trend_capacity(&p, &linear) - 250.0 * (0.05 * k).exp()).abs() < 1e-9);
+        }
+        // At and before the census a decayed clock is the linear one.
+        assert_eq!(
+            TrendClock::decayed(0.0, 15.0, 0.01),
+            TrendClock::linear(0.0)
+        );
+        assert_eq!(
+            TrendClock::decayed(-4.0, 15.0, 0.01),
+            TrendClock::linear(-4.0)
+        );
+        // A very long half-life gives back the linear trend.
+        let slow = TrendClock::decayed(10.0, 1e9, 0.01);
+        assert!((slow.sloped_years - 10.0).abs() < 1e-6);
+        assert!((slow.growth_change(0.05) - 0.5).abs() < 1e-6);
     }
 
     #[test]

@@ -6,6 +6,7 @@ use highneeds::backtest::{backtest, Target};
 use highneeds::caseload::{by_setting, SETTINGS, SPECIAL_INDEPENDENT, SPECIAL_STATE};
 use highneeds::engine::RunConfig;
 use highneeds::metric::Metric;
+use highneeds::placement::TrendClock;
 use highneeds::scenario::{NewPlaces, PerGroup};
 
 const PATHS: usize = 12;
@@ -71,14 +72,16 @@ fn capacity_trend_reproduces_a_councils_history() {
             continue;
         }
         let p = path(c);
-        let back = c.placement.trend_capacity(&p, -f64::from(years));
+        let back = c
+            .placement
+            .trend_capacity(&p, &TrendClock::linear(-f64::from(years)));
         assert!(
             util::close(back, then, 1e-9, 1e-6),
             "{}: {back} vs {then}",
             c.la_name
         );
         assert!(util::close(
-            c.placement.trend_capacity(&p, 0.0),
+            c.placement.trend_capacity(&p, &TrendClock::linear(0.0)),
             now,
             1e-12,
             1e-9
@@ -151,10 +154,32 @@ fn overflow_conserves_plans_and_new_places_replace_independent_placements_one_fo
 
 #[test]
 fn placement_shares_and_places_are_drawn_once_per_path() {
-    // Only the post-16 share's level and the places' level are uncertain: in every projected
-    // year of a path, post-16's log share sits the same distance from its trend, and the places
-    // the same log distance from theirs.
+    // Linear trends (no decay): see the next test for the decayed ones.
     let mut ls = util::scenario();
+    ls.scenario.decay.enabled = false;
+    offsets_from_the_trend_are_constant(ls, TrendClock::linear);
+}
+
+#[test]
+fn placement_trends_decay_with_the_demand_growth_in_a_run() {
+    // One half-life and long-run growth for every path (12 years, 1% a year): the post-16 log
+    // share moves by slope x h/ln2 x (1 - 0.5^(k/h)) and the places' log by
+    // g_LR x k + (g - g_LR) x h/ln2 x (1 - 0.5^(k/h)), not by slope x k (main before this
+    // change fails here).
+    let mut ls = util::scenario();
+    let d = &mut ls.scenario.decay;
+    (d.half_life_low, d.half_life_high) = (12.0, 12.0);
+    (d.long_run_growth_low, d.long_run_growth_high) = (0.01, 0.01);
+    offsets_from_the_trend_are_constant(ls, |k| TrendClock::decayed(k, 12.0, 0.01));
+}
+
+/// Only the post-16 share's level and the places' level are uncertain: in every projected year
+/// of a path, post-16's log share sits the same distance from its trend (run to `clock(k)`), and
+/// the places the same log distance from theirs.
+fn offsets_from_the_trend_are_constant(
+    mut ls: highneeds::scenario::LoadedScenario,
+    clock: impl Fn(f64) -> TrendClock,
+) {
     let p = &mut ls.scenario.placement;
     p.share_level_sd = PerGroup {
         specialist: 0.0,
@@ -181,12 +206,13 @@ fn placement_shares_and_places_are_drawn_once_per_path() {
         let mut offsets = Vec::new();
         for p in 0..cp.paths {
             let offset = |t: usize| {
-                let years = f64::from(t as i32 - c.latest_census);
+                let k = clock(f64::from(t as i32 - c.latest_census));
                 let share = cp.get(p, t, Metric::BY_SETTING[POST16]) / cp.get(p, t, Metric::Ehcps);
                 let places = cp.get(p, t, Metric::SpecialPlaces);
                 (
-                    share.ln() - c.placement.log_level0[1] - c.placement.slope[1] * years,
-                    (places / c.placement.capacity0).ln() - c.placement.capacity_growth * years,
+                    share.ln() - c.placement.log_level0[1] - k.share_change(c.placement.slope[1]),
+                    (places / c.placement.capacity0).ln()
+                        - k.growth_change(c.placement.capacity_growth),
                 )
             };
             let o = offset(first);
