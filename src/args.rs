@@ -92,6 +92,15 @@ pub enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Move each `[[sensitivity]]` input to its low and high value on common random numbers;
+    /// write a tornado chart and each drawn parameter's rank correlation with the headline.
+    Sensitivity {
+        #[command(flatten)]
+        common: Common,
+        /// Output folder [default: out/sensitivity-<scenario name>/]
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Project from an earlier year using only data known then, and score against what happened.
     Backtest {
         #[command(flatten)]

@@ -6,8 +6,8 @@
 
 use crate::calibration::{CouncilModel, Model, SafetyValveTerms, Structure};
 use crate::caseload::{
-    total, Cells, AGE_11_15, AGE_5_10, AGE_BANDS, MAINSTREAM, SETTINGS, SPECIAL_INDEPENDENT,
-    SPECIAL_STATE,
+    total, Cells, AGE_11_15, AGE_5_10, AGE_BANDS, MAINSTREAM, SETTINGS, SETTING_NAMES,
+    SPECIAL_INDEPENDENT, SPECIAL_STATE,
 };
 use crate::metric::{Metric, NationalMetric};
 use crate::placement::{self, PlacementPath, PlacementSpread, TrendClock};
@@ -144,6 +144,208 @@ pub fn national_draws(model: &Model, config: RunConfig) -> Vec<NationalDraws> {
     (0..config.paths)
         .into_par_iter()
         .map(|path| draw_national(model, config.seed, path))
+        .collect()
+}
+
+/// A quantity drawn once per path that moves England's figures, or a path's summary of the draws
+/// it makes each year or per council: what the global sensitivity measure ranks against the
+/// headline ([`path_parameters`]). The national ones are the path's own draws; the council ones
+/// are weighted means over councils, so a path where the big councils drew high counts as high.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PathParameter {
+    /// National level of the log new-plan rate (EHCP growth level).
+    DemandLevel,
+    /// Yearly drift in the log new-plan rate (EHCP growth trend).
+    DemandTrend,
+    /// Yearly unit-cost growth of a setting (`caseload::SETTING_NAMES` order).
+    Inflation(usize),
+    /// Yearly HNB growth after the known allocations.
+    HnbGrowth,
+    /// Share of overspends paid as interim support up to the override end.
+    InterimShare,
+    /// Uplift of the formula-floor allocations (1 + u).
+    FormulaUplift,
+    /// National demand shocks (log new-plan rate, AR(1)), mean over the projected years (after
+    /// the latest census) to the override end.
+    DemandShocks,
+    /// National cost-inflation shocks, mean over the years to the override end.
+    CostShocks,
+    /// National HNB growth shocks, mean over the years to the override end in which the HNB is
+    /// grown (not a known allocation).
+    HnbShocks,
+    /// Councils' own levels of the log new-plan rate, weighted by plans at the origin.
+    CouncilDemandLevel,
+    /// Councils' spend levels relative to calibration (log), weighted by HNB at the origin.
+    CouncilCostLevel,
+    /// Share of the councils' positive deficits at the start whose HNSG plan is approved.
+    HnsgApproved,
+}
+
+impl PathParameter {
+    /// Every path parameter, in output order (`ALL[p.index()] == p`).
+    pub const ALL: [PathParameter; 16] = [
+        PathParameter::DemandLevel,
+        PathParameter::DemandTrend,
+        PathParameter::Inflation(0),
+        PathParameter::Inflation(1),
+        PathParameter::Inflation(2),
+        PathParameter::Inflation(3),
+        PathParameter::Inflation(4),
+        PathParameter::HnbGrowth,
+        PathParameter::InterimShare,
+        PathParameter::FormulaUplift,
+        PathParameter::DemandShocks,
+        PathParameter::CostShocks,
+        PathParameter::HnbShocks,
+        PathParameter::CouncilDemandLevel,
+        PathParameter::CouncilCostLevel,
+        PathParameter::HnsgApproved,
+    ];
+    pub const COUNT: usize = PathParameter::ALL.len();
+
+    pub const fn index(self) -> usize {
+        match self {
+            PathParameter::DemandLevel => 0,
+            PathParameter::DemandTrend => 1,
+            PathParameter::Inflation(s) => 2 + s,
+            PathParameter::HnbGrowth => 7,
+            PathParameter::InterimShare => 8,
+            PathParameter::FormulaUplift => 9,
+            PathParameter::DemandShocks => 10,
+            PathParameter::CostShocks => 11,
+            PathParameter::HnbShocks => 12,
+            PathParameter::CouncilDemandLevel => 13,
+            PathParameter::CouncilCostLevel => 14,
+            PathParameter::HnsgApproved => 15,
+        }
+    }
+
+    /// The parameter's name in `sensitivity_global.csv`.
+    pub fn name(self) -> String {
+        match self {
+            PathParameter::DemandLevel => "demand_level".into(),
+            PathParameter::DemandTrend => "demand_trend".into(),
+            PathParameter::Inflation(s) => format!("inflation_{}", SETTING_NAMES[s]),
+            PathParameter::HnbGrowth => "hnb_growth".into(),
+            PathParameter::InterimShare => "interim_support_share".into(),
+            PathParameter::FormulaUplift => "formula_uplift".into(),
+            PathParameter::DemandShocks => "demand_shocks".into(),
+            PathParameter::CostShocks => "cost_shocks".into(),
+            PathParameter::HnbShocks => "hnb_shocks".into(),
+            PathParameter::CouncilDemandLevel => "council_demand_levels".into(),
+            PathParameter::CouncilCostLevel => "council_spend_levels".into(),
+            PathParameter::HnsgApproved => "hnsg_approved_share".into(),
+        }
+    }
+
+    /// What the parameter is, in plain words (chart labels).
+    pub fn description(self) -> String {
+        match self {
+            PathParameter::DemandLevel => "EHCP growth level (national)".into(),
+            PathParameter::DemandTrend => "EHCP growth trend".into(),
+            PathParameter::Inflation(s) => {
+                let setting = [
+                    "mainstream",
+                    "state special",
+                    "independent special",
+                    "post-16",
+                    "AP/other",
+                ];
+                format!("Unit-cost growth, {}", setting[s])
+            }
+            PathParameter::HnbGrowth => "HNB growth".into(),
+            PathParameter::InterimShare => "Interim support share".into(),
+            PathParameter::FormulaUplift => "HNB formula uplift".into(),
+            PathParameter::DemandShocks => "Yearly demand shocks (national)".into(),
+            PathParameter::CostShocks => "Yearly cost shocks (national)".into(),
+            PathParameter::HnbShocks => "Yearly HNB shocks (national)".into(),
+            PathParameter::CouncilDemandLevel => "Councils' EHCP growth levels".into(),
+            PathParameter::CouncilCostLevel => "Councils' spend levels".into(),
+            PathParameter::HnsgApproved => "HNSG approvals (deficit-weighted)".into(),
+        }
+    }
+}
+
+/// Every path's [`PathParameter`]s (`[path][parameter.index()]`): the draws [`simulate`] makes
+/// for the same model and config (the same streams, so the same numbers), with the yearly shocks
+/// averaged over the years up to `through` (the override end) in which they act. No simulation
+/// is run.
+pub fn path_parameters(
+    model: &Model,
+    config: RunConfig,
+    through: usize,
+) -> Vec<[f64; PathParameter::COUNT]> {
+    let run = RunInputs {
+        model,
+        national: Vec::new(),
+        seed: config.seed,
+        delivered: None,
+    };
+    let weights = |f: fn(&CouncilModel) -> f64| -> Vec<f64> {
+        let w: Vec<f64> = model.councils.iter().map(|c| f(c).max(0.0)).collect();
+        let total: f64 = w.iter().sum();
+        w.iter()
+            .map(|x| if total > 0.0 { x / total } else { 0.0 })
+            .collect()
+    };
+    let (by_plans, by_hnb, by_deficit) = (
+        weights(|c| c.stock_origin),
+        weights(|c| c.hnb_origin),
+        weights(|c| c.deficit0),
+    );
+    // The years in which each yearly shock acts: demand after the latest census, costs every
+    // year, HNB growth where some council's allocation is not known.
+    let years = model.schedule.years.len();
+    let projected: Vec<bool> = (0..years)
+        .map(|t| model.councils.iter().any(|c| t as i32 > c.latest_census))
+        .collect();
+    let every_year = vec![true; years];
+    let hnb_grown: Vec<bool> = (0..years)
+        .map(|t| model.councils.iter().any(|c| c.hnb_known[t].is_none()))
+        .collect();
+    (0..config.paths)
+        .into_par_iter()
+        .map(|path| {
+            let n = draw_national(model, config.seed, path);
+            let mut out = [0.0; PathParameter::COUNT];
+            let mut set = |p: PathParameter, v: f64| out[p.index()] = v;
+            set(PathParameter::DemandLevel, n.level);
+            set(PathParameter::DemandTrend, n.trend);
+            for (s, inflation) in n.inflation.iter().enumerate() {
+                set(PathParameter::Inflation(s), *inflation);
+            }
+            set(PathParameter::HnbGrowth, n.funding_growth);
+            set(PathParameter::InterimShare, n.interim_share);
+            set(PathParameter::FormulaUplift, n.formula_uplift);
+            let mean = |shocks: &[f64], acting: &[bool]| {
+                let (sum, count) = (0..=through)
+                    .filter(|&t| acting[t])
+                    .fold((0.0, 0), |(sum, count), t| (sum + shocks[t], count + 1));
+                if count > 0 {
+                    sum / f64::from(count)
+                } else {
+                    0.0
+                }
+            };
+            set(
+                PathParameter::DemandShocks,
+                mean(&n.demand_shock, &projected),
+            );
+            set(PathParameter::CostShocks, mean(&n.cost_noise, &every_year));
+            set(PathParameter::HnbShocks, mean(&n.funding_noise, &hnb_grown));
+            let (mut demand, mut cost, mut approved) = (0.0, 0.0, 0.0);
+            for c in 0..model.councils.len() {
+                let mut rng = [stream(config.seed, COUNCIL_STREAM, path, c)];
+                let draws = PathDraws::<1>::draw(&run, &mut rng, c, path);
+                demand += by_plans[c] * draws.demand_level[0];
+                cost += by_hnb[c] * draws.cost_level[0];
+                approved += by_deficit[c] * f64::from(u8::from(draws.hnsg_approved[0]));
+            }
+            set(PathParameter::CouncilDemandLevel, demand);
+            set(PathParameter::CouncilCostLevel, cost);
+            set(PathParameter::HnsgApproved, approved);
+            out
+        })
         .collect()
 }
 

@@ -16,6 +16,7 @@ pub mod placement;
 pub mod run;
 pub mod scenario;
 pub mod seeds;
+pub mod sensitivity;
 pub mod summary;
 pub mod sweep;
 

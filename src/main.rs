@@ -67,6 +67,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             out,
         } => sweep(common, &sets, shard, local, out),
         Command::Merge { shards, out } => merge(&shards, &out),
+        Command::Sensitivity { common, out } => sensitivity(common, out),
         Command::Backtest {
             common,
             origin,
@@ -151,6 +152,20 @@ fn merge(shards: &[PathBuf], out: &Path) -> Result<()> {
         "merged {n} shards ({variants} variants); wrote {}",
         out.display()
     )?;
+    Ok(())
+}
+
+fn sensitivity(common: Common, out: Option<PathBuf>) -> Result<()> {
+    let p = common.prepare()?;
+    let name = format!("sensitivity-{}", p.name());
+    let out = args::out_dir(out, &name);
+    let steps = highneeds::sensitivity::progress_steps(&p.scenario, p.baseline.councils.len());
+    let (s, clock) = p.with_progress(&name, steps, |progress| {
+        highneeds::sensitivity::sensitivity(&p.baseline, &p.scenario, p.config, progress)
+    });
+    let s = s?;
+    export::write_sensitivity(&out, &s, &p.provenance(&clock))?;
+    terminal::print_sensitivity(&mut std::io::stdout().lock(), &s, &out)?;
     Ok(())
 }
 

@@ -155,3 +155,55 @@ pub fn print_sweep(
     writeln!(w, "wrote {}", out.display())?;
     Ok(())
 }
+
+/// The sensitivity's table on the terminal: each input by swing in the headline, its low and
+/// high values and the median changes in every measure.
+pub fn print_sensitivity(
+    w: &mut impl Write,
+    s: &highneeds::sensitivity::Sensitivity,
+    out: &Path,
+) -> Result<()> {
+    use highneeds::scenario::value_label;
+    writeln!(
+        w,
+        "{}: {} inputs at their low and high values on common random numbers (seed {}), {} paths",
+        s.scenario,
+        s.inputs.len(),
+        s.seed,
+        s.paths
+    )?;
+    for (k, (measure, fy)) in s.measures.iter().enumerate() {
+        let money = measure.metric.unit() == highneeds::metric::Unit::Pounds;
+        let f = |v: f64| {
+            if money {
+                format!("{:+.2}bn", v / 1e9)
+            } else {
+                format!("{v:+.1}")
+            }
+        };
+        let base = s.base[k].p50;
+        let base = if money {
+            format!("{:.2}bn", base / 1e9)
+        } else {
+            format!("{base:.1}")
+        };
+        writeln!(
+            w,
+            "England {} in {fy} (base median {base}): change, low / high",
+            measure.metric
+        )?;
+        for e in s.by_swing() {
+            writeln!(
+                w,
+                "  {:<42} {:>14} / {:<14} {:>9} / {:<9}",
+                e.input.label,
+                value_label(&e.input.low),
+                value_label(&e.input.high),
+                f(e.low[k].difference.p50),
+                f(e.high[k].difference.p50),
+            )?;
+        }
+    }
+    writeln!(w, "wrote {}", out.display())?;
+    Ok(())
+}

@@ -20,5 +20,6 @@ mod resources;
 mod scenario;
 mod seed_faults;
 mod seeds;
+mod sensitivity;
 mod snapshots;
 mod sweep;

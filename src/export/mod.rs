@@ -11,8 +11,10 @@ pub mod chart;
 pub mod compare;
 pub mod csv;
 pub mod manifest;
+pub mod sensitivity;
 pub mod size;
 pub mod sweep;
+pub mod tornado;
 
 use crate::backtest::Backtest;
 use crate::run::RunReport;
@@ -91,6 +93,20 @@ pub fn write_compare(dir: &Path, comparison: &crate::compare::Comparison) -> Res
     staged.file("compare_summary.csv", |w| {
         compare::write_summary(w, comparison)
     })?;
+    staged.commit()?;
+    Ok(())
+}
+
+/// Writes a sensitivity analysis's files into `dir`: `sensitivity.csv`,
+/// `sensitivity_global.csv` and the tornado chart.
+pub fn write_sensitivity(dir: &Path, s: &crate::sensitivity::Sensitivity) -> Result<()> {
+    let mut staged = Staged::new(dir)?;
+    staged.file("sensitivity.csv", |w| sensitivity::write_inputs(w, s))?;
+    staged.file("sensitivity_global.csv", |w| {
+        sensitivity::write_global(w, s)
+    })?;
+    let svg = tornado::svg(s)?;
+    staged.file("tornado.svg", |w| Ok(w.write_all(svg.as_bytes())?))?;
     staged.commit()?;
     Ok(())
 }

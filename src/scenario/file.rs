@@ -66,6 +66,7 @@ file_table! {
         extends: String,
         name: String,
         description: String,
+        sensitivity: Vec<SensitivityFile>,
     }
     tables {
         // The run.
@@ -79,6 +80,20 @@ file_table! {
         // The long run: growth that slows, the prevalence ceiling, population.
         decay: DecayFile, ceiling: CeilingFile, population: PopulationFile,
     }
+}
+
+/// One input of `[[sensitivity]]` as written: the scenario key it moves, its low and high values
+/// (any value the key takes), where they come from, and an optional label. An `extends` child's
+/// `[[sensitivity]]` replaces the parent's whole list.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SensitivityFile {
+    /// Spanned, so an error can name the entry's line.
+    pub key: toml::Spanned<String>,
+    pub low: Option<toml::Value>,
+    pub high: Option<toml::Value>,
+    pub source: Option<String>,
+    pub label: Option<String>,
 }
 
 file_table! { HorizonFile { first_fy: FinancialYear, last_fy: FinancialYear } }

@@ -5,7 +5,10 @@
 
 mod file;
 pub mod ranges;
+mod sensitivity;
 mod validate;
+
+pub use sensitivity::{value_label, value_text, SensitivityInput};
 
 use crate::caseload::{AGE_BANDS, SETTINGS};
 use crate::error::InputError;
@@ -365,6 +368,11 @@ pub struct LoadedScenario {
     pub scenario: Scenario,
     pub files: Vec<PathBuf>,
     pub keys: Vec<ResolvedKey>,
+    /// The inputs `highneeds sensitivity` moves (`[[sensitivity]]`), validated.
+    pub sensitivity: Vec<SensitivityInput>,
+    /// The files laid over each other, as written: [`LoadedScenario::with_value`] starts from
+    /// it (not from edits to `scenario`).
+    merged: ScenarioFile,
 }
 
 /// Where `key` was set: the key itself, or the table or array that holds it
@@ -397,6 +405,38 @@ impl LoadedScenario {
     /// An error about `key`, naming the file and line that set it.
     pub fn key_error(&self, key: &str, message: &str) -> InputError {
         key_error(&self.files[0], &self.keys, key, message)
+    }
+
+    /// The scenario with `key` (a dotted scenario key) set to `value`, validated again whole (so
+    /// every range and every rule between keys holds). It starts from the files as written.
+    pub fn with_value(&self, key: &str, value: &toml::Value) -> Result<LoadedScenario, InputError> {
+        let mut nested = value.clone();
+        for segment in key.rsplit('.') {
+            let mut table = toml::Table::new();
+            table.insert(segment.to_string(), nested);
+            nested = toml::Value::Table(table);
+        }
+        let child: ScenarioFile = nested.try_into().map_err(|e: toml::de::Error| {
+            self.key_error(
+                key,
+                &format!("{value} is not allowed: {}", e.message().trim()),
+            )
+        })?;
+        let mut merged = self.merged.clone();
+        merged.overlay(child, "", 0, &mut SetBy::default());
+        let mut keys = self.keys.clone();
+        if let Some(resolved) = keys.iter_mut().find(|k| k.key == key) {
+            resolved.value = value.clone();
+        }
+        let checked = validate::ScenarioKeys::new(&self.files[0], &keys);
+        let scenario = validate::validate(&checked, merged.clone())?;
+        Ok(LoadedScenario {
+            scenario,
+            files: self.files.clone(),
+            keys,
+            sensitivity: self.sensitivity.clone(),
+            merged,
+        })
     }
 
     /// The resolved scenario as TOML, one dotted key a line, each followed by the file and line
@@ -515,17 +555,30 @@ pub fn load_with(path: &Path, settings: &[Setting]) -> Result<LoadedScenario, In
     for (index, file) in chain.iter().enumerate().rev() {
         merged.overlay(file.contents.clone(), "", index, &mut set_by);
     }
+    let sensitivity_file = set_by
+        .0
+        .iter()
+        .find(|(key, _)| key == "sensitivity")
+        .map(|&(_, index)| &chain[index]);
+    let sensitivity_entries = merged.sensitivity.clone().unwrap_or_default();
     let keys = resolve_keys(path, &chain, &merged, set_by)?;
-    let scenario = validate::validate(&validate::ScenarioKeys::new(path, &keys), merged)?;
-    Ok(LoadedScenario {
+    let scenario = validate::validate(&validate::ScenarioKeys::new(path, &keys), merged.clone())?;
+    let mut loaded = LoadedScenario {
         scenario,
         files: chain
-            .into_iter()
+            .iter()
             .filter(|file| !file.on_command_line)
-            .map(|file| file.path)
+            .map(|file| file.path.clone())
             .collect(),
         keys,
-    })
+        sensitivity: Vec::new(),
+        merged,
+    };
+    if let Some(file) = sensitivity_file {
+        loaded.sensitivity =
+            sensitivity::validate(&loaded, sensitivity_entries, &file.path, &file.text)?;
+    }
+    Ok(loaded)
 }
 
 /// Reads `path` and the files it extends, child first.
