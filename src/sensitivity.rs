@@ -11,12 +11,12 @@
 use crate::calibration::{calibrate, Model, Vintage};
 use crate::compare::difference;
 use crate::engine::{path_parameters, simulate, PathParameter, RunConfig};
-use crate::error::InputError;
+use crate::error::{ImplausibleFigure, InputError};
 use crate::metric::{Metric, NationalMetric};
 use crate::run::Horizon;
 use crate::scenario::{LoadedScenario, SensitivityInput};
 use crate::seeds::Baseline;
-use crate::summary::{stats, Stats};
+use crate::summary::{is_plausible, stats, Stats};
 use crate::FinancialYear;
 
 /// A figure the sensitivity reports: an England metric in a year counted from the override end.
@@ -87,6 +87,7 @@ pub struct GlobalEffect {
 /// A sensitivity analysis of one scenario.
 pub struct Sensitivity {
     pub scenario: String,
+    pub councils: usize,
     pub paths: usize,
     pub seed: u64,
     pub horizon: Horizon,
@@ -101,6 +102,36 @@ pub struct Sensitivity {
 }
 
 impl Sensitivity {
+    /// Every figure the exporters write is finite and plausible, or the first that is not (the
+    /// base, then each input's low and high side, by measure) is the error.
+    pub fn check_figures(&self) -> Result<(), ImplausibleFigure> {
+        let sides = self.inputs.iter().flat_map(|e| {
+            [
+                (format!("{} = {}", e.input.key, e.input.low), &e.low),
+                (format!("{} = {}", e.input.key, e.input.high), &e.high),
+            ]
+        });
+        for (area, effects) in sides {
+            for ((measure, fy), effect) in self.measures.iter().zip(effects.iter()) {
+                let figures = [("base", effect.base), ("value", effect.value)]
+                    .into_iter()
+                    .chain(effect.difference.named());
+                for (statistic, value) in figures {
+                    if !is_plausible(value) {
+                        return Err(ImplausibleFigure {
+                            metric: measure.metric.name(),
+                            statistic,
+                            area: format!("England with {area}"),
+                            fy: *fy,
+                            value,
+                        });
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The inputs sorted by their swing in the headline, largest first (ties keep table order).
     pub fn by_swing(&self) -> Vec<&InputEffect> {
         let mut sorted: Vec<&InputEffect> = self.inputs.iter().collect();
@@ -201,6 +232,7 @@ pub fn sensitivity(
     }
     Ok(Sensitivity {
         scenario: scenario.scenario.name.clone(),
+        councils,
         paths: config.paths,
         seed: config.seed,
         measures: at.iter().map(|&(m, t)| (m, horizon.years[t])).collect(),

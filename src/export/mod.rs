@@ -98,8 +98,14 @@ pub fn write_compare(dir: &Path, comparison: &crate::compare::Comparison) -> Res
 }
 
 /// Writes a sensitivity analysis's files into `dir`: `sensitivity.csv`,
-/// `sensitivity_global.csv` and the tornado chart.
-pub fn write_sensitivity(dir: &Path, s: &crate::sensitivity::Sensitivity) -> Result<()> {
+/// `sensitivity_global.csv`, the tornado chart and the manifest (of the base run's size). A
+/// figure that is not finite and plausible is refused before anything is written.
+pub fn write_sensitivity(
+    dir: &Path,
+    s: &crate::sensitivity::Sensitivity,
+    provenance: &Provenance,
+) -> Result<()> {
+    s.check_figures()?;
     let mut staged = Staged::new(dir)?;
     staged.file("sensitivity.csv", |w| sensitivity::write_inputs(w, s))?;
     staged.file("sensitivity_global.csv", |w| {
@@ -107,6 +113,8 @@ pub fn write_sensitivity(dir: &Path, s: &crate::sensitivity::Sensitivity) -> Res
     })?;
     let svg = tornado::svg(s)?;
     staged.file("tornado.svg", |w| Ok(w.write_all(svg.as_bytes())?))?;
+    let manifest = Manifest::new(provenance, &s.horizon, None, s.councils, staged.names())?;
+    staged.json("manifest.json", &manifest)?;
     staged.commit()?;
     Ok(())
 }
@@ -178,7 +186,7 @@ pub fn write_csv<R: Serialize>(w: &mut dyn Write, rows: impl IntoIterator<Item =
 
 /// Every file a run, a back-test or a sweep writes. While one is written it is a temporary file
 /// `.NAME.XXXXXX` (six letters or digits) in the output folder.
-pub const OUTPUT_FILES: [&str; 11] = [
+pub const OUTPUT_FILES: [&str; 14] = [
     "councils.csv",
     "national.csv",
     "summary.csv",
@@ -187,6 +195,9 @@ pub const OUTPUT_FILES: [&str; 11] = [
     "national_ehcps.svg",
     "backtest.csv",
     "backtest_summary.csv",
+    "sensitivity.csv",
+    "sensitivity_global.csv",
+    "tornado.svg",
     "manifest.json",
     "sweep.csv",
     "sweep_summary.csv",
