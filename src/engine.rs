@@ -179,11 +179,17 @@ pub enum PathParameter {
     CouncilCostLevel,
     /// Share of the councils' positive deficits at the start whose HNSG plan is approved.
     HnsgApproved,
+    /// Half-life (years) of the decay of the new-plan rate's growth part.
+    HalfLife,
+    /// Long-run yearly growth of plans that the decay tends to.
+    LongRunGrowth,
+    /// Yearly change in log population, mean over age bands (the path's common shift).
+    PopulationChange,
 }
 
 impl PathParameter {
     /// Every path parameter, in output order (`ALL[p.index()] == p`).
-    pub const ALL: [PathParameter; 16] = [
+    pub const ALL: [PathParameter; 19] = [
         PathParameter::DemandLevel,
         PathParameter::DemandTrend,
         PathParameter::Inflation(0),
@@ -200,6 +206,9 @@ impl PathParameter {
         PathParameter::CouncilDemandLevel,
         PathParameter::CouncilCostLevel,
         PathParameter::HnsgApproved,
+        PathParameter::HalfLife,
+        PathParameter::LongRunGrowth,
+        PathParameter::PopulationChange,
     ];
     pub const COUNT: usize = PathParameter::ALL.len();
 
@@ -217,6 +226,9 @@ impl PathParameter {
             PathParameter::CouncilDemandLevel => 13,
             PathParameter::CouncilCostLevel => 14,
             PathParameter::HnsgApproved => 15,
+            PathParameter::HalfLife => 16,
+            PathParameter::LongRunGrowth => 17,
+            PathParameter::PopulationChange => 18,
         }
     }
 
@@ -235,6 +247,9 @@ impl PathParameter {
             PathParameter::CouncilDemandLevel => "council_demand_levels".into(),
             PathParameter::CouncilCostLevel => "council_spend_levels".into(),
             PathParameter::HnsgApproved => "hnsg_approved_share".into(),
+            PathParameter::HalfLife => "growth_half_life".into(),
+            PathParameter::LongRunGrowth => "long_run_growth".into(),
+            PathParameter::PopulationChange => "population_change".into(),
         }
     }
 
@@ -262,6 +277,9 @@ impl PathParameter {
             PathParameter::CouncilDemandLevel => "Councils' EHCP growth levels".into(),
             PathParameter::CouncilCostLevel => "Councils' spend levels".into(),
             PathParameter::HnsgApproved => "HNSG approvals (deficit-weighted)".into(),
+            PathParameter::HalfLife => "Half-life of EHCP growth".into(),
+            PathParameter::LongRunGrowth => "Long-run EHCP growth".into(),
+            PathParameter::PopulationChange => "Population change".into(),
         }
     }
 }
@@ -317,6 +335,13 @@ pub fn path_parameters(
             set(PathParameter::HnbGrowth, n.funding_growth);
             set(PathParameter::InterimShare, n.interim_share);
             set(PathParameter::FormulaUplift, n.formula_uplift);
+            set(PathParameter::HalfLife, n.half_life);
+            set(PathParameter::LongRunGrowth, n.long_run_growth);
+            let bands = n.population_change.len() as f64;
+            set(
+                PathParameter::PopulationChange,
+                n.population_change.iter().sum::<f64>() / bands,
+            );
             let mean = |shocks: &[f64], acting: &[bool]| {
                 let (sum, count) = (0..=through)
                     .filter(|&t| acting[t])

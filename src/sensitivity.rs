@@ -183,6 +183,14 @@ pub fn sensitivity(
              `low`, `high` and `source` (see scenarios/baseline.toml)",
         ));
     }
+    // Every side must give a valid scenario: refuse a bad one before anything runs.
+    let mut moved = Vec::with_capacity(scenario.sensitivity.len());
+    for input in &scenario.sensitivity {
+        moved.push([
+            input.scenario_with(scenario, "low", &input.low)?,
+            input.scenario_with(scenario, "high", &input.high)?,
+        ]);
+    }
     let model = calibrate(baseline, scenario, Vintage::latest())?;
     let horizon = Horizon {
         years: model.schedule.years.clone(),
@@ -197,15 +205,14 @@ pub fn sensitivity(
     let base = measured(&model, config, &at, progress);
     let global = global_measure(&model, config, horizon.override_end, &base[0]);
     let mut inputs = Vec::with_capacity(scenario.sensitivity.len());
-    for input in &scenario.sensitivity {
-        let side = |value: &toml::Value| -> Result<Vec<Effect>, InputError> {
-            let moved = scenario.with_value(&input.key, value)?;
-            let model = calibrate(baseline, &moved, Vintage::latest())?;
+    for (input, [low, high]) in scenario.sensitivity.iter().zip(&moved) {
+        let side = |moved: &LoadedScenario| -> Result<Vec<Effect>, InputError> {
+            let model = calibrate(baseline, moved, Vintage::latest())?;
             if model.schedule.years != horizon.years || model.councils.len() != councils {
                 return Err(InputError::invalid(
                     &scenario.files[0],
                     format!(
-                        "key `{}` = {value} changes the years or councils projected; a \
+                        "key `{}` moved changes the years or councils projected; a \
                          sensitivity needs the same",
                         input.key
                     ),
@@ -222,8 +229,8 @@ pub fn sensitivity(
                 })
                 .collect())
         };
-        let low = side(&input.low)?;
-        let high = side(&input.high)?;
+        let low = side(low)?;
+        let high = side(high)?;
         inputs.push(InputEffect {
             input: input.clone(),
             low,

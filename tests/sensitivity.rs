@@ -37,8 +37,8 @@ fn input<'a>(s: &'a Sensitivity, key: &str) -> &'a InputEffect {
 const AT_BASE: &str = r#"
 [[sensitivity]]
 key = "demand.trend_mean"
-low = -0.02
-high = -0.02
+low = 0.0
+high = 0.0
 source = "the baseline's own value on both sides"
 
 [[sensitivity]]
@@ -258,21 +258,6 @@ fn bad_sensitivity_tables_are_refused_with_exit_code_2() {
         &["high = 3 is not allowed: a string"],
     );
     refused(
-        &entry("costs.non_plan_driver", "\"prices\"", "\"caseload\""),
-        &["high = \"caseload\" gives a scenario that does not validate"],
-    );
-    // A rule between keys: the interim share's top may not fall below its bottom (0.1 here).
-    refused(
-        &format!(
-            "[interim_support]\nshare_low = 0.1\n{}",
-            entry("interim_support.share_high", "0.0", "0.5")
-        ),
-        &[
-            "low = 0.0 gives a scenario that does not validate",
-            "interim_support.share_low",
-        ],
-    );
-    refused(
         "[[sensitivity]]\nkey = \"demand.trend_mean\"\nlow = 0.0\nhigh = 0.1\n",
         &["`source` is missing"],
     );
@@ -283,6 +268,51 @@ fn bad_sensitivity_tables_are_refused_with_exit_code_2() {
             entry("demand.trend_mean", "0.0", "0.1")
         ),
         &["line 8", "is listed twice"],
+    );
+}
+
+/// `sensitivity` refuses `table` before running anything, naming the entry and `expected`; `check`
+/// accepts it (the rule is between keys, so a sweep that moves the other key is not refused).
+fn refused_when_run(table: &str, expected: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = child_scenario(dir.path(), "bad.toml", table);
+    bin().arg("check").arg(&path).assert().success();
+    let assert = bin()
+        .arg("sensitivity")
+        .arg(&path)
+        .args(["--paths", "4", "--quiet", "--out"])
+        .arg(dir.path().join("out"))
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
+    assert!(stderr.contains("bad.toml, line "), "{stderr}");
+    for e in expected {
+        assert!(stderr.contains(e), "`{e}` not in: {stderr}");
+    }
+    assert!(!dir.path().join("out").exists(), "nothing is written");
+}
+
+#[test]
+fn a_side_that_breaks_a_rule_between_keys_is_refused_when_run() {
+    let entry = |key: &str, low: &str, high: &str| {
+        format!(
+            "[[sensitivity]]\nkey = \"{key}\"\nlow = {low}\nhigh = {high}\nsource = \"a test\"\n"
+        )
+    };
+    refused_when_run(
+        &entry("costs.non_plan_driver", "\"prices\"", "\"caseload\""),
+        &["high = \"caseload\" gives a scenario that does not validate"],
+    );
+    // The interim share's top may not fall below its bottom (0.1 here).
+    refused_when_run(
+        &format!(
+            "[interim_support]\nshare_low = 0.1\n{}",
+            entry("interim_support.share_high", "0.0", "0.5")
+        ),
+        &[
+            "low = 0.0 gives a scenario that does not validate",
+            "interim_support.share_low",
+        ],
     );
 }
 

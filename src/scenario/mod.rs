@@ -441,17 +441,31 @@ impl LoadedScenario {
 
     /// The resolved scenario as TOML, one dotted key a line, each followed by the file and line
     /// that set it.
+    /// The `[[sensitivity]]` inputs come last, one a line (key, low and high; their sources are
+    /// in the file).
     pub fn resolved_toml(&self) -> String {
-        let lines: Vec<String> = self
+        let mut lines: Vec<(String, String)> = self
             .keys
             .iter()
-            .map(|k| format!("{} = {}", k.key, k.value))
+            .filter(|k| k.key != "sensitivity")
+            .map(|k| (format!("{} = {}", k.key, k.value), k.source.to_string()))
             .collect();
-        let width = lines.iter().map(|l| l.len()).max().unwrap_or(0).min(60);
+        lines.extend(self.sensitivity.iter().map(|input| {
+            let line = format!(
+                "sensitivity {} = {{ low = {}, high = {} }}",
+                input.key, input.low, input.high
+            );
+            (line, input.at.to_string())
+        }));
+        let width = lines
+            .iter()
+            .map(|(l, _)| l.len())
+            .max()
+            .unwrap_or(0)
+            .min(60);
         lines
             .iter()
-            .zip(&self.keys)
-            .map(|(line, k)| format!("{line:width$}  # {}\n", k.source))
+            .map(|(line, source)| format!("{line:width$}  # {source}\n"))
             .collect()
     }
 
