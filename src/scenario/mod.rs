@@ -441,32 +441,38 @@ impl LoadedScenario {
 
     /// The resolved scenario as TOML, one dotted key a line, each followed by the file and line
     /// that set it.
-    /// The `[[sensitivity]]` inputs come last, one a line (key, low and high; their sources are
-    /// in the file).
+    /// The `[[sensitivity]]` inputs come last, as one array with an input a line.
     pub fn resolved_toml(&self) -> String {
-        let mut lines: Vec<(String, String)> = self
+        let lines: Vec<(String, String)> = self
             .keys
             .iter()
             .filter(|k| k.key != "sensitivity")
             .map(|k| (format!("{} = {}", k.key, k.value), k.source.to_string()))
             .collect();
-        lines.extend(self.sensitivity.iter().map(|input| {
-            let line = format!(
-                "sensitivity {} = {{ low = {}, high = {} }}",
-                input.key, input.low, input.high
-            );
-            (line, input.at.to_string())
-        }));
         let width = lines
             .iter()
             .map(|(l, _)| l.len())
             .max()
             .unwrap_or(0)
             .min(60);
-        lines
+        let mut out: String = lines
             .iter()
             .map(|(line, source)| format!("{line:width$}  # {source}\n"))
-            .collect()
+            .collect();
+        if !self.sensitivity.is_empty() {
+            out.push_str("sensitivity = [\n");
+            for input in &self.sensitivity {
+                let mut entry = toml::map::Map::new();
+                entry.insert("key".into(), input.key.clone().into());
+                entry.insert("low".into(), input.low.clone());
+                entry.insert("high".into(), input.high.clone());
+                entry.insert("source".into(), input.source.clone().into());
+                let entry = toml::Value::Table(entry);
+                out.push_str(&format!("    {entry},  # {}\n", input.at));
+            }
+            out.push_str("]\n");
+        }
+        out
     }
 
     /// The scenario moved to a back-test window of projected years `first_fy` to `last_fy`:
