@@ -324,6 +324,26 @@ fn targets(baseline: &Baseline, origin: FinancialYear) -> Vec<(Target, Financial
         .collect()
 }
 
+/// The origins a back-test on these seeds can start from: from the first year at whose end
+/// every council has a published DSG balance and a January census, to the last year with data
+/// after it to score.
+pub fn origins(baseline: &Baseline) -> Option<(FinancialYear, FinancialYear)> {
+    let first_balance = baseline
+        .councils
+        .iter()
+        .map(|c| c.deficits.keys().next().copied())
+        .collect::<Option<Vec<_>>>()?
+        .into_iter()
+        .max()?;
+    let first_census = FinancialYear::of_january(*baseline.councils.first()?.ehcps.keys().next()?);
+    let earliest = first_balance.max(first_census);
+    let latest = (earliest.0..)
+        .map(FinancialYear)
+        .take_while(|origin| !targets(baseline, *origin).is_empty())
+        .last()?;
+    Some((earliest, latest))
+}
+
 /// Runs the back-test with policy as known at the origin (see [`backtest_with`]).
 pub fn backtest(
     inputs: Inputs,
@@ -346,6 +366,22 @@ pub fn backtest_with(
         scenario,
         config,
     } = inputs;
+    let (earliest, latest) = origins(baseline).ok_or_else(|| {
+        InputError::invalid(
+            &baseline.dir,
+            "the seeds hold no year a back-test can start from",
+        )
+    })?;
+    if !(earliest..=latest).contains(&origin) {
+        return Err(InputError::invalid(
+            "--origin",
+            format!(
+                "{origin} is not allowed: on these seeds a back-test can start from the end of \
+                 {earliest} (the first year with every council's DSG balance and census) to the \
+                 end of {latest} (the last with data after it to score)"
+            ),
+        ));
+    }
     let targets = targets(baseline, origin);
     let last = targets.iter().map(|t| t.1).max().ok_or_else(|| {
         InputError::invalid(
@@ -648,7 +684,7 @@ pub fn scores(bt: &Backtest) -> Vec<Score> {
     keys.sort();
     keys.dedup();
     keys.into_iter()
-        .map(|(target, fy, group)| {
+        .filter_map(|(target, fy, group)| {
             let of_key = |r: &&Scored| r.target == target && r.fy == fy;
             let councils: Vec<&Scored> = bt
                 .rows
@@ -656,12 +692,21 @@ pub fn scores(bt: &Backtest) -> Vec<Score> {
                 .filter(of_key)
                 .filter(|r| r.la_code.is_some() && group.holds(r))
                 .collect();
+            // A group with no councils (seeds without safety-valve agreements) has no scores.
+            if group != Group::All && councils.is_empty() {
+                return None;
+            }
             let england = bt
                 .rows
                 .iter()
                 .filter(of_key)
                 .find(|r| group == Group::All && r.la_code.is_none());
-            Score::of((target, fy, group), bt.origin, &councils, england)
+            Some(Score::of(
+                (target, fy, group),
+                bt.origin,
+                &councils,
+                england,
+            ))
         })
         .collect()
 }

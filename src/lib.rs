@@ -10,6 +10,7 @@ pub mod compare;
 pub mod engine;
 pub mod error;
 pub mod export;
+pub mod input;
 pub mod local;
 pub mod metric;
 pub mod placement;

@@ -68,8 +68,7 @@ pub struct LocalFigures {
 impl LocalFigures {
     /// Reads and validates `path`; `councils` are the DfE codes of the seeds.
     pub fn load(path: &Path, councils: &[u16]) -> Result<LocalFigures, InputError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| InputError::invalid(path, format!("cannot read: {e}")))?;
+        let text = crate::input::read_text(path, crate::input::MAX_LOCAL_BYTES)?;
         Self::parse(path, &text, councils)
     }
 

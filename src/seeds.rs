@@ -153,23 +153,53 @@ struct Reader {
 impl Reader {
     fn rows<T: DeserializeOwned>(&mut self, name: &str) -> Result<Vec<(u64, T)>, InputError> {
         let path = self.dir.join(name);
-        let bytes = std::fs::read(&path).map_err(|source| InputError::Unreadable {
-            path: path.clone(),
-            source,
-        })?;
+        let bytes = crate::input::read_regular(&path, crate::input::MAX_SEED_BYTES)?;
         self.hashes
             .push((name.to_string(), format!("{:x}", Sha256::digest(&bytes))));
         let mut rdr = csv::Reader::from_reader(bytes.as_slice());
+        let at = |e: csv::Error| {
+            let line = e.position().map(|p| p.line()).unwrap_or(0);
+            InputError::at_line(&path, line, csv_message(&e))
+        };
+        let headers = rdr.headers().map_err(at)?.clone();
         let mut out = Vec::new();
-        for rec in rdr.deserialize::<T>() {
-            let row = rec.map_err(|e| {
-                let line = e.position().map(|p| p.line()).unwrap_or(0);
-                InputError::at_line(&path, line, csv_message(&e))
-            })?;
+        for record in rdr.records() {
+            let record = record.map_err(at)?;
+            check_figures(&path, &headers, &record)?;
+            let row = record.deserialize::<T>(Some(&headers)).map_err(at)?;
             out.push((out.len() as u64 + 2, row));
         }
         Ok(out)
     }
+}
+
+/// The largest size of any figure in the seeds: no council has a trillion pounds or plans,
+/// and a larger figure (or NaN, or infinity) would make results the model cannot represent.
+pub const MAX_SEED_FIGURE: f64 = 1e12;
+
+/// Every cell that is a number is finite and smaller than [`MAX_SEED_FIGURE`] in size.
+fn check_figures(
+    path: &Path,
+    headers: &csv::StringRecord,
+    record: &csv::StringRecord,
+) -> Result<(), InputError> {
+    for (column, cell) in headers.iter().zip(record.iter()) {
+        let Ok(value) = cell.trim().parse::<f64>() else {
+            continue;
+        };
+        if !value.is_finite() || value.abs() >= MAX_SEED_FIGURE {
+            let line = record.position().map_or(0, |p| p.line());
+            return Err(InputError::at_line(
+                path,
+                line,
+                format!(
+                    "column `{column}`: `{cell}` is not allowed: a figure must be a finite \
+                     number smaller than 1e12 in size"
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn csv_message(e: &csv::Error) -> String {
@@ -1062,8 +1092,7 @@ impl Baseline {
     pub fn with_local(mut self, path: &Path) -> Result<Baseline, InputError> {
         let codes: Vec<u16> = self.councils.iter().map(|c| c.la_code).collect();
         self.local = crate::local::LocalFigures::load(path, &codes)?;
-        let bytes = std::fs::read(path)
-            .map_err(|e| InputError::invalid(path, format!("cannot read: {e}")))?;
+        let bytes = crate::input::read_regular(path, crate::input::MAX_LOCAL_BYTES)?;
         self.local.sha256 = format!("{:x}", Sha256::digest(&bytes));
         Ok(self)
     }

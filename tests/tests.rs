@@ -11,6 +11,8 @@ mod cohort;
 mod compare;
 mod conservation;
 mod faults;
+
+mod hostile;
 mod local;
 mod longrun;
 mod money;
@@ -18,6 +20,7 @@ mod placement;
 mod policy;
 mod resources;
 mod scenario;
+mod scenario_keys;
 mod seed_faults;
 mod seeds;
 mod sensitivity;

@@ -553,8 +553,9 @@ pub fn paths_allowed(paths: usize) -> bool {
     (1..=MAX_PATHS).contains(&paths)
 }
 
-/// Deepest `extends` chain followed.
-const MAX_CHAIN: usize = 16;
+/// The most files an `extends` chain may have: the file named and the files it extends,
+/// directly or not.
+pub const MAX_CHAIN: usize = 16;
 
 /// Loads a scenario file, following `extends` (relative to the file), and validates it.
 pub fn load(path: &Path) -> Result<LoadedScenario, InputError> {
@@ -601,22 +602,52 @@ pub fn load_with(path: &Path, settings: &[Setting]) -> Result<LoadedScenario, In
     Ok(loaded)
 }
 
-/// Reads `path` and the files it extends, child first.
+/// Reads `path` and the files it extends, child first: each a regular file of at most
+/// [`crate::input::MAX_SCENARIO_BYTES`], no file twice, at most [`MAX_CHAIN`] files.
 fn read_chain(path: &Path) -> Result<Vec<ChainFile>, InputError> {
     let mut chain: Vec<ChainFile> = Vec::new();
+    let mut seen: Vec<PathBuf> = Vec::new();
     let mut next = Some(path.to_owned());
     while let Some(path) = next.take() {
-        if chain.iter().any(|file| file.path == path) || chain.len() > MAX_CHAIN {
-            return Err(InputError::invalid(&path, "`extends` forms a loop"));
+        // The same file under another spelling (`./a.toml`, `dir/../a.toml`) is the same file.
+        let canonical = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+        if let Some(child) = chain.last() {
+            let extends_error = |message: String| match extends_line(child) {
+                Some(line) => InputError::at_line(&child.path, line, message),
+                None => InputError::invalid(&child.path, message),
+            };
+            if seen.contains(&canonical) {
+                return Err(extends_error(format!(
+                    "`extends` forms a loop: {} is already in the chain",
+                    path.display()
+                )));
+            }
+            if chain.len() == MAX_CHAIN {
+                return Err(extends_error(format!(
+                    "`extends` goes deeper than {MAX_CHAIN} files, the most a chain may have \
+                     (the file named and the files it extends): merge some of them"
+                )));
+            }
         }
-        let text = std::fs::read_to_string(&path).map_err(|source| InputError::Unreadable {
-            path: path.clone(),
-            source,
-        })?;
+        let text =
+            crate::input::read_text(&path, crate::input::MAX_SCENARIO_BYTES).map_err(|error| {
+                match chain.last() {
+                    // Named by the file that extends it, at its `extends` line.
+                    Some(child) => {
+                        let message = format!("key `extends`: {error}");
+                        match extends_line(child) {
+                            Some(line) => InputError::at_line(&child.path, line, message),
+                            None => InputError::invalid(&child.path, message),
+                        }
+                    }
+                    None => error,
+                }
+            })?;
         let mut contents = parse_file(&path, &text)?;
         if let Some(parent) = contents.extends.take() {
             next = Some(path.parent().unwrap_or(Path::new(".")).join(parent));
         }
+        seen.push(canonical);
         chain.push(ChainFile {
             path,
             text,
@@ -627,26 +658,114 @@ fn read_chain(path: &Path) -> Result<Vec<ChainFile>, InputError> {
     Ok(chain)
 }
 
+/// Line of the `extends` key of a file.
+fn extends_line(file: &ChainFile) -> Option<u64> {
+    let doc = toml_edit::ImDocument::parse(file.text.as_str()).ok()?;
+    line_of_key(&doc, "extends")
+}
+
 /// Parses one file; toml's errors (unknown keys, wrong types, bad syntax) are reported at
-/// their line, naming the key.
+/// their line, naming the key and what it allows.
 fn parse_file(path: &Path, text: &str) -> Result<ScenarioFile, InputError> {
     toml::from_str(text).map_err(|error| {
-        let message = error.message().trim();
+        let message = shorten_quoted(error.message().trim());
         let Some(span) = error.span() else {
             return InputError::invalid(path, message);
         };
         let key = toml_edit::ImDocument::parse(text)
             .ok()
-            .and_then(|doc| key_at(doc.as_table(), "", span.start));
+            .and_then(|doc| key_at(doc.as_table(), "", span.start))
+            .or_else(|| key_on_line(text, span.start));
         let message = match key {
             Some(key) if message.starts_with("unknown field") => {
                 format!("`{key}` is not a scenario key: {message}")
             }
-            Some(key) => format!("key `{key}`: {message}"),
-            None => message.to_string(),
+            Some(key) => match ranges::rule(&key) {
+                // A financial year's own message says what is allowed.
+                Some(_) if message.contains("is not a financial year") => {
+                    format!("key `{key}`: {message}")
+                }
+                Some(rule) => {
+                    let found = message
+                        .split_once(", expected")
+                        .map_or(message.as_str(), |(found, _)| found)
+                        .replace("wanted string or table", "not a string")
+                        .replace(
+                            "number too large to fit in target type",
+                            "the number is too large",
+                        );
+                    format!("key `{key}`: {found}; allowed: {rule}")
+                }
+                // A section: its keys are listed in the README.
+                None => match message.split_once(", expected struct") {
+                    Some((found, _)) => format!("key `{key}`: {found}; allowed: a table"),
+                    None => format!("key `{key}`: {message}"),
+                },
+            },
+            None => message,
         };
         InputError::at_line(path, line_at(text, span.start), message)
     })
+}
+
+/// The dotted key written on the line holding byte `offset`, read from the text itself (for
+/// errors where the file is not valid TOML, such as an integer too large for TOML): the table
+/// of the last `[header]` or `[[header]]` above it and the name before the line's `=`.
+fn key_on_line(text: &str, offset: usize) -> Option<String> {
+    let before = text.get(..offset)?;
+    let line_start = before.rfind('\n').map_or(0, |at| at + 1);
+    let line = text[line_start..].lines().next()?;
+    let name = line.split_once('=')?.0.trim();
+    let bare = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    };
+    if !bare(name) {
+        return None;
+    }
+    let table = before[..line_start]
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('['))
+        .map(|header| header.trim_matches(|c| c == '[' || c == ']').trim())
+        .filter(|table| bare(table))
+        .unwrap_or("");
+    Some(file::key_path(table, name))
+}
+
+/// `message` with every quoted text (in `"` or backticks) longer than 40 characters cut: toml
+/// quotes the value it refused, which may be a 200,000-character string or a 300-digit number.
+fn shorten_quoted(message: &str) -> String {
+    const KEEP: usize = 40;
+    let mut out = String::with_capacity(message.len().min(400));
+    let (mut open, mut run): (Option<char>, usize) = (None, 0);
+    for ch in message.chars() {
+        match open {
+            Some(quote) if ch == quote => {
+                if run > KEEP {
+                    out.push_str("...");
+                }
+                open = None;
+                out.push(ch);
+            }
+            Some(_) => {
+                run += 1;
+                if run <= KEEP {
+                    out.push(ch);
+                }
+            }
+            None => {
+                if ch == '"' || ch == '`' {
+                    open = Some(ch);
+                    run = 0;
+                }
+                out.push(ch);
+            }
+        }
+    }
+    out
 }
 
 /// Every key of the merged scenario with its value and the file and line that set it.
@@ -686,4 +805,40 @@ fn resolve_keys(
         });
     }
     Ok(keys)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_quoted_values_are_cut() {
+        let long = "x".repeat(200_000);
+        let message = shorten_quoted(&format!("invalid type: string \"{long}\", expected f64"));
+        assert_eq!(
+            message,
+            format!(
+                "invalid type: string \"{}...\", expected f64",
+                "x".repeat(40)
+            )
+        );
+        let number = format!("`1{}`", "0".repeat(300));
+        assert_eq!(shorten_quoted(&number), format!("`1{}...`", "0".repeat(39)));
+        assert_eq!(shorten_quoted("`abc` and \"d\""), "`abc` and \"d\"");
+    }
+
+    #[test]
+    fn the_key_of_a_line_is_read_from_the_text() {
+        let text = "name = \"a\"\n[run]\npaths = 18446744073709551615\n";
+        let offset = text.find("1844").unwrap();
+        assert_eq!(key_on_line(text, offset).as_deref(), Some("run.paths"));
+        assert_eq!(key_on_line("x = 1\n", 4).as_deref(), Some("x"));
+        assert_eq!(key_on_line("[[a]]\n\"q x\" = 1\n", 10), None);
+        let text = "[placement]\n[[placement.new_places]]\nfy = 18446744073709551615\n";
+        let offset = text.find("1844").unwrap();
+        assert_eq!(
+            key_on_line(text, offset).as_deref(),
+            Some("placement.new_places.fy")
+        );
+    }
 }

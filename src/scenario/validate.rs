@@ -8,7 +8,9 @@ use super::file::{
     SafetyValveFile, ScenarioFile, ShocksFile,
 };
 use super::key_error;
-use super::ranges::allowed;
+use super::ranges::{
+    allowed, show, years, MAX_DESCRIPTION_CHARS, MAX_HORIZON_YEARS, MAX_NAME_CHARS,
+};
 use super::{
     AfterOverride, Ceiling, Costs, Decay, Demand, Funding, Hnsg, Horizon, InterimSupport,
     Mitigation, PerAgeBand, PerGroup, PerSetting, Placement, Population, Reform, Reserves,
@@ -21,10 +23,6 @@ use std::collections::BTreeMap;
 use std::fmt::Display;
 use std::path::Path;
 
-/// The first financial year a horizon may start in.
-const EARLIEST_FIRST_FY: FinancialYear = FinancialYear(2020);
-/// The longest horizon, in years after its first.
-const MAX_HORIZON_YEARS: i32 = 40;
 /// The largest schools block transfer allowed without the Secretary of State's approval.
 const TRANSFER_CAP_WITHOUT_APPROVAL: f64 = 0.005;
 /// Tolerance for the unit diagonal and symmetry of the shock correlation.
@@ -57,11 +55,11 @@ impl<'a> ScenarioKeys<'a> {
         })
     }
 
-    /// Checks `value` against the range that `ranges::RANGES` declares for `key`.
+    /// Checks `value` against the range that `ranges::KEYS` declares for `key`.
     fn in_range(&self, key: &str, value: f64) -> Result<(), InputError> {
         match allowed(key) {
             Some(range) if !range.contains(value) => {
-                Err(self.fail(key, format!("{value} is not allowed: {range}")))
+                Err(self.fail(key, format!("{} is not allowed: {range}", show(value))))
             }
             _ => Ok(()),
         }
@@ -102,7 +100,7 @@ impl<'a> ScenarioKeys<'a> {
 }
 
 /// What a scenario value is checked for once it is set: numbers against the range that
-/// `ranges::RANGES` declares for their key; other values are checked by their type.
+/// `ranges::KEYS` declares for their key; other values are checked by their type.
 trait KeyValue: Sized {
     fn check(&self, _keys: &ScenarioKeys, _key: &str) -> Result<(), InputError> {
         Ok(())
@@ -128,7 +126,18 @@ whole_numbers!(u32, u64, usize);
 
 impl KeyValue for bool {}
 impl KeyValue for String {}
-impl KeyValue for FinancialYear {}
+impl KeyValue for FinancialYear {
+    /// Against the span `ranges::KEYS` declares for the key, where it declares one.
+    fn check(&self, keys: &ScenarioKeys, key: &str) -> Result<(), InputError> {
+        match years(key) {
+            Some((first, last)) if !(first..=last).contains(self) => Err(keys.fail(
+                key,
+                format!("{self} is not allowed: from {first} to {last}"),
+            )),
+            _ => Ok(()),
+        }
+    }
+}
 impl KeyValue for NonPlanDriver {}
 impl KeyValue for PlacesRule {}
 impl KeyValue for Regime {}
@@ -155,10 +164,10 @@ pub(super) fn validate(keys: &ScenarioKeys, file: ScenarioFile) -> Result<Scenar
     let hnsg_balance_fy = keys.march_31("hnsg.balance_date", file.hnsg.balance_date.clone())?;
     Ok(Scenario {
         name: name(keys, file.name)?,
-        description: keys.get("description", file.description)?,
+        description: description(keys, file.description)?,
         run: run_defaults(keys, file.run)?,
         demand: demand(keys, file.demand)?,
-        placement: placement(keys, file.placement)?,
+        placement: placement(keys, file.placement, &horizon)?,
         costs: costs(keys, file.costs)?,
         funding: funding(keys, file.funding)?,
         shocks: shocks(keys, file.shocks)?,
@@ -177,24 +186,43 @@ pub(super) fn validate(keys: &ScenarioKeys, file: ScenarioFile) -> Result<Scenar
     })
 }
 
+/// The name is written on every CSV row and names the output folder: short, and safe in a path.
 fn name(keys: &ScenarioKeys, name: Option<String>) -> Result<String, InputError> {
     let name = keys.get("name", name)?;
     let ok = !name.trim().is_empty()
         && name
             .chars()
             .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_');
-    keys.require(ok, "name", "use letters, digits, '-' and '_' only")?;
+    let chars = name.chars().count();
+    let shown: String = name.chars().take(40).collect();
+    let more = if chars > 40 { "..." } else { "" };
+    keys.require(
+        ok,
+        "name",
+        format!("`{shown}{more}` is not allowed: use letters, digits, '-' and '_' only"),
+    )?;
+    keys.require(
+        chars <= MAX_NAME_CHARS,
+        "name",
+        format!("{chars} characters is too long: at most {MAX_NAME_CHARS}"),
+    )?;
     Ok(name)
 }
 
-fn horizon(keys: &ScenarioKeys, file: HorizonFile) -> Result<Horizon, InputError> {
-    let first_fy = keys.get("horizon.first_fy", file.first_fy)?;
-    let last_fy = keys.get("horizon.last_fy", file.last_fy)?;
+fn description(keys: &ScenarioKeys, description: Option<String>) -> Result<String, InputError> {
+    let description = keys.get("description", description)?;
+    let chars = description.chars().count();
     keys.require(
-        first_fy >= EARLIEST_FIRST_FY,
-        "horizon.first_fy",
-        format!("{first_fy} is not allowed: must be {EARLIEST_FIRST_FY} or later"),
+        chars <= MAX_DESCRIPTION_CHARS,
+        "description",
+        format!("{chars} characters is too long: at most {MAX_DESCRIPTION_CHARS}"),
     )?;
+    Ok(description)
+}
+
+fn horizon(keys: &ScenarioKeys, file: HorizonFile) -> Result<Horizon, InputError> {
+    let first_fy = keys.value("horizon.first_fy", file.first_fy)?;
+    let last_fy = keys.get("horizon.last_fy", file.last_fy)?;
     keys.require(
         last_fy >= first_fy && last_fy.0 - first_fy.0 < MAX_HORIZON_YEARS,
         "horizon.last_fy",
@@ -221,10 +249,23 @@ fn demand(keys: &ScenarioKeys, file: DemandFile) -> Result<Demand, InputError> {
     } with { min_growth: min_growth, max_growth: max_growth }))
 }
 
-fn placement(keys: &ScenarioKeys, file: PlacementFile) -> Result<Placement, InputError> {
+fn placement(
+    keys: &ScenarioKeys,
+    file: PlacementFile,
+    horizon: &Horizon,
+) -> Result<Placement, InputError> {
     let new_places = keys.get("placement.new_places", file.new_places)?;
     for entry in &new_places {
         keys.in_range("placement.new_places.places", entry.places)?;
+        keys.require(
+            entry.fy >= horizon.first_fy && entry.fy <= horizon.last_fy,
+            "placement.new_places",
+            format!(
+                "fy = {} is not allowed: it must be inside the horizon ({} to {}); places \
+                 outside it would be ignored",
+                entry.fy, horizon.first_fy, horizon.last_fy
+            ),
+        )?;
     }
     Ok(read_table!(keys, file, "placement" => Placement {
         entry_mix_shrinkage_plans, history_years, trend_shrinkage_plans, capacity_headroom,
@@ -286,7 +327,7 @@ fn funding(keys: &ScenarioKeys, file: FundingFile) -> Result<Funding, InputError
     keys.require(
         transfer <= TRANSFER_CAP_WITHOUT_APPROVAL || above_cap,
         "funding.schools_block_transfer",
-        format!("{transfer} is above {TRANSFER_CAP_WITHOUT_APPROVAL} (0.5%), which needs ministerial approval: set funding.allow_transfer_above_cap = true"),
+        format!("{transfer} is not allowed without ministerial approval: a transfer above {TRANSFER_CAP_WITHOUT_APPROVAL} (0.5%) needs funding.allow_transfer_above_cap = true"),
     )?;
     let uplift_low = keys.number("funding.formula_uplift_low", file.formula_uplift_low)?;
     let uplift_high = keys.number("funding.formula_uplift_high", file.formula_uplift_high)?;
@@ -390,7 +431,7 @@ fn hnsg(
     file: HnsgFile,
     balance_fy: FinancialYear,
 ) -> Result<Option<Hnsg>, InputError> {
-    let payment_fy = keys.get("hnsg.payment_fy", file.payment_fy)?;
+    let payment_fy = keys.value("hnsg.payment_fy", file.payment_fy)?;
     keys.require(
         payment_fy > balance_fy,
         "hnsg.payment_fy",
@@ -428,7 +469,7 @@ fn after_override(
     file: AfterOverrideFile,
     override_end: FinancialYear,
 ) -> Result<AfterOverride, InputError> {
-    let from_fy = keys.get("after_override.from_fy", file.from_fy)?;
+    let from_fy = keys.value("after_override.from_fy", file.from_fy)?;
     keys.require(
         from_fy > override_end,
         "after_override.from_fy",
