@@ -11,7 +11,7 @@ mod cohort;
 mod compare;
 mod conservation;
 mod faults;
-
+mod harness;
 mod hostile;
 mod local;
 mod longrun;
