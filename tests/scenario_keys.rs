@@ -47,6 +47,11 @@ fn the_readme_table_of_scenario_keys_is_the_declared_one() {
 /// Dotted keys of every value under `key` (tables and arrays of tables opened up), and of the
 /// tables.
 fn leaves(key: &str, value: &toml::Value, out: &mut Vec<String>, tables: &mut Vec<String>) {
+    // A sensitivity input's `low` and `high` are values of the key it moves.
+    if key.starts_with("sensitivity.") {
+        out.push(key.to_string());
+        return;
+    }
     match value {
         toml::Value::Table(table) if !table.is_empty() => {
             tables.push(key.to_string());
@@ -94,7 +99,10 @@ fn every_key_of_every_bundled_scenario_has_a_rule_and_every_rule_a_key() {
         let used = match pattern.strip_suffix(".*") {
             // A map may be empty in every bundled scenario (`reserves.overrides = {}`).
             Some(table) => keys.iter().any(|k| k.starts_with(table)),
-            None => keys.iter().chain(&tables).any(|k| k == pattern),
+            // Or an optional key of a list's entries (`sensitivity.label`).
+            None => keys.iter().chain(&tables).any(|k| {
+                k == pattern || pattern.rsplit_once('.').is_some_and(|(list, _)| k == list)
+            }),
         };
         assert!(
             used,

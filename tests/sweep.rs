@@ -217,7 +217,7 @@ fn bad_set_arguments_exit_2_naming_the_argument_key_and_range() {
         ),
         (
             "costs.inflation.special_independent=0.03,9",
-            "key `costs.inflation.special_independent`: 9 is not allowed: a yearly rate, -0.2 to 0.5",
+            "key `costs.inflation.special_independent`: 9 is not allowed: a yearly rate, -0.1 to 0.2",
         ),
         ("costs.inflation.special_independent", "expected KEY=V1,V2,..."),
         ("hnsg.enabled=true,,false", "an empty value"),

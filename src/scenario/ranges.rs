@@ -198,6 +198,12 @@ pub const KEYS: &[(&str, Rule)] = &[
     ("population.change", Rule::Text(BY_AGE_BAND)),
     ("population.change.*", Rule::Number(closed(-0.1, 0.1, "a yearly change in log population"))),
     ("population.change_sd", Rule::Number(closed(0.0, 0.05, SMALL_SD))),
+    ("sensitivity", Rule::Text("a list of `[[sensitivity]]` inputs, each moved alone to its `low` and `high` (README \"Sensitivity\")")),
+    ("sensitivity.key", Rule::Text("a scenario key outside `name`, `description`, `horizon`, `run` and `override`")),
+    ("sensitivity.low", Rule::Text("a value of the key's own kind, allowed for that key")),
+    ("sensitivity.high", Rule::Text("a value of the key's own kind, allowed for that key")),
+    ("sensitivity.source", Rule::Text("any text: where the values come from")),
+    ("sensitivity.label", Rule::Text("any text: the input's name in the outputs")),
 ];
 
 /// What `key` (a dotted path) allows, if [`KEYS`] declares it.
