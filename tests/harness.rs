@@ -389,9 +389,16 @@ fn check_case(
             if property == "scenario" {
                 // The key, in full, and what it allows; its line unless it is missing.
                 let names_key = keys.iter().any(|k| stderr.contains(&format!("`{k}`")));
-                let says_allowed = ["allowed", "must", "at most", "missing", "write it like"]
-                    .iter()
-                    .any(|word| stderr.contains(word));
+                let says_allowed = [
+                    "allowed",
+                    "must",
+                    "at most",
+                    "missing",
+                    "write it like",
+                    "use ",
+                ]
+                .iter()
+                .any(|word| stderr.contains(word));
                 let names_line = stderr.contains(", line ") || stderr.contains("is missing");
                 prop_assert!(names_key, "exit 2 without naming the key: {stderr}");
                 prop_assert!(says_allowed, "exit 2 without what is allowed: {stderr}");
