@@ -396,6 +396,7 @@ fn check_case(
                     "missing",
                     "write it like",
                     "use ",
+                    "say where",
                 ]
                 .iter()
                 .any(|word| stderr.contains(word));
