@@ -37,7 +37,14 @@ pub enum Command {
         /// Output folder [default: out/<scenario name>/]
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Also draw this council's fan chart (DfE code, e.g. 886); repeat for more.
+        #[arg(long = "council", value_name = "CODE")]
+        councils: Vec<String>,
     },
+    /// Remake report.html, summary.md and the charts of a finished run folder.
+    Report(ReportArgs),
+    /// Write councils' projections as an Excel workbook shaped like DfE's DSG management plan.
+    ExportPlan(ExportPlanArgs),
     /// Validate a scenario and the seeds, and print the resolved scenario.
     Check {
         /// Scenario file (TOML).
@@ -133,6 +140,34 @@ impl From<PolicyArg> for highneeds::backtest::Policy {
             PolicyArg::AsHappened => highneeds::backtest::Policy::AsHappened,
         }
     }
+}
+
+#[derive(Args)]
+pub struct ReportArgs {
+    /// Output folder of a `highneeds run` (with its CSVs and manifest.json).
+    pub run_dir: PathBuf,
+    /// Also draw this council's fan chart (DfE code, e.g. 886); repeat for more.
+    #[arg(long = "council", value_name = "CODE")]
+    pub councils: Vec<String>,
+    /// Folder to write into [default: RUN_DIR]
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct ExportPlanArgs {
+    /// Output folder of a `highneeds run` (with its CSVs and manifest.json).
+    pub run_dir: PathBuf,
+    /// Council to export (DfE code, e.g. 886); repeat for more (a sheet each).
+    #[arg(long = "council", value_name = "CODE", required_unless_present = "all")]
+    pub councils: Vec<String>,
+    /// Every council, a sheet each.
+    #[arg(long, conflicts_with = "councils")]
+    pub all: bool,
+    /// Workbook to write [default: RUN_DIR/dsg_plan_<CODE>.xlsx, or dsg_plan_all.xlsx]; an
+    /// existing folder gets one workbook per council.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Args)]

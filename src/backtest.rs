@@ -53,12 +53,12 @@ impl Target {
     /// The period scored: `span` FYs ending with `fy` for spend.
     pub fn period(self, fy: FinancialYear, span: i32) -> String {
         match self {
-            Target::Deficit => format!("{}-03-31", fy.end_year()),
-            Target::Ehcps | Target::EhcpsIn(_) => format!("January {}", fy.end_year()),
+            Target::Deficit => format!("balance 31 Mar {}", fy.end_year()),
+            Target::Ehcps | Target::EhcpsIn(_) => format!("census Jan {}", fy.end_year()),
             Target::Spend if span > 1 => {
-                format!("{} to {}", FinancialYear(fy.0 - span + 1), fy)
+                format!("FY {} to {}", FinancialYear(fy.0 - span + 1), fy)
             }
-            Target::Spend => fy.to_string(),
+            Target::Spend => format!("FY {fy}"),
         }
     }
     /// The smallest actual for which a percentage error means something.

@@ -6,7 +6,7 @@ mod args;
 mod terminal;
 
 use anyhow::Result;
-use args::{Cli, Command, Common, RunFlags};
+use args::{Cli, Command, Common, ExportPlanArgs, ReportArgs, RunFlags};
 use clap::Parser;
 use highneeds::backtest::Policy;
 use highneeds::calibration::Vintage;
@@ -50,7 +50,12 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 
 fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Run { common, local, out } => run(common, local, out),
+        Command::Run {
+            common,
+            local,
+            out,
+            councils,
+        } => run(common, local, out, &councils),
         Command::Compare {
             a,
             b,
@@ -74,10 +79,38 @@ fn dispatch(cli: Cli) -> Result<()> {
             policy,
             out,
         } => backtest(common, origin, policy.into(), out),
+        // No progress bar to hide: `--quiet` changes nothing here.
+        Command::Report(ReportArgs {
+            run_dir,
+            councils,
+            out,
+            ..
+        }) => terminal::say(&export::write_briefing(
+            &run_dir,
+            out.as_deref(),
+            &councils,
+        )?),
+        Command::ExportPlan(ExportPlanArgs {
+            run_dir,
+            councils,
+            all,
+            out,
+            ..
+        }) => terminal::say(&export::write_plans(
+            &run_dir,
+            &councils,
+            all,
+            out.as_deref(),
+        )?),
     }
 }
 
-fn run(common: Common, local: Option<PathBuf>, out: Option<PathBuf>) -> Result<()> {
+fn run(
+    common: Common,
+    local: Option<PathBuf>,
+    out: Option<PathBuf>,
+    councils: &[String],
+) -> Result<()> {
     let mut p = common.prepare()?;
     if let Some(path) = local {
         p.baseline = p.baseline.with_local(&path)?;
@@ -89,7 +122,7 @@ fn run(common: Common, local: Option<PathBuf>, out: Option<PathBuf>) -> Result<(
         highneeds::run::project(p.inputs(), Vintage::latest(), progress)
     });
     let report = result?.report(p.name());
-    export::write_run(&out, &report, &p.provenance(&clock))?;
+    export::write_run(&out, &report, &p.provenance(&clock), councils)?;
     let w = &mut std::io::stdout().lock();
     terminal::print_headline(w, &report.headline(), clock.wall_seconds, &out)?;
     Ok(())

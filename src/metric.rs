@@ -10,25 +10,34 @@ use crate::caseload::{AGE_BANDS, SETTINGS};
 pub enum Unit {
     /// Nominal pounds, written in whole pounds.
     Pounds,
-    /// EHCPs (plans), to 0.1 of a plan (means over paths).
+    /// EHCPs (plans), in whole plans.
     Plans,
-    /// Special-school places, to 0.1 of a place.
+    /// Special-school places, in whole places.
     Places,
     /// A ratio, to 4 decimals.
     Ratio,
     /// A 0/1 flag per path: its mean is a probability, to 4 decimals.
     Flag,
-    /// A count of councils (England only), to 2 decimals (means over paths).
+    /// A count of councils (England only), in whole councils.
     Councils,
 }
 
 impl Unit {
     pub const fn decimals(self) -> usize {
         match self {
-            Unit::Pounds => 0,
-            Unit::Plans | Unit::Places => 1,
-            Unit::Councils => 2,
+            Unit::Pounds | Unit::Plans | Unit::Places | Unit::Councils => 0,
             Unit::Ratio | Unit::Flag => 4,
+        }
+    }
+    /// The unit in words, for the manifest's `units`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Unit::Pounds => "pounds (GBP, nominal), whole pounds",
+            Unit::Plans => "plans (EHCPs), whole plans",
+            Unit::Places => "places, whole places",
+            Unit::Ratio => "ratio (no unit)",
+            Unit::Flag => "0/1 per path; its mean is a probability (0 to 1)",
+            Unit::Councils => "councils, whole councils",
         }
     }
 }
@@ -252,15 +261,15 @@ mod tests {
     #[test]
     fn decimals_follow_the_unit() {
         assert_eq!(Metric::CumulativeDeficit.decimals(), 0);
-        assert_eq!(Metric::EhcpsPost16.decimals(), 1);
-        assert_eq!(Metric::SpecialPlaces.decimals(), 1);
+        assert_eq!(Metric::EhcpsPost16.decimals(), 0);
+        assert_eq!(Metric::SpecialPlaces.decimals(), 0);
         assert_eq!(Metric::SvBreach.decimals(), 4);
         assert_eq!(Metric::DeficitToReserves.decimals(), 4);
         assert_eq!(
             NationalMetric::Council(Metric::DeficitExceedsReserves).decimals(),
-            2
+            0
         );
-        assert_eq!(NationalMetric::CouncilsInDeficit.decimals(), 2);
+        assert_eq!(NationalMetric::CouncilsInDeficit.decimals(), 0);
         assert_eq!(NationalMetric::NetCumulativeDeficit.decimals(), 0);
     }
 }

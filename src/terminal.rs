@@ -207,3 +207,9 @@ pub fn print_sensitivity(
     writeln!(w, "wrote {}", out.display())?;
     Ok(())
 }
+
+/// Prints one line to stdout (what a command wrote).
+pub fn say(line: &str) -> Result<()> {
+    writeln!(std::io::stdout().lock(), "{line}")?;
+    Ok(())
+}

@@ -239,8 +239,12 @@ fn backtest_cli_writes_its_tables() {
         let pit: f64 = r[col(&h, "pit")].parse().unwrap();
         assert!((0.0..=1.0).contains(&pit));
     }
-    assert!(rows.iter().any(|r| r[col(&h, "period")] == "2024-03-31"));
-    assert!(rows.iter().any(|r| r[col(&h, "period")] == "January 2025"));
+    assert!(rows
+        .iter()
+        .any(|r| r[col(&h, "period")] == "balance 31 Mar 2024"));
+    assert!(rows
+        .iter()
+        .any(|r| r[col(&h, "period")] == "census Jan 2025"));
     let (h, rows) = read_csv(&out.join("backtest_summary.csv"));
     assert!(!rows.is_empty());
     for r in &rows {

@@ -6,6 +6,7 @@
 mod util;
 
 mod backtest;
+mod briefing;
 mod cli;
 mod cohort;
 mod compare;

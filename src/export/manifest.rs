@@ -27,6 +27,38 @@ pub struct Provenance<'a> {
     pub wall_seconds: f64,
 }
 
+/// The units of the figures a command writes: money, years, and each metric by name.
+#[derive(Serialize)]
+pub struct Units {
+    pub money: &'static str,
+    pub fy: &'static str,
+    /// The unit of each metric of `councils.csv` and `national.csv`.
+    pub metrics: std::collections::BTreeMap<&'static str, &'static str>,
+}
+
+impl Units {
+    pub fn new() -> Self {
+        let mut metrics = std::collections::BTreeMap::new();
+        for m in crate::metric::Metric::ALL {
+            metrics.insert(m.name(), m.unit().name());
+        }
+        for m in crate::metric::NationalMetric::ALL {
+            metrics.insert(m.name(), m.unit().name());
+        }
+        Units {
+            money: "pounds sterling (GBP), nominal (cash) prices, in whole pounds: every money column of every CSV (deficits positive)",
+            fy: "financial year 1 April to 31 March, written 2027-28; balances at 31 March, EHCPs at the January census",
+            metrics,
+        }
+    }
+}
+
+impl Default for Units {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// The manifest of every command that writes files. A sweep's variant has no timings (see
 /// [`Manifest::for_variant`]).
 #[derive(Serialize)]
@@ -49,6 +81,8 @@ pub struct Manifest<'a> {
     pub first_fy: String,
     pub last_fy: String,
     pub override_end_fy: String,
+    /// What the figures are measured in.
+    pub units: Units,
     pub inputs: Vec<InputHash>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub started_utc: Option<String>,
@@ -85,6 +119,7 @@ impl<'a> Manifest<'a> {
             first_fy: horizon.first().to_string(),
             last_fy: horizon.last().to_string(),
             override_end_fy: horizon.override_end_fy().to_string(),
+            units: Units::new(),
             inputs: inputs(scenario, run.inputs.baseline)?,
             started_utc: Some(humantime::format_rfc3339_seconds(run.started).to_string()),
             wall_seconds: Some(run.wall_seconds),

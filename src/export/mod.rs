@@ -1,4 +1,5 @@
-//! Exporters, one per format (`csv`, `chart`, `manifest`, `backtest`), each reading a report
+//! Exporters, one per format (`csv`, `manifest`, `backtest`, and `briefing`: charts, summary.md,
+//! report.html and the DSG plan workbook, made from a run folder's own files), each reading a report
 //! view that the library builds from a run, never the engine's results. CSV rows are flat
 //! `#[derive(Serialize)]` structs (or tuples of them: the csv crate names the columns from the
 //! field names). Every file is written to a temporary file in the output folder and renamed into
@@ -7,7 +8,7 @@
 //! left behind.
 
 pub mod backtest;
-pub mod chart;
+pub mod briefing;
 pub mod compare;
 pub mod csv;
 pub mod manifest;
@@ -27,27 +28,34 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 
-/// Writes every file of a run into `dir`: the CSVs, the fan charts and the manifest. A report
-/// with a figure that is not finite and plausible is refused before anything is written.
-pub fn write_run(dir: &Path, report: &RunReport, provenance: &Provenance) -> Result<()> {
-    write_run_files(dir, report, provenance, None)
+/// Writes every file of a run into `dir`: the CSVs, the manifest, and the briefing files made
+/// from them (charts, with a fan chart for each council in `councils`; summary.md; report.html).
+/// A report with a figure that is not finite and plausible is refused before anything is written.
+pub fn write_run(
+    dir: &Path,
+    report: &RunReport,
+    provenance: &Provenance,
+    councils: &[String],
+) -> Result<()> {
+    write_run_files(dir, report, provenance, councils, None)
 }
 
-/// Writes a sweep's variant into `dir`: the files of a run, with a manifest that names the
-/// variant and has no timings ([`Manifest::for_variant`]).
+/// Writes a sweep's variant into `dir`: the files of a run (no council's fan chart), with a
+/// manifest that names the variant and has no timings ([`Manifest::for_variant`]).
 pub fn write_variant(
     dir: &Path,
     report: &RunReport,
     provenance: &Provenance,
     variant: &VariantRecord,
 ) -> Result<()> {
-    write_run_files(dir, report, provenance, Some(variant))
+    write_run_files(dir, report, provenance, &[], Some(variant))
 }
 
 fn write_run_files(
     dir: &Path,
     report: &RunReport,
     provenance: &Provenance,
+    councils: &[String],
     variant: Option<&VariantRecord>,
 ) -> Result<()> {
     report.check_figures()?;
@@ -58,18 +66,93 @@ fn write_run_files(
     staged.file("councils_over_reserves.csv", |w| {
         csv::write_councils_over_reserves(w, report)
     })?;
-    for fan in &chart::FAN_CHARTS {
-        staged.file(fan.file, |w| chart::write_fan_chart(w, fan, report))?;
-    }
-    let councils = report.councils.len();
-    let manifest = Manifest::new(provenance, &report.horizon, None, councils, staged.names())?;
+    let outputs = [staged.names(), briefing::file_names(councils)].concat();
+    let n = report.councils.len();
+    let manifest = Manifest::new(provenance, &report.horizon, None, n, outputs)?;
     let manifest = match variant {
         Some(variant) => manifest.for_variant(variant),
         None => manifest,
     };
     staged.json("manifest.json", &manifest)?;
+    let folder = briefing::folder::RunFolder::read_from(dir, &|name| staged.staged_path(name))?;
+    for (name, bytes) in briefing::files(&folder, councils)? {
+        staged.bytes(&name, &bytes)?;
+    }
     staged.commit()?;
     Ok(())
+}
+
+/// Remakes the briefing files of the run folder `run_dir` into `out` [default: `run_dir`];
+/// returns a line saying what was written.
+pub fn write_briefing(run_dir: &Path, out: Option<&Path>, councils: &[String]) -> Result<String> {
+    let folder = briefing::folder::RunFolder::read(run_dir)?;
+    let out = out.unwrap_or(run_dir);
+    let mut staged = Staged::new(out)?;
+    for (name, bytes) in briefing::files(&folder, councils)? {
+        staged.bytes(&name, &bytes)?;
+    }
+    let names = staged.names().join(", ");
+    staged.commit()?;
+    Ok(format!("wrote {names} in {}", out.display()))
+}
+
+/// Writes DSG management plan workbooks from the run folder `run_dir`, for the councils given
+/// (or all). `out` is the workbook [default: `RUN_DIR/dsg_plan_<CODE>.xlsx`, or
+/// `dsg_plan_all.xlsx`]; an existing folder gets one workbook per council. Returns a line
+/// saying what was written.
+pub fn write_plans(
+    run_dir: &Path,
+    councils: &[String],
+    all: bool,
+    out: Option<&Path>,
+) -> Result<String> {
+    let folder = briefing::folder::RunFolder::read(run_dir)?;
+    let mut codes: Vec<String> = Vec::new();
+    if all {
+        codes = folder.councils.iter().map(|c| c.la_code.clone()).collect();
+    } else {
+        for code in councils {
+            let c = folder.find_council(code)?.la_code.clone();
+            if !codes.contains(&c) {
+                codes.push(c);
+            }
+        }
+    }
+    let workbooks: Vec<(PathBuf, Vec<String>)> = match out {
+        Some(dir) if dir.is_dir() => codes
+            .iter()
+            .map(|c| (dir.join(format!("dsg_plan_{c}.xlsx")), vec![c.clone()]))
+            .collect(),
+        Some(path) => vec![(path.to_owned(), codes)],
+        None => {
+            let name = match codes.as_slice() {
+                _ if all => "dsg_plan_all.xlsx".to_string(),
+                [one] => format!("dsg_plan_{one}.xlsx"),
+                _ => "dsg_plan.xlsx".to_string(),
+            };
+            vec![(run_dir.join(name), codes)]
+        }
+    };
+    for (path, codes) in &workbooks {
+        let bytes = briefing::plan::workbook(&folder, codes)?;
+        let (dir, name) = match (path.parent(), path.file_name()) {
+            (Some(d), Some(n)) => (d, n.to_string_lossy().into_owned()),
+            _ => return Err(crate::InputError::invalid(path, "is not a file name").into()),
+        };
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        let mut staged = Staged::new(dir)?;
+        staged.bytes(&name, &bytes)?;
+        staged.commit()?;
+    }
+    let paths: Vec<String> = workbooks
+        .iter()
+        .map(|(p, _)| p.display().to_string())
+        .collect();
+    Ok(format!("wrote {}", paths.join(", ")))
 }
 
 /// Writes every file of a back-test into `dir`: the scored rows, the scores and the manifest.
@@ -184,15 +267,25 @@ pub fn write_csv<R: Serialize>(w: &mut dyn Write, rows: impl IntoIterator<Item =
     Ok(())
 }
 
-/// Every file a run, a back-test or a sweep writes. While one is written it is a temporary file
-/// `.NAME.XXXXXX` (six letters or digits) in the output folder.
-pub const OUTPUT_FILES: [&str; 14] = [
+/// Every file a run, a back-test or a sweep writes, besides a council's charts and the plan
+/// workbooks (`is_output_file`). While one is written it is a temporary file `.NAME.XXXXXX`
+/// (six letters or digits) in the output folder.
+pub const OUTPUT_FILES: [&str; 23] = [
     "councils.csv",
     "national.csv",
     "summary.csv",
     "councils_over_reserves.csv",
     "national_deficit.svg",
+    "national_deficit.png",
     "national_ehcps.svg",
+    "national_ehcps.png",
+    "risk_ranking.svg",
+    "risk_ranking.png",
+    "councils_over_reserves.svg",
+    "councils_over_reserves.png",
+    "councils_wide.csv",
+    "summary.md",
+    "report.html",
     "backtest.csv",
     "backtest_summary.csv",
     "sensitivity.csv",
@@ -203,18 +296,33 @@ pub const OUTPUT_FILES: [&str; 14] = [
     "sweep_summary.csv",
 ];
 
+/// Whether `name` is a file this program writes: one of `OUTPUT_FILES`, a council's fan chart
+/// (`council_886_deficit.svg`) or a DSG plan workbook (`dsg_plan_886.xlsx`).
+pub fn is_output_file(name: &str) -> bool {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let council_chart = name
+        .strip_prefix("council_")
+        .and_then(|r| r.strip_suffix(".svg").or_else(|| r.strip_suffix(".png")))
+        .and_then(|r| r.strip_suffix("_deficit"))
+        .is_some_and(digits);
+    let plan = name
+        .strip_prefix("dsg_plan")
+        .and_then(|r| r.strip_suffix(".xlsx"))
+        .is_some_and(|r| r.is_empty() || r == "_all" || r.strip_prefix('_').is_some_and(digits));
+    OUTPUT_FILES.contains(&name) || council_chart || plan
+}
+
 /// Whether `file_name` is one of this program's temporary files (`.councils.csv.a1B2c3`).
 pub fn is_temporary_file(file_name: &str) -> bool {
     let Some(rest) = file_name.strip_prefix('.') else {
         return false;
     };
-    OUTPUT_FILES.iter().any(|output| {
-        rest.strip_prefix(output)
-            .and_then(|r| r.strip_prefix('.'))
-            .is_some_and(|r| {
-                r.len() == TEMP_RANDOM_CHARS && r.bytes().all(|b| b.is_ascii_alphanumeric())
-            })
-    })
+    let Some((name, random)) = rest.rsplit_once('.') else {
+        return false;
+    };
+    is_output_file(name)
+        && random.len() == TEMP_RANDOM_CHARS
+        && random.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
 /// Random letters and digits in a temporary file's name.
@@ -302,6 +410,18 @@ impl Staged {
             writeln!(w)?;
             Ok(())
         })
+    }
+    /// Where a staged file is until `commit`.
+    pub fn staged_path(&self, name: &str) -> Option<PathBuf> {
+        let target = self.dir.join(name);
+        self.files
+            .iter()
+            .find(|(_, path)| *path == target)
+            .map(|(tmp, _)| tmp.path().to_owned())
+    }
+    /// Stages a file whose contents are already in memory.
+    pub fn bytes(&mut self, name: &str, bytes: &[u8]) -> Result<()> {
+        self.file(name, |w| Ok(w.write_all(bytes)?))
     }
     /// The names of the files staged so far, in order.
     pub fn names(&self) -> Vec<String> {

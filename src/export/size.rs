@@ -3,7 +3,6 @@
 //! `summary::MAX_PLAUSIBLE`), so rows x widest row bounds every CSV. A run that would write more
 //! than `MAX_OUTPUT_BYTES` is refused before it simulates anything.
 
-use super::chart::FAN_CHARTS;
 use crate::error::InputError;
 use crate::metric::{Metric, NationalMetric};
 use crate::scenario::LoadedScenario;
@@ -17,8 +16,9 @@ pub const MAX_OUTPUT_BYTES: u64 = 1_000_000_000;
 const FIGURE: u64 = 23;
 /// A financial year (`2027-28`) or a short code and its comma.
 const SHORT: u64 = 12;
-/// A chart's SVG without its title (the bundled charts are about 17 kB).
-const CHART: u64 = 64 * 1024;
+/// The briefing files other than the wide table and `--council` charts (not counted): four
+/// charts as SVG and PNG, summary.md and report.html (under 1 MB for the bundled scenarios).
+const BRIEFING: u64 = 4 * 1024 * 1024;
 /// The manifest without the scenario (command line, input hashes, timings).
 const MANIFEST: u64 = 64 * 1024;
 
@@ -69,7 +69,8 @@ pub fn run_bytes(ls: &LoadedScenario, baseline: &Baseline) -> u64 {
     let la_names: u64 = baseline.councils.iter().map(|c| text(&c.la_name)).sum();
     let summary_csv = header + rows(councils, name + 3 * SHORT, 11) + la_names;
     let over_reserves_csv = header + rows(councils + 1, name + 3 * SHORT, 1);
-    let charts = FAN_CHARTS.len() as u64 * (CHART + escaped(&ls.scenario.name));
+    let wide_csv = header + years * rows(councils * 9, name + 3 * SHORT + SHORT, 1) + 9 * la_names;
+    let charts = BRIEFING + wide_csv + 16 * escaped(&ls.scenario.name);
     councils_csv + national_csv + summary_csv + over_reserves_csv + charts + manifest(ls)
 }
 

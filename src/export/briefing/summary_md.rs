@@ -1,0 +1,330 @@
+//! `summary.md`: a run's answer in plain English, each figure followed by the CSV cell it
+//! comes from (file, line, column), so a reader can check it.
+
+use super::folder::{Band, RunFolder, NATIONAL_CSV, SUMMARY_CSV};
+use super::{bn, count, fy_end_date, fy_end_year, money, pct, whole};
+use std::fmt::Write;
+
+/// How many councils the "most at risk" table lists.
+pub const MOST_AT_RISK: usize = 10;
+
+/// The sensitivity table a `highneeds sensitivity` run leaves in the folder, if any.
+pub const SENSITIVITY_CSV: &str = "sensitivity.csv";
+
+fn cite(file: &str, b: &Band, columns: &str) -> String {
+    format!("`{file}` line {}, {columns}", b.line)
+}
+
+pub fn render(f: &RunFolder) -> String {
+    let mut s = String::new();
+    let info = &f.info;
+    let t = f.override_end();
+    let end = &f.years[t];
+    let councils = f.councils.len();
+    let _ = writeln!(s, "# {}: what this run says", info.scenario_name);
+    let _ = writeln!(s);
+    let _ = writeln!(
+        s,
+        "Scenario `{}`: {}. {} Monte Carlo paths, seed {}, `highneeds` {}, run {}.",
+        info.scenario_name,
+        f.term("description")
+            .unwrap_or_default()
+            .trim_end_matches('.'),
+        info.paths,
+        info.seed,
+        info.program_version,
+        info.started_utc
+    );
+    let _ = writeln!(
+        s,
+        "Money is in nominal pounds; a deficit is positive. Each figure is followed by the cell it comes from in this folder (file, line, column), so it can be checked. \"90% band\" means 90% of the simulated paths fall inside it (p05 to p95)."
+    );
+    let _ = writeln!(s);
+
+    let _ = writeln!(
+        s,
+        "## England when the override ends ({}, FY {end})",
+        fy_end_date(end)
+    );
+    let _ = writeln!(s);
+    if let Some(d) = f.national("cumulative_deficit").map(|v| v[t]) {
+        let _ = writeln!(
+            s,
+            "- **High-needs deficits of the councils in deficit: {} (median)**, 90% band {} to {}. ({})",
+            bn(d.p50),
+            bn(d.p05),
+            bn(d.p95),
+            cite(NATIONAL_CSV, &d, "metric `cumulative_deficit`, columns `p50`, `p05`, `p95`")
+        );
+    }
+    if let Some(c) = f.national("councils_over_reserves").map(|v| v[t]) {
+        let _ = writeln!(
+            s,
+            "- **Councils whose deficit exceeds their usable reserves: {} of {councils} (median)**, 90% band {} to {}. ({})",
+            count(c.p50),
+            count(c.p05),
+            count(c.p95),
+            cite(NATIONAL_CSV, &c, "metric `councils_over_reserves`, columns `p50`, `p05`, `p95`")
+        );
+    }
+    if let Some(c) = f.national("councils_in_deficit").map(|v| v[t]) {
+        let _ = writeln!(
+            s,
+            "- Councils in deficit: {} (median), 90% band {} to {}. ({})",
+            count(c.p50),
+            count(c.p05),
+            count(c.p95),
+            cite(
+                NATIONAL_CSV,
+                &c,
+                "metric `councils_in_deficit`, columns `p50`, `p05`, `p95`"
+            )
+        );
+    }
+    if let Some(e) = f.national("ehcps").map(|v| v[t]) {
+        let _ = writeln!(
+            s,
+            "- EHCPs in force at the January {} census: {} (median), 90% band {} to {}. ({})",
+            fy_end_year(end),
+            whole(e.p50),
+            whole(e.p05),
+            whole(e.p95),
+            cite(
+                NATIONAL_CSV,
+                &e,
+                "metric `ehcps`, columns `p50`, `p05`, `p95`"
+            )
+        );
+    }
+    if let Some(p) = f.national("shortfall").map(|v| v[t]) {
+        let _ = writeln!(
+            s,
+            "- Deficits in excess of councils' usable reserves, summed over councils: {} (median), 90% band {} to {}. ({})",
+            bn(p.p50),
+            bn(p.p05),
+            bn(p.p95),
+            cite(NATIONAL_CSV, &p, "metric `shortfall`, columns `p50`, `p05`, `p95`")
+        );
+    }
+    if t + 1 < f.years.len() {
+        if let Some(p) = f.national("central_pressure").map(|v| v[t + 1]) {
+            if p.p95 > 0.0 {
+                let _ = writeln!(
+                    s,
+                    "- In FY {}, the first year after the override, overspend absorbed centrally: {} (median), 90% band {} to {}. ({})",
+                    f.years[t + 1],
+                    bn(p.p50),
+                    bn(p.p05),
+                    bn(p.p95),
+                    cite(NATIONAL_CSV, &p, "metric `central_pressure`, columns `p50`, `p05`, `p95`")
+                );
+            }
+        }
+    }
+    let last = f.years.len() - 1;
+    if let Some(d) = f.national("cumulative_deficit").map(|v| v[last]) {
+        let _ = writeln!(
+            s,
+            "- Later on, at the end of FY {}: deficits of councils in deficit {} (median), 90% band {} to {}. ({})",
+            f.years[last],
+            bn(d.p50),
+            bn(d.p05),
+            bn(d.p95),
+            cite(NATIONAL_CSV, &d, "metric `cumulative_deficit`, columns `p50`, `p05`, `p95`")
+        );
+    }
+    let _ = writeln!(s);
+    let _ = writeln!(
+        s,
+        "England's figures are summed over councils path by path and only then summarised, so they are not the sum of the councils' medians."
+    );
+    let _ = writeln!(s);
+
+    let _ = writeln!(s, "## The councils most at risk");
+    let _ = writeln!(s);
+    let _ = writeln!(
+        s,
+        "Ranked by the probability that the council's DSG deficit exceeds its usable reserves when the override ends. The probability's Monte Carlo standard error (from {} paths) is shown after the ±. Reserves are an estimate (see the README); where a council knows better, set `reserves.overrides` in the scenario.",
+        info.paths
+    );
+    let _ = writeln!(s);
+    let _ = writeln!(
+        s,
+        "| rank | council | P(deficit > reserves) | median deficit (90% band) | median reserves | `{SUMMARY_CSV}` line |"
+    );
+    let _ = writeln!(s, "|---:|---|---:|---:|---:|---:|");
+    for (i, c) in f.ranked_by_risk().iter().take(MOST_AT_RISK).enumerate() {
+        let _ = writeln!(
+            s,
+            "| {} | {} ({}){} | {} ± {} | {} ({} to {}) | {} | {} |",
+            i + 1,
+            c.la_name,
+            c.la_code,
+            if c.safety_valve { ", safety valve" } else { "" },
+            pct(c.p_deficit_exceeds_reserves),
+            pct(c.p_deficit_exceeds_reserves_se),
+            money(c.deficit_p50),
+            money(c.deficit_p05),
+            money(c.deficit_p95),
+            money(c.reserves),
+            c.line
+        );
+    }
+    let _ = writeln!(s);
+    let _ = writeln!(
+        s,
+        "Columns of `{SUMMARY_CSV}`: `p_deficit_exceeds_reserves`, `p_deficit_exceeds_reserves_se`, `deficit_p50`, `deficit_p05`, `deficit_p95`, `reserves`. Every council is in `{SUMMARY_CSV}` and in `report.html`."
+    );
+    let _ = writeln!(s);
+
+    let _ = writeln!(s, "## What drives the answer");
+    let _ = writeln!(s);
+    s.push_str(&drivers(f));
+    let _ = writeln!(s);
+
+    let _ = writeln!(s, "## The scenario's key assumptions");
+    let _ = writeln!(s);
+    let _ = writeln!(
+        s,
+        "From the resolved scenario recorded in `manifest.json` (key `scenario`); `highneeds check` prints it in full."
+    );
+    let _ = writeln!(s);
+    for line in assumptions(f) {
+        let _ = writeln!(s, "- {line}");
+    }
+    let _ = writeln!(s);
+    let _ = writeln!(
+        s,
+        "To reproduce this folder: `{}` with the inputs whose SHA-256 are listed in `manifest.json`.",
+        if info.command.is_empty() {
+            "highneeds run SCENARIO --seed SEED --paths PATHS".to_string()
+        } else {
+            info.command.clone()
+        }
+    );
+    s
+}
+
+/// The sensitivity table if the folder has one, else a plain statement that it was not run.
+fn drivers(f: &RunFolder) -> String {
+    let path = f.dir.join(SENSITIVITY_CSV);
+    let Ok(mut rdr) = csv::Reader::from_path(&path) else {
+        return format!(
+            "Not known from this run: no sensitivity analysis was run for it (there is no `{SENSITIVITY_CSV}` in this folder). The bands above mix every uncertain input at once; they do not say which one matters most.\n"
+        );
+    };
+    let mut s = String::new();
+    let header: Vec<String> = rdr
+        .headers()
+        .map(|h| h.iter().map(str::to_string).collect())
+        .unwrap_or_default();
+    let _ = writeln!(
+        s,
+        "From `{SENSITIVITY_CSV}` in this folder (its first rows, as written; the line of each row is given):"
+    );
+    let _ = writeln!(s);
+    let _ = writeln!(s, "| line | {} |", header.join(" | "));
+    let _ = writeln!(s, "|---:|{}", "---|".repeat(header.len()));
+    for (i, rec) in rdr.records().take(12).enumerate() {
+        let Ok(rec) = rec else { break };
+        let _ = writeln!(
+            s,
+            "| {} | {} |",
+            i + 2,
+            rec.iter().collect::<Vec<_>>().join(" | ")
+        );
+    }
+    s
+}
+
+/// The key scenario terms in plain English.
+fn assumptions(f: &RunFolder) -> Vec<String> {
+    let g = |k: &str| f.term(k).unwrap_or_else(|| "not recorded".to_string());
+    let share = |k: &str| {
+        f.term(k)
+            .and_then(|v| v.parse::<f64>().ok())
+            .map_or_else(|| "not recorded".to_string(), pct)
+    };
+    let mut v = vec![
+        format!(
+            "The statutory override ends on {} (the end of FY {}, `override`): deficits are compared with usable reserves then.",
+            fy_end_date(&f.info.override_end_fy),
+            f.info.override_end_fy
+        ),
+        format!(
+            "Projection from FY {} to FY {} (`horizon`), starting from the latest DSG balances and January census in the seeds.",
+            f.info.first_fy, f.info.last_fy,
+        ),
+    ];
+    // Older manifests say `hnsg.enabled`; newer ones leave the grant out when it is off.
+    let hnsg_on = match f.term("hnsg.enabled") {
+        Some(v) => v == "true",
+        None => f.term("hnsg").is_some_and(|v| v != "null"),
+    };
+    let hnsg_date = f
+        .term("hnsg.balance_date")
+        .or_else(|| f.term("hnsg.balance_fy").map(|fy| fy_end_date(&fy)))
+        .unwrap_or_else(|| "not recorded".to_string());
+    if hnsg_on {
+        v.push(format!(
+            "High Needs Stability Grant: {} of each council's eligible deficit at {} is written off, paid in FY {}, if DfE approves the council's SEND reform plan (probability {}); a {} haircut (`hnsg`).",
+            share("hnsg.share"),
+            hnsg_date,
+            g("hnsg.payment_fy"),
+            share("hnsg.approval_probability"),
+            share("hnsg.haircut"),
+        ));
+    } else {
+        v.push("No High Needs Stability Grant (`hnsg` off).".to_string());
+    }
+    v.push(format!(
+        "Support for deficits built up before the override ends: a share between {} and {} of the overspend, drawn once per path (`interim_support`).",
+        share("interim_support.share_low"),
+        share("interim_support.share_high")
+    ));
+    let regime = g("after_override.regime");
+    let what = match regime.as_str() {
+        "central" => {
+            "new overspend is funded centrally; the historic deficit stays with the council"
+        }
+        "write_off" => "the remaining deficit is written off, later overspends fall on the council",
+        "council" => "overspends keep adding to the council's deficit",
+        _ => "see the scenario",
+    };
+    v.push(format!(
+        "After the override, from FY {}: `{regime}`: {what} (`after_override`).",
+        g("after_override.from_fy")
+    ));
+    v.push(format!(
+        "EHCP growth: each council's own recent growth, shrunk toward England's, drifting by {} a year on the log new-plan rate (`demand.trend_mean`).",
+        g("demand.trend_mean")
+    ));
+    v.push(format!(
+        "High-needs block funding grows {} a year on average after the known allocations (`funding.growth_mean`); independent special school fees grow {} a year (`costs.inflation.special_independent`).",
+        share("funding.growth_mean"),
+        share("costs.inflation.special_independent")
+    ));
+    let savings = f
+        .term("mitigation.savings_share")
+        .and_then(|x| x.parse::<f64>().ok())
+        .unwrap_or(0.0);
+    v.push(if savings > 0.0 {
+        format!(
+            "A local savings plan removes up to {} of spend from FY {}, partly delivered (`mitigation`).",
+            pct(savings),
+            g("mitigation.start_fy")
+        )
+    } else {
+        "No local savings plan (`mitigation.savings_share = 0`): the unmitigated forecast.".to_string()
+    });
+    if f.term("reform.enabled").as_deref() == Some("true") {
+        v.push(format!(
+            "SEND reform from FY {}: the new-plan rate changes by {} (`reform`).",
+            g("reform.start_fy"),
+            share("reform.new_plan_rate_change")
+        ));
+    } else {
+        v.push("No SEND reform effect modelled (`reform.enabled = false`).".to_string());
+    }
+    v
+}
