@@ -4,6 +4,7 @@
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use highneeds::engine::RunConfig;
+use highneeds::export;
 use highneeds::export::manifest::Provenance;
 use highneeds::run::Inputs;
 use highneeds::scenario::{self, LoadedScenario};
@@ -152,6 +153,9 @@ pub struct ReportArgs {
     /// Folder to write into [default: RUN_DIR]
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Accepted like run's; there is no progress bar to hide (the `wrote ...` line is printed).
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 #[derive(Args)]
@@ -168,6 +172,23 @@ pub struct ExportPlanArgs {
     /// existing folder gets one workbook per council.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Accepted like run's; there is no progress bar to hide (the `wrote ...` line is printed).
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+impl ReportArgs {
+    /// Remakes the briefing files (`--quiet` has no bar to hide); returns the `wrote` line.
+    pub fn write(&self) -> Result<String> {
+        export::write_briefing(&self.run_dir, self.out.as_deref(), &self.councils)
+    }
+}
+
+impl ExportPlanArgs {
+    /// Writes the workbooks (`--quiet` has no bar to hide); returns the `wrote` line.
+    pub fn write(&self) -> Result<String> {
+        export::write_plans(&self.run_dir, &self.councils, self.all, self.out.as_deref())
+    }
 }
 
 #[derive(Args)]

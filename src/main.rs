@@ -6,7 +6,7 @@ mod args;
 mod terminal;
 
 use anyhow::Result;
-use args::{Cli, Command, Common, ExportPlanArgs, ReportArgs, RunFlags};
+use args::{Cli, Command, Common, RunFlags};
 use clap::Parser;
 use highneeds::backtest::Policy;
 use highneeds::calibration::Vintage;
@@ -79,29 +79,8 @@ fn dispatch(cli: Cli) -> Result<()> {
             policy,
             out,
         } => backtest(common, origin, policy.into(), out),
-        // No progress bar to hide: `--quiet` changes nothing here.
-        Command::Report(ReportArgs {
-            run_dir,
-            councils,
-            out,
-            ..
-        }) => terminal::say(&export::write_briefing(
-            &run_dir,
-            out.as_deref(),
-            &councils,
-        )?),
-        Command::ExportPlan(ExportPlanArgs {
-            run_dir,
-            councils,
-            all,
-            out,
-            ..
-        }) => terminal::say(&export::write_plans(
-            &run_dir,
-            &councils,
-            all,
-            out.as_deref(),
-        )?),
+        Command::Report(a) => terminal::say(&a.write()?),
+        Command::ExportPlan(a) => terminal::say(&a.write()?),
     }
 }
 
@@ -115,7 +94,7 @@ fn run(
     if let Some(path) = local {
         p.baseline = p.baseline.with_local(&path)?;
     }
-    export::size::check_run(&p.scenario, &p.baseline)?;
+    export::check_run(&p.scenario, &p.baseline, councils)?;
     let out = args::out_dir(out, p.name());
     let steps = p.baseline.councils.len() as u64;
     let (result, clock) = p.with_progress(p.name(), steps, |progress| {

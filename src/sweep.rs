@@ -439,7 +439,7 @@ pub fn plan(
         let settings = grid.settings(index);
         let scenario = scenario::load_with(&path, &settings)
             .map_err(|e| in_variant(e, &grid.variant_name(index), &settings))?;
-        export::size::check_run(&scenario, baseline)?;
+        export::size::check_run(&scenario, baseline, 0)?;
         if shard.is_none_or(|s| s.runs(index)) {
             let record = grid.record(index);
             variants.push(PlannedVariant { record, scenario });

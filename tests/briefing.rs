@@ -203,6 +203,24 @@ fn plan_and_report_reject_bad_input_with_exit_code_2() {
         .code(2)
         .stderr(predicate::str::contains("no council with la_code 999"));
     let dir = tempfile::tempdir().unwrap();
+    // A council not in the seeds is refused before the run, and nothing is written.
+    bin()
+        .args([
+            "run",
+            "scenarios/baseline.toml",
+            "--paths",
+            "2",
+            "--council",
+            "999",
+            "--out",
+        ])
+        .arg(dir.path().join("run"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "--council: `999` is not the DfE code",
+        ));
+    assert!(!dir.path().join("run").exists());
     bin()
         .arg("report")
         .arg(dir.path())

@@ -90,20 +90,52 @@ fn implausibly_large_results_are_refused_and_the_baseline_is_not() {
 fn the_output_size_is_bounded_before_the_run() {
     let out = tempfile::tempdir().unwrap();
     bin()
-        .args(["run", "scenarios/baseline.toml", "--paths", "8", "--out"])
+        .args(["run", "scenarios/baseline.toml", "--paths", "8"])
+        .args(["--council", "886", "--council", "202", "--out"])
         .arg(out.path())
         .assert()
         .success();
-    let written: u64 = std::fs::read_dir(out.path())
+    let size_of = |name: &str| std::fs::metadata(out.path().join(name)).unwrap().len();
+    let names: Vec<String> = std::fs::read_dir(out.path())
         .unwrap()
         .flatten()
-        .map(|e| e.metadata().unwrap().len())
-        .sum();
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    let written: u64 = names.iter().map(|n| size_of(n)).sum();
+    let csvs = [
+        "councils.csv",
+        "national.csv",
+        "summary.csv",
+        "councils_over_reserves.csv",
+    ];
+    let csv_written: u64 = csvs.iter().map(|n| size_of(n)).sum();
     let ls = scenario();
-    let bound = size::run_bytes(&ls, baseline());
+    let bound = size::run_bytes(&ls, baseline(), 2);
+    let briefing = size::briefing_bytes(&ls, baseline(), 2);
     assert!(written <= bound, "wrote {written} bytes, bound {bound}");
-    assert!(bound < 4 * written, "bound {bound} is loose for {written}");
-    assert!(size::check_run(&ls, baseline()).is_ok());
+    // The CSVs' bound is close; the PNGs' is their raw pixels, whatever they compress to.
+    let csv_bound = bound - briefing;
+    assert!(
+        csv_written <= csv_bound && csv_bound < 4 * csv_written,
+        "{csv_bound} for {csv_written}"
+    );
+    let manifest = size_of("manifest.json");
+    assert!(
+        written - csv_written - manifest <= briefing,
+        "briefing files over {briefing}"
+    );
+    // Each council's fan chart (`--council`) is counted.
+    let one_more = size::run_bytes(&ls, baseline(), 3) - bound;
+    let chart = size_of("council_886_deficit.png") + size_of("council_886_deficit.svg");
+    assert!(
+        one_more >= chart && one_more < 100 * chart,
+        "{one_more} for a {chart}-byte chart"
+    );
+    assert!(size::check_run(&ls, baseline(), 2).is_ok());
+    assert!(
+        size::check_run(&ls, baseline(), 153).is_ok(),
+        "every council's chart fits"
+    );
     assert!(size::check_backtest(&ls, baseline()).is_ok());
     // A name written on every row: 200,000 characters would make `run` write about 13 GB, and
     // 2,000,000 make `backtest` write about 7 GB.
@@ -113,7 +145,7 @@ fn the_output_size_is_bounded_before_the_run() {
         ls
     };
     for e in [
-        size::check_run(&named(200_000), baseline()),
+        size::check_run(&named(200_000), baseline(), 0),
         size::check_backtest(&named(2_000_000), baseline()),
     ] {
         let msg = e.expect_err("too large").to_string();
@@ -306,6 +338,18 @@ fn quiet_only_hides_the_progress_bar() {
         .success()
         .stdout(predicates::str::contains("England at the end of"))
         .stdout(predicates::str::contains("wrote "));
+    // The commands that read a run folder have no bar: --quiet is accepted and changes nothing.
+    for args in [
+        vec!["report", "--quiet"],
+        vec!["export-plan", "--council", "886", "--quiet"],
+    ] {
+        bin()
+            .args(&args)
+            .arg(out.path())
+            .assert()
+            .success()
+            .stdout(predicates::str::starts_with("wrote "));
+    }
     bin()
         .args(["run", "--help"])
         .assert()

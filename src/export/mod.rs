@@ -28,6 +28,17 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 
+/// Checks before a run what it will write: the councils given for fan charts (`--council`) are
+/// councils of the seeds, and the files fit in `size::MAX_OUTPUT_BYTES`.
+pub fn check_run(
+    ls: &crate::scenario::LoadedScenario,
+    baseline: &crate::seeds::Baseline,
+    councils: &[String],
+) -> Result<(), crate::InputError> {
+    briefing::check_councils(councils, baseline)?;
+    size::check_run(ls, baseline, councils.len())
+}
+
 /// Writes every file of a run into `dir`: the CSVs, the manifest, and the briefing files made
 /// from them (charts, with a fan chart for each council in `councils`; summary.md; report.html).
 /// A report with a figure that is not finite and plausible is refused before anything is written.

@@ -9,6 +9,7 @@ use super::folder::{Band, CouncilRisk};
 use anyhow::{anyhow, Result};
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::sync::OnceLock;
 
 const FONT: &str = "sans-serif";
@@ -65,12 +66,22 @@ impl Unit {
             (Unit::Plans, _) => "EHCPs (plans in force; k = thousand, m = million)",
         }
     }
+    /// What a FY on the x axis means for a value in this unit.
+    pub fn when(self) -> &'static str {
+        match self {
+            Unit::Billions | Unit::Millions => {
+                "financial year (the balance at 31 March, the end of the FY)"
+            }
+            Unit::Plans => "financial year (EHCPs at the January census within the FY)",
+        }
+    }
     /// A tick label for a scaled value.
     pub fn tick(self, v: f64) -> String {
         let v = if v.abs() < 1e-9 { 0.0 } else { v };
         let sign = if v < 0.0 { "-" } else { "" };
         let a = v.abs();
         match self {
+            Unit::Billions if a == a.round() => format!("{sign}£{a:.0}bn"),
             Unit::Billions => format!("{sign}£{a:.1}bn"),
             Unit::Millions if a >= 100.0 || a == a.round() => format!("{sign}£{a:.0}m"),
             Unit::Millions => format!("{sign}£{a:.1}m"),
@@ -136,7 +147,7 @@ pub fn png(
     Ok(bytes)
 }
 
-pub const FAN_SIZE: (u32, u32) = (900, 520);
+pub const FAN_SIZE: (u32, u32) = (900, 560);
 
 /// Draws a fan chart: 90% band, 50% band, median, the override end, and an optional reference.
 pub fn draw_fan<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, fan: &Fan) -> Result<()> {
@@ -166,6 +177,7 @@ pub fn draw_fan<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, fan: &Fan) -> 
         .caption(&fan.title, (FONT, 20))
         .margin(16)
         .margin_right(28)
+        .margin_bottom(LEGEND_ROW)
         .x_label_area_size(56)
         .y_label_area_size(84)
         .build_cartesian_2d(-0.3f64..(n as f64 - 0.7), lo..hi)
@@ -191,7 +203,7 @@ pub fn draw_fan<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, fan: &Fan) -> 
             }
         })
         .y_label_formatter(&|v| fan.unit.tick(*v))
-        .x_desc("financial year (balances at 31 March; EHCPs at the January census)")
+        .x_desc(fan.unit.when())
         .y_desc(fan.unit.axis(lo < 0.0))
         .label_style((FONT, 14))
         .axis_desc_style((FONT, 15))
@@ -219,26 +231,20 @@ pub fn draw_fan<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, fan: &Fan) -> 
             band(|b| b.p05, |b| b.p95),
             BLUE.mix(0.18),
         )))
-        .map_err(err)?
-        .label("90% band (p05 to p95)")
-        .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 15, y + 5)], BLUE.mix(0.18).filled()));
+        .map_err(err)?;
     chart
         .draw_series(std::iter::once(Polygon::new(
             band(|b| b.p25, |b| b.p75),
             BLUE.mix(0.38),
         )))
-        .map_err(err)?
-        .label("50% band (p25 to p75)")
-        .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 15, y + 5)], BLUE.mix(0.38).filled()));
+        .map_err(err)?;
     chart
         .draw_series(LineSeries::new(
             fan.bands.iter().enumerate().map(|(i, b)| (x(i), b.p50 / d)),
             BLUE.stroke_width(3),
         ))
-        .map_err(err)?
-        .label("median")
-        .legend(|(x, y)| PathElement::new([(x, y), (x + 15, y)], BLUE.stroke_width(3)));
-    if let Some((name, values)) = &fan.reference {
+        .map_err(err)?;
+    if let Some((_, values)) = &fan.reference {
         chart
             .draw_series(DashedLineSeries::new(
                 values.iter().enumerate().map(|(i, v)| (x(i), v / d)),
@@ -246,9 +252,16 @@ pub fn draw_fan<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, fan: &Fan) -> 
                 5,
                 RED.stroke_width(2),
             ))
-            .map_err(err)?
-            .label(*name)
-            .legend(|(x, y)| PathElement::new([(x, y), (x + 15, y)], RED.stroke_width(2)));
+            .map_err(err)?;
+    }
+    if lo < 0.0 {
+        // Zero, where a deficit turns into a surplus.
+        chart
+            .draw_series(LineSeries::new(
+                [(-0.3, 0.0), (n as f64 - 0.7, 0.0)],
+                BLACK.stroke_width(1),
+            ))
+            .map_err(err)?;
     }
     if let Some(t) = fan.override_end {
         let xo = x(t);
@@ -270,66 +283,77 @@ pub fn draw_fan<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, fan: &Fan) -> 
         ))
         .map_err(err)?;
     }
-    chart
-        .configure_series_labels()
-        .position(legend_corner(fan, lo, hi))
-        .label_font((FONT, 14))
-        .background_style(WHITE.mix(0.85))
-        .border_style(GREY)
-        .draw()
-        .map_err(err)?;
+    let mut legend = vec![
+        (Swatch::Fill(BLUE.mix(0.18)), "90% band (p05 to p95)"),
+        (Swatch::Fill(BLUE.mix(0.38)), "50% band (p25 to p75)"),
+        (Swatch::Line(BLUE), "median"),
+    ];
+    if let Some((name, _)) = &fan.reference {
+        legend.push((Swatch::Dashed(RED), name));
+    }
+    draw_legend(&root, &legend)?;
     root.present().map_err(err)?;
     Ok(())
 }
 
-/// The corner of a fan chart with the most free space for the legend, avoiding the top corner
-/// where the override-end label sits.
-fn legend_corner(fan: &Fan, lo: f64, hi: f64) -> SeriesLabelPosition {
-    let d = fan.unit.divisor();
-    let n = fan.bands.len();
-    let third = n.div_ceil(3).max(1);
-    let reference = |i: usize| fan.reference.as_ref().map(|(_, r)| r[i] / d);
-    let clearance = |upper: bool, left: bool| -> f64 {
-        let idx: Vec<usize> = if left {
-            (0..third.min(n)).collect()
-        } else {
-            (n.saturating_sub(third)..n).collect()
-        };
-        idx.iter()
-            .map(|&i| {
-                let b = &fan.bands[i];
-                let (top, bottom) = (b.p95 / d, b.p05 / d);
-                let (top, bottom) = match reference(i) {
-                    Some(r) => (top.max(r), bottom.min(r)),
-                    None => (top, bottom),
-                };
-                if upper {
-                    hi - top
-                } else {
-                    bottom - lo
-                }
-            })
-            .fold(f64::INFINITY, f64::min)
-    };
-    let override_left = fan
-        .override_end
-        .is_some_and(|t| (t as f64) < (n as f64 - 1.0) * 0.5);
-    let mut best = (SeriesLabelPosition::LowerRight, f64::NEG_INFINITY);
-    for (pos, upper, left) in [
-        (SeriesLabelPosition::UpperLeft, true, true),
-        (SeriesLabelPosition::UpperRight, true, false),
-        (SeriesLabelPosition::LowerLeft, false, true),
-        (SeriesLabelPosition::LowerRight, false, false),
-    ] {
-        if upper && fan.override_end.is_some() && left == override_left {
-            continue;
-        }
-        let c = clearance(upper, left);
-        if c > best.1 {
-            best = (pos, c);
-        }
+/// Height in pixels of the legend row under a fan chart.
+const LEGEND_ROW: u32 = 40;
+
+/// How a legend entry is drawn.
+enum Swatch {
+    Fill(RGBAColor),
+    Line(RGBColor),
+    Dashed(RGBColor),
+}
+
+/// The legend as one centred row under the chart, where it cannot cover the bands.
+fn draw_legend<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    items: &[(Swatch, &str)],
+) -> Result<()> {
+    let font = (FONT, 14)
+        .into_font()
+        .color(&BLACK)
+        .pos(Pos::new(HPos::Left, VPos::Center));
+    let (swatch, gap, space) = (22, 6, 28);
+    let mut widths = Vec::new();
+    for (_, label) in items {
+        widths.push(root.estimate_text_size(label, &font).map_err(err)?.0 as i32);
     }
-    best.0
+    let total: i32 = widths.iter().map(|w| swatch + gap + w).sum::<i32>()
+        + space * (items.len() as i32 - 1).max(0);
+    let (w, h) = root.dim_in_pixel();
+    let y = h as i32 - LEGEND_ROW as i32 / 2;
+    let mut x = (w as i32 - total).max(0) / 2;
+    for ((kind, label), width) in items.iter().zip(widths) {
+        match kind {
+            Swatch::Fill(c) => root.draw(&Rectangle::new(
+                [(x, y - 6), (x + swatch, y + 6)],
+                c.filled(),
+            )),
+            Swatch::Line(c) => root.draw(&PathElement::new(
+                [(x, y), (x + swatch, y)],
+                c.stroke_width(3),
+            )),
+            Swatch::Dashed(c) => root
+                .draw(&PathElement::new([(x, y), (x + 9, y)], c.stroke_width(2)))
+                .and_then(|_| {
+                    root.draw(&PathElement::new(
+                        [(x + 13, y), (x + swatch, y)],
+                        c.stroke_width(2),
+                    ))
+                }),
+        }
+        .map_err(err)?;
+        root.draw(&Text::new(
+            label.to_string(),
+            (x + swatch + gap, y),
+            font.clone(),
+        ))
+        .map_err(err)?;
+        x += swatch + gap + width + space;
+    }
+    Ok(())
 }
 
 /// Size of the ranked chart for `rows` councils.
@@ -503,6 +527,7 @@ mod tests {
         assert_eq!(Unit::money(2.5e9), Unit::Billions);
         assert_eq!(Unit::money(2.5e8), Unit::Millions);
         assert_eq!(Unit::Billions.tick(1.25), "£1.2bn");
+        assert_eq!(Unit::Billions.tick(14.0), "£14bn");
         assert_eq!(Unit::Millions.tick(150.0), "£150m");
         assert_eq!(Unit::Millions.tick(-0.0), "£0m");
         assert_eq!(Unit::Millions.tick(-200.0), "-£200m");

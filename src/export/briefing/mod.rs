@@ -9,6 +9,8 @@ pub mod report;
 pub mod summary_md;
 pub mod wide;
 
+use crate::seeds::Baseline;
+use crate::InputError;
 use anyhow::Result;
 use charts::{Fan, Unit};
 use folder::RunFolder;
@@ -97,10 +99,39 @@ pub fn file_names(councils: &[String]) -> Vec<String> {
     names
 }
 
+/// Checks before a run that each council given for a fan chart (`--council`) is in the seeds.
+pub fn check_councils(codes: &[String], baseline: &Baseline) -> Result<(), InputError> {
+    for code in codes {
+        let known = code
+            .trim()
+            .parse::<u16>()
+            .ok()
+            .and_then(|c| baseline.council(c))
+            .is_some();
+        if !known {
+            let examples: Vec<String> = baseline
+                .councils
+                .iter()
+                .take(3)
+                .map(|c| format!("{} {}", c.la_code, c.la_name))
+                .collect();
+            return Err(InputError::invalid(
+                "--council",
+                format!(
+                    "`{code}` is not the DfE code of a council in the seeds: use a code from \
+                     the la_code column of seeds/councils.csv (e.g. {})",
+                    examples.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// England's fan chart of a national metric.
 pub fn national_fan<'a>(f: &'a RunFolder, metric: &str) -> Result<Fan<'a>> {
     let bands = f.national(metric).ok_or_else(|| {
-        crate::InputError::invalid(
+        InputError::invalid(
             f.dir.join(folder::NATIONAL_CSV),
             format!("no rows for metric `{metric}`"),
         )
@@ -140,7 +171,7 @@ pub fn national_fan<'a>(f: &'a RunFolder, metric: &str) -> Result<Fan<'a>> {
 pub fn council_fan<'a>(f: &'a RunFolder, la_code: &str) -> Result<Fan<'a>> {
     let c = f.find_council(la_code)?;
     let missing = |metric: &str| {
-        crate::InputError::invalid(
+        InputError::invalid(
             f.dir.join(folder::COUNCILS_CSV),
             format!("no `{metric}` rows for council {la_code}"),
         )
