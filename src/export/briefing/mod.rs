@@ -157,13 +157,22 @@ pub fn national_fan<'a>(f: &'a RunFolder, metric: &str) -> Result<Fan<'a>> {
             Unit::money(max),
         )
     };
+    // EHCPs are drawn beside the prevalence ceiling (the median of England's summed ceiling),
+    // where the run has it.
+    let reference = match metric {
+        "ehcps" => f.national("ehcp_ceiling").map(|ceiling| {
+            let line = ceiling.iter().map(|b| b.p50).collect();
+            ("prevalence ceiling (median)", line)
+        }),
+        _ => None,
+    };
     Ok(Fan {
         title,
         years: &f.years,
         bands,
         unit,
         override_end: Some(f.override_end()),
-        reference: None,
+        reference,
     })
 }
 
