@@ -27,7 +27,7 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 pub enum Command {
-    /// Project every council and England under a scenario and write CSVs, charts and a manifest.
+    /// Project every council and England under a scenario and write CSVs, charts, a report and a manifest.
     Run {
         #[command(flatten)]
         common: Common,

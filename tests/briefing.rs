@@ -552,21 +552,39 @@ fn wide_table_has_a_column_per_fy_with_councils_csv_values() {
         rows.len(),
         153 * highneeds::export::briefing::wide::ROWS.len()
     );
+    // The cells are councils.csv's own text, not just the same numbers.
+    let (ch, crows) = read_csv(&run_dir().join("councils.csv"));
+    let text: HashMap<(String, String, String, String), String> = crows
+        .iter()
+        .flat_map(|r| {
+            ["mean", "p05", "p50", "p95"].map(|stat| {
+                let key = (
+                    r[col(&ch, "la_code")].clone(),
+                    r[col(&ch, "metric")].clone(),
+                    r[col(&ch, "fy")].clone(),
+                    stat.to_string(),
+                );
+                (key, r[col(&ch, stat)].clone())
+            })
+        })
+        .collect();
     let mut checked = 0;
     for r in &rows {
-        let stat = match r[4].as_str() {
-            "p50" => 0,
-            "p05" => 1,
-            "p95" => 2,
-            _ => continue,
-        };
         for (i, fy) in years.iter().enumerate() {
-            let want = cells[&(r[1].clone(), r[3].clone(), fy.clone())][stat];
-            assert_eq!(r[6 + i].parse::<f64>().unwrap(), want, "{r:?} {fy}");
+            let key = (r[1].clone(), r[3].clone(), fy.clone(), r[4].clone());
+            assert_eq!(r[6 + i], text[&key], "{r:?} {fy}");
+            if r[4] != "mean" {
+                let stat = ["p50", "p05", "p95"]
+                    .iter()
+                    .position(|s| *s == r[4])
+                    .unwrap();
+                let want = cells[&(r[1].clone(), r[3].clone(), fy.clone())][stat];
+                assert_eq!(r[6 + i].parse::<f64>().unwrap(), want, "{r:?} {fy}");
+            }
             checked += 1;
         }
     }
-    assert!(checked > 153 * 12 * 7);
+    assert_eq!(checked, rows.len() * years.len());
 }
 
 /// The README's table of `summary.csv` columns lists them in the file's order.

@@ -56,6 +56,17 @@ pub struct CouncilRisk {
     pub line: u64,
 }
 
+impl RunInfo {
+    /// `, run 2026-11-23T19:12:28Z` (empty for a sweep's variant, whose manifest has no time).
+    pub fn when(&self) -> String {
+        if self.started_utc.is_empty() {
+            String::new()
+        } else {
+            format!(", run {}", self.started_utc)
+        }
+    }
+}
+
 /// A run folder read back.
 #[derive(Debug, Clone)]
 pub struct RunFolder {

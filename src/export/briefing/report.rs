@@ -147,13 +147,13 @@ pub fn render(f: &RunFolder) -> Result<String> {
     html.push_str(HEAD);
     html.push_str(&format!("<style>\n{STYLE}</style>\n"));
     html.push_str(&format!(
-        "<title>highneeds: {name}</title>\n</head>\n<body>\n<header><h1>High-needs deficits: {name}</h1>\n<p class=\"meta\">{desc}<br>{paths} Monte Carlo paths, seed {seed}, highneeds {version}, run {started}. Money in nominal pounds; deficits are positive. Bands: 90% of paths fall inside (p05 to p95).</p></header>\n",
+        "<title>highneeds: {name}</title>\n</head>\n<body>\n<header><h1>High-needs deficits: {name}</h1>\n<p class=\"meta\">{desc}<br>{paths} Monte Carlo paths, seed {seed}, highneeds {version}{started}. Money in nominal pounds; deficits are positive. Bands: 90% of paths fall inside (p05 to p95).</p></header>\n",
         name = esc(&info.scenario_name),
         desc = esc(&description),
         paths = info.paths,
         seed = info.seed,
         version = esc(&info.program_version),
-        started = esc(&info.started_utc),
+        started = esc(&info.when()),
     ));
     html.push_str(&format!(
         "<section id=\"headline\"><h2>England when the override ends ({})</h2>\n<div class=\"figs\">{}</div></section>\n",

@@ -25,7 +25,7 @@ pub fn render(f: &RunFolder) -> String {
     let _ = writeln!(s);
     let _ = writeln!(
         s,
-        "Scenario `{}`: {}. {} Monte Carlo paths, seed {}, `highneeds` {}, run {}.",
+        "Scenario `{}`: {}. {} Monte Carlo paths, seed {}, `highneeds` {}{}.",
         info.scenario_name,
         f.term("description")
             .unwrap_or_default()
@@ -33,7 +33,7 @@ pub fn render(f: &RunFolder) -> String {
         info.paths,
         info.seed,
         info.program_version,
-        info.started_utc
+        info.when()
     );
     let _ = writeln!(
         s,

@@ -54,7 +54,13 @@ pub fn render(f: &RunFolder) -> Result<Vec<u8>> {
                 statistic.to_string(),
                 unit.to_string(),
             ];
-            row.extend(bands.iter().map(|b| pick(b, statistic).to_string()));
+            // As councils.csv writes it: a probability to 4 decimals, the rest whole.
+            let decimals = if unit == "probability" { 4 } else { 0 };
+            row.extend(
+                bands
+                    .iter()
+                    .map(|b| crate::export::Fixed::new(pick(b, statistic), decimals).to_string()),
+            );
             w.write_record(&row)?;
         }
     }
