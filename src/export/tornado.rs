@@ -39,6 +39,8 @@ pub fn size(s: &Sensitivity) -> (u32, u32) {
 
 /// The chart as SVG text.
 pub fn svg(s: &Sensitivity) -> Result<String> {
+    // Text is laid out with the bundled font (plotters' `ab_glyph`), registered once.
+    super::briefing::charts::ensure_font();
     let mut out = String::new();
     {
         let root = SVGBackend::with_string(&mut out, size(s)).into_drawing_area();
