@@ -11,7 +11,7 @@ use crate::caseload::{
 };
 use crate::metric::{Metric, NationalMetric};
 use crate::placement::{self, PlacementPath, PlacementSpread, TrendClock};
-use crate::scenario::{Hnsg, NonPlanDriver, Regime};
+use crate::scenario::{Hnsg, NonPlanDriver, Regime, Scenario};
 use rand::{Rng, SeedableRng};
 use rand_distr::{Beta, Distribution, StandardNormal};
 use rand_pcg::Pcg64Mcg;
@@ -284,6 +284,27 @@ impl PathParameter {
     }
 }
 
+/// Each council's share of England's total of `f` (negative values count as 0).
+fn council_weights(model: &Model, f: fn(&CouncilModel) -> f64) -> Vec<f64> {
+    let w: Vec<f64> = model.councils.iter().map(|c| f(c).max(0.0)).collect();
+    let total: f64 = w.iter().sum();
+    w.iter()
+        .map(|x| if total > 0.0 { x / total } else { 0.0 })
+        .collect()
+}
+
+/// The mean of `shocks` over the years up to `through` in which they act (0 if none).
+fn mean_acting(shocks: &[f64], acting: &[bool], through: usize) -> f64 {
+    let (sum, count) = (0..=through)
+        .filter(|&t| acting[t])
+        .fold((0.0, 0), |(sum, count), t| (sum + shocks[t], count + 1));
+    if count > 0 {
+        sum / f64::from(count)
+    } else {
+        0.0
+    }
+}
+
 /// Every path's [`PathParameter`]s (`[path][parameter.index()]`): the draws [`simulate`] makes
 /// for the same model and config (the same streams, so the same numbers), with the yearly shocks
 /// averaged over the years up to `through` (the override end) in which they act. No simulation
@@ -299,13 +320,7 @@ pub fn path_parameters(
         seed: config.seed,
         delivered: None,
     };
-    let weights = |f: fn(&CouncilModel) -> f64| -> Vec<f64> {
-        let w: Vec<f64> = model.councils.iter().map(|c| f(c).max(0.0)).collect();
-        let total: f64 = w.iter().sum();
-        w.iter()
-            .map(|x| if total > 0.0 { x / total } else { 0.0 })
-            .collect()
-    };
+    let weights = |f: fn(&CouncilModel) -> f64| council_weights(model, f);
     let (by_plans, by_hnb, by_deficit) = (
         weights(|c| c.stock_origin),
         weights(|c| c.hnb_origin),
@@ -342,16 +357,7 @@ pub fn path_parameters(
                 PathParameter::PopulationChange,
                 n.population_change.iter().sum::<f64>() / bands,
             );
-            let mean = |shocks: &[f64], acting: &[bool]| {
-                let (sum, count) = (0..=through)
-                    .filter(|&t| acting[t])
-                    .fold((0.0, 0), |(sum, count), t| (sum + shocks[t], count + 1));
-                if count > 0 {
-                    sum / f64::from(count)
-                } else {
-                    0.0
-                }
-            };
+            let mean = |shocks: &[f64], acting: &[bool]| mean_acting(shocks, acting, through);
             set(
                 PathParameter::DemandShocks,
                 mean(&n.demand_shock, &projected),
@@ -594,6 +600,19 @@ struct PathDraws<const L: usize> {
 }
 
 impl<const L: usize> PathDraws<L> {
+    /// Lane `l`'s inputs to the money steps (4 to 7) in year `t`.
+    fn lane_year(&self, l: usize, t: usize, gross: f64, funding_factor: f64) -> LaneYear {
+        LaneYear {
+            t,
+            gross,
+            delivered: self.delivered[l],
+            sv_saving: self.sv_saving[l],
+            hnsg_approved: self.hnsg_approved[l],
+            hnsg_paid_at: self.hnsg_paid_at[l],
+            funding_factor,
+        }
+    }
+
     fn draw(run: &RunInputs, rng: &mut [Pcg64Mcg; L], council: usize, first_path: usize) -> Self {
         let scenario = &run.model.scenario;
         let mut draws = PathDraws {
@@ -694,6 +713,20 @@ pub fn saturation(plans: f64, cap: f64, saturation0: f64, shape: f64) -> f64 {
 }
 
 impl<const L: usize> YearlyFactors<L> {
+    /// Year `t`'s prevalence ceiling for step 1, when the scenario has one.
+    fn saturation<'a>(
+        &'a self,
+        t: usize,
+        council: &'a CouncilModel,
+        scenario: &Scenario,
+    ) -> Option<Saturation<'a, L>> {
+        scenario.ceiling.enabled.then(|| Saturation {
+            cap: &self.cap[t],
+            saturation0: &council.saturation0,
+            shape: scenario.ceiling.shape,
+        })
+    }
+
     fn draw(
         run: &RunInputs,
         council: &CouncilModel,
@@ -866,21 +899,14 @@ fn simulate_lanes<const L: usize>(
     let yearly = YearlyFactors::draw(run, council, &national, &draws, &mut rng);
     let inflation: [[f64; L]; SETTINGS] =
         std::array::from_fn(|s| std::array::from_fn(|l| national[l].inflation[s]));
-    // HNB plus any schools-block transfer.
-    let funding_factor =
-        1.0 + scenario.funding.schools_block_transfer * scenario.funding.schools_block_ratio;
-    let non_plan_per_plan = scenario.costs.non_plan_driver == NonPlanDriver::Plans;
-    let mut state = CaseloadState::<L>::start(council, non_plan_per_plan);
-    let has_ceiling = scenario.ceiling.enabled;
+    let funding_factor = funding_factor(scenario);
+    let per_plan = scenario.costs.non_plan_driver == NonPlanDriver::Plans;
+    let mut state = CaseloadState::<L>::start(council, per_plan);
     let mut accounts = [Accounts::start(council); L];
 
     for t in 0..years {
         // 1. Demand, or this year's census where it is known.
-        let ceiling = has_ceiling.then(|| Saturation {
-            cap: &yearly.cap[t],
-            saturation0: &council.saturation0,
-            shape: scenario.ceiling.shape,
-        });
+        let ceiling = yearly.saturation(t, council, scenario);
         let flows = demand_or_census(
             council,
             &model.structure,
@@ -915,15 +941,7 @@ fn simulate_lanes<const L: usize>(
         );
         for l in 0..L {
             let gross = (plan_spend[l] + state.non_plan[l]) * yearly.cost_factor[t][l];
-            let lane = LaneYear {
-                t,
-                gross,
-                delivered: draws.delivered[l],
-                sv_saving: draws.sv_saving[l],
-                hnsg_approved: draws.hnsg_approved[l],
-                hnsg_paid_at: draws.hnsg_paid_at[l],
-                funding_factor,
-            };
+            let lane = draws.lane_year(l, t, gross, funding_factor);
             let money = finances(model, council, national[l], &lane, &mut accounts[l]);
             let mut row = Row {
                 tile: &mut *tile,
@@ -941,6 +959,11 @@ fn simulate_lanes<const L: usize>(
             write_money(&mut row, &money, &accounts[l]);
         }
     }
+}
+
+/// Funding as a multiple of the HNB: the HNB plus any schools-block transfer.
+fn funding_factor(scenario: &Scenario) -> f64 {
+    1.0 + scenario.funding.schools_block_transfer * scenario.funding.schools_block_ratio
 }
 
 /// Step 1 for year `t`: the census where it is known (the first year is the census itself),

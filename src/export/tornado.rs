@@ -6,6 +6,7 @@
 use crate::scenario::value_label;
 use crate::sensitivity::{InputEffect, Sensitivity};
 use anyhow::{anyhow, Result};
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -88,6 +89,47 @@ fn row_label<DB: DrawingBackend, X: Ranged<ValueType = f64>, Y: Ranged<ValueType
         .map_err(err)
 }
 
+/// Both charts' coordinates: £bn or a correlation across, rows up.
+type Chart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// The mesh both charts share: vertical grid lines only, `labels` labels across.
+fn draw_mesh<DB: DrawingBackend>(
+    chart: &mut Chart<'_, DB>,
+    labels: usize,
+    format: &dyn Fn(&f64) -> String,
+    desc: String,
+) -> Result<()> {
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .disable_y_axis()
+        .light_line_style(TRANSPARENT)
+        .bold_line_style(LIGHT.mix(0.6))
+        .x_labels(labels)
+        .x_label_formatter(format)
+        .x_desc(desc)
+        .label_style((FONT, 14))
+        .axis_desc_style((FONT, 14))
+        .draw()
+        .map_err(err)
+}
+
+/// Grey text at chart coordinates `at`, anchored at its `h` end.
+fn note<DB: DrawingBackend>(
+    chart: &mut Chart<'_, DB>,
+    text: String,
+    at: (f64, f64),
+    h: HPos,
+) -> Result<()> {
+    let style = TextStyle::from((FONT, 12).into_font())
+        .color(&GREY)
+        .pos(Pos::new(h, VPos::Center));
+    chart
+        .draw_series(std::iter::once(Text::new(text, at, style)))
+        .map_err(err)?;
+    Ok(())
+}
+
 fn draw_tornado<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, s: &Sensitivity) -> Result<()> {
     let sorted = s.by_swing();
     let n = sorted.len();
@@ -119,23 +161,12 @@ fn draw_tornado<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, s: &Sensitivi
         .y_label_area_size(LABEL_WIDTH)
         .build_cartesian_2d(x0..x1, -0.6f64..(n as f64 + 0.3))
         .map_err(err)?;
-    chart
-        .configure_mesh()
-        .disable_y_mesh()
-        .disable_y_axis()
-        .light_line_style(TRANSPARENT)
-        .bold_line_style(LIGHT.mix(0.6))
-        .x_labels(8)
-        .x_label_formatter(&|v| billions(*v))
-        .x_desc(format!(
-            "change from the base (£{:.2}bn, median) in England's deficit at 31 March {}, £ billion nominal; median of per-path differences",
-            base / 1e9,
-            fy.end_year()
-        ))
-        .label_style((FONT, 14))
-        .axis_desc_style((FONT, 14))
-        .draw()
-        .map_err(err)?;
+    let desc = format!(
+        "change from the base (£{:.2}bn, median) in England's deficit at 31 March {}, £ billion nominal; median of per-path differences",
+        base / 1e9,
+        fy.end_year()
+    );
+    draw_mesh(&mut chart, 8, &|v| billions(*v), desc)?;
     // Row i from the top: the largest swing first.
     let y_of = |i: usize| (n - 1 - i) as f64;
     for (i, e) in sorted.iter().enumerate() {
@@ -148,7 +179,17 @@ fn draw_tornado<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, s: &Sensitivi
             ShapeStyle::from(&BLACK).stroke_width(2),
         ))
         .map_err(err)?;
-    // Above the rows: which colour is which side, and the base at the zero line.
+    draw_legend(area, &chart, x0, n, base)
+}
+
+/// Above the rows: which colour is which side, and the base at the zero line.
+fn draw_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    chart: &Chart<'_, DB>,
+    x0: f64,
+    n: usize,
+    base: f64,
+) -> Result<()> {
     let style = TextStyle::from((FONT, 14).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
     let (ox, oy) = area.get_base_pixel();
     let (px, py) = chart.backend_coord(&(x0, n as f64 - 0.05));
@@ -176,9 +217,9 @@ fn draw_tornado<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, s: &Sensitivi
 
 /// One input: its label, the low side's bar in the upper half of its row and the high side's in
 /// the lower half, each with the input's value at its end.
-fn draw_input_row<DB: DrawingBackend, X: Ranged<ValueType = f64>, Y: Ranged<ValueType = f64>>(
+fn draw_input_row<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
-    chart: &mut ChartContext<DB, Cartesian2d<X, Y>>,
+    chart: &mut Chart<'_, DB>,
     e: &InputEffect,
     y: f64,
     (x0, x1): (f64, f64),
@@ -217,15 +258,7 @@ fn draw_input_row<DB: DrawingBackend, X: Ranged<ValueType = f64>, Y: Ranged<Valu
         } else {
             (change + gap, HPos::Left)
         };
-        chart
-            .draw_series(std::iter::once(Text::new(
-                value_label(value),
-                (x, (y_lo + y_hi) / 2.0),
-                TextStyle::from((FONT, 12).into_font())
-                    .color(&GREY)
-                    .pos(Pos::new(h, VPos::Center)),
-            )))
-            .map_err(err)?;
+        note(chart, value_label(value), (x, (y_lo + y_hi) / 2.0), h)?;
     }
     if no_effect {
         let text = format!(
@@ -233,15 +266,7 @@ fn draw_input_row<DB: DrawingBackend, X: Ranged<ValueType = f64>, Y: Ranged<Valu
             value_label(&e.input.low),
             value_label(&e.input.high)
         );
-        chart
-            .draw_series(std::iter::once(Text::new(
-                text,
-                ((x1 - x0) * 0.01, y),
-                TextStyle::from((FONT, 12).into_font())
-                    .color(&GREY)
-                    .pos(Pos::new(HPos::Left, VPos::Center)),
-            )))
-            .map_err(err)?;
+        note(chart, text, ((x1 - x0) * 0.01, y), HPos::Left)?;
     }
     Ok(())
 }
@@ -265,38 +290,25 @@ fn draw_global<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, s: &Sensitivit
         .y_label_area_size(260)
         .build_cartesian_2d(-1.25f64..1.25, -0.6f64..(n as f64 + 0.3))
         .map_err(err)?;
-    chart
-        .configure_mesh()
-        .disable_y_mesh()
-        .disable_y_axis()
-        .light_line_style(TRANSPARENT)
-        .bold_line_style(LIGHT.mix(0.6))
-        .x_labels(11)
-        .x_label_formatter(&|v| {
-            if v.abs() > 1.0 + 1e-9 {
-                String::new()
-            } else {
-                format!("{v:.2}")
-            }
-        })
-        .x_desc("Spearman correlation over paths (line: 90% interval)")
-        .label_style((FONT, 14))
-        .axis_desc_style((FONT, 14))
-        .draw()
-        .map_err(err)?;
+    let correlation = |v: &f64| {
+        if v.abs() > 1.0 + 1e-9 {
+            String::new()
+        } else {
+            format!("{v:.2}")
+        }
+    };
+    let desc = "Spearman correlation over paths (line: 90% interval)".to_string();
+    draw_mesh(&mut chart, 11, &correlation, desc)?;
     for (i, g) in sorted.iter().enumerate() {
         let y = (n - 1 - i) as f64;
         row_label(area, &chart, -1.25, y, &g.parameter.description(), &BLACK)?;
         let Some(rho) = g.spearman else {
-            chart
-                .draw_series(std::iter::once(Text::new(
-                    "the same on every path".to_string(),
-                    (0.02, y),
-                    TextStyle::from((FONT, 12).into_font())
-                        .color(&GREY)
-                        .pos(Pos::new(HPos::Left, VPos::Center)),
-                )))
-                .map_err(err)?;
+            note(
+                &mut chart,
+                "the same on every path".to_string(),
+                (0.02, y),
+                HPos::Left,
+            )?;
             continue;
         };
         let colour = GLOBAL;
@@ -324,15 +336,7 @@ fn draw_global<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, s: &Sensitivit
         } else {
             x.max(g.interval.map_or(x, |i| i.1 + 0.02))
         };
-        chart
-            .draw_series(std::iter::once(Text::new(
-                format!("{rho:+.2}"),
-                (x, y),
-                TextStyle::from((FONT, 12).into_font())
-                    .color(&GREY)
-                    .pos(Pos::new(h, VPos::Center)),
-            )))
-            .map_err(err)?;
+        note(&mut chart, format!("{rho:+.2}"), (x, y), h)?;
     }
     chart
         .draw_series(LineSeries::new(
