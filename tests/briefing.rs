@@ -641,3 +641,41 @@ fn counts_are_whole_and_the_manifest_has_units() {
         .unwrap()
         .starts_with("councils"));
 }
+
+/// With a sensitivity table in the run folder, `summary.md` names the input with the largest
+/// swing in England's deficit first, citing the table's lines; without one it says so.
+#[test]
+fn summary_md_says_what_drives_the_answer_from_a_sensitivity_table() {
+    let before = std::fs::read_to_string(run_dir().join("summary.md")).unwrap();
+    assert!(before.contains("no sensitivity analysis was run"));
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("copy");
+    copy_dir(run_dir(), &copy);
+    bin()
+        .arg("sensitivity")
+        .arg(util::baseline_toml())
+        .args(["--paths", "40", "--quiet", "--out"])
+        .arg(&copy)
+        .assert()
+        .success();
+    bin().arg("report").arg(&copy).assert().success();
+    // The largest swing in the table itself.
+    let (h, rows) = read_csv(&copy.join("sensitivity.csv"));
+    let (label, metric, diff) = (col(&h, "label"), col(&h, "metric"), col(&h, "difference"));
+    let mut swings: HashMap<String, (f64, f64)> = HashMap::new();
+    for r in rows.iter().filter(|r| r[metric] == "cumulative_deficit") {
+        let d: f64 = r[diff].parse().unwrap();
+        let e = swings.entry(r[label].clone()).or_insert((0.0, 0.0));
+        *e = (e.0.min(d), e.1.max(d));
+    }
+    let top = swings
+        .iter()
+        .max_by(|a, b| (a.1 .1 - a.1 .0).total_cmp(&(b.1 .1 - b.1 .0)))
+        .map(|(k, _)| k.clone())
+        .unwrap();
+    let md = std::fs::read_to_string(copy.join("summary.md")).unwrap();
+    let section = md.split("## What drives the answer").nth(1).unwrap();
+    let first = section.lines().find(|l| l.starts_with("- **")).unwrap();
+    assert!(first.contains(&format!("**{top}**")), "{first}");
+    assert!(first.contains("(line "), "{first}");
+}

@@ -205,7 +205,9 @@ pub fn render(f: &RunFolder) -> String {
     s
 }
 
-/// The sensitivity table if the folder has one, else a plain statement that it was not run.
+/// What drives the answer, from the folder's sensitivity table if it has one (the inputs with
+/// the largest swings in England's deficit, in words, each citing its lines), else a plain
+/// statement that sensitivity was not run.
 fn drivers(f: &RunFolder) -> String {
     let path = f.dir.join(SENSITIVITY_CSV);
     let Ok(mut rdr) = csv::Reader::from_path(&path) else {
@@ -213,28 +215,72 @@ fn drivers(f: &RunFolder) -> String {
             "Not known from this run: no sensitivity analysis was run for it (there is no `{SENSITIVITY_CSV}` in this folder). The bands above mix every uncertain input at once; they do not say which one matters most.\n"
         );
     };
-    let mut s = String::new();
-    let header: Vec<String> = rdr
-        .headers()
-        .map(|h| h.iter().map(str::to_string).collect())
-        .unwrap_or_default();
-    let _ = writeln!(
-        s,
-        "From `{SENSITIVITY_CSV}` in this folder (its first rows, as written; the line of each row is given):"
-    );
-    let _ = writeln!(s);
-    let _ = writeln!(s, "| line | {} |", header.join(" | "));
-    let _ = writeln!(s, "|---:|{}", "---|".repeat(header.len()));
-    for (i, rec) in rdr.records().take(12).enumerate() {
+    let header = rdr.headers().cloned().unwrap_or_default();
+    let col = |name: &str| header.iter().position(|h| h == name);
+    let (Some(label), Some(value), Some(metric), Some(fy), Some(diff)) = (
+        col("label"),
+        col("input_value"),
+        col("metric"),
+        col("fy"),
+        col("difference"),
+    ) else {
+        return format!("`{SENSITIVITY_CSV}` in this folder does not have the columns of a `highneeds sensitivity` table.\n");
+    };
+    // Each input's low and high rows for England's deficit: (label, fy, its sides).
+    let mut inputs: Vec<(String, String, Vec<Side>)> = Vec::new();
+    for (i, rec) in rdr.records().enumerate() {
         let Ok(rec) = rec else { break };
+        if rec.get(metric) != Some("cumulative_deficit") {
+            continue;
+        }
+        let (name, change) = (
+            rec[label].to_string(),
+            rec[diff].parse::<f64>().unwrap_or(0.0),
+        );
+        let row = (i + 2, rec[value].to_string(), change);
+        match inputs.iter_mut().find(|(n, _, _)| *n == name) {
+            Some((_, _, rows)) => rows.push(row),
+            None => inputs.push((name, rec[fy].to_string(), vec![row])),
+        }
+    }
+    let swing = |rows: &[Side]| {
+        let (lo, hi) = rows
+            .iter()
+            .fold((0.0f64, 0.0f64), |(lo, hi), r| (lo.min(r.2), hi.max(r.2)));
+        hi - lo
+    };
+    inputs.sort_by(|a, b| swing(&b.2).total_cmp(&swing(&a.2)));
+    let mut s = format!(
+        "From `{SENSITIVITY_CSV}` in this folder (each input moved alone to its low and high value on the same random numbers; the change is the median over paths of the change in England's deficit, column `difference`). The inputs that move the answer most:\n\n"
+    );
+    for (name, fy, rows) in inputs.iter().take(5) {
+        let sides: Vec<String> = rows
+            .iter()
+            .map(|(line, v, change)| format!("set to {v}: {} (line {line})", signed_bn(*change)))
+            .collect();
         let _ = writeln!(
             s,
-            "| {} | {} |",
-            i + 2,
-            rec.iter().collect::<Vec<_>>().join(" | ")
+            "- **{name}**: England's deficit at the end of {fy} changes by {}.",
+            sides.join("; ")
         );
     }
+    let quiet = inputs
+        .iter()
+        .filter(|(_, _, rows)| swing(rows) == 0.0)
+        .count();
+    if quiet > 0 {
+        let _ = writeln!(s, "\n{quiet} of the {} inputs do not move it in this scenario (the policy they change is not in use).", inputs.len());
+    }
     s
+}
+
+/// One side of an input in the sensitivity table: its line, the input's value and the change.
+type Side = (usize, String, f64);
+
+/// `+£1.23bn` or `-£0.40bn`.
+fn signed_bn(pounds: f64) -> String {
+    let sign = if pounds < 0.0 { "-" } else { "+" };
+    format!("{sign}£{:.2}bn", pounds.abs() / 1e9)
 }
 
 /// The key scenario terms in plain English.
