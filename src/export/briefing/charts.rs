@@ -539,12 +539,14 @@ mod tests {
     fn png_is_a_png_of_the_size_asked() {
         let bands: Vec<Band> = (0..5)
             .map(|i| Band {
-                mean: i as f64,
-                p05: i as f64 - 1.0,
-                p25: i as f64 - 0.5,
-                p50: i as f64,
-                p75: i as f64 + 0.5,
-                p95: i as f64 + 1.0,
+                stats: crate::summary::Stats {
+                    mean: i as f64,
+                    p05: i as f64 - 1.0,
+                    p25: i as f64 - 0.5,
+                    p50: i as f64,
+                    p75: i as f64 + 0.5,
+                    p95: i as f64 + 1.0,
+                },
                 line: 0,
             })
             .collect();
@@ -559,7 +561,7 @@ mod tests {
         };
         let bytes = png((300, 200), |root| draw_fan(root, &fan)).expect("png");
         let mut infinite = bands.clone();
-        infinite[2].p95 = f64::INFINITY;
+        infinite[2].stats.p95 = f64::INFINITY;
         let bad = Fan {
             bands: &infinite,
             title: "test".into(),

@@ -2,21 +2,25 @@
 //! Every figure keeps the line of the CSV it came from, so a briefing can cite its cell.
 
 use crate::error::InputError;
+use crate::summary::Stats;
 use anyhow::Result;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-/// Mean and percentiles of one metric in one FY, as written in a CSV row.
+/// Mean and percentiles of one metric in one FY, as written in a CSV row (read as the run's
+/// own [`Stats`], so `band.p50` reads like a summary's).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Band {
-    pub mean: f64,
-    pub p05: f64,
-    pub p25: f64,
-    pub p50: f64,
-    pub p75: f64,
-    pub p95: f64,
+    pub stats: Stats,
     /// Line of the CSV file (1 = header) the figures were read from.
     pub line: u64,
+}
+
+impl std::ops::Deref for Band {
+    type Target = Stats;
+    fn deref(&self) -> &Stats {
+        &self.stats
+    }
 }
 
 /// What the manifest says about the run.
@@ -308,15 +312,15 @@ impl Row<'_> {
         })
     }
     fn band(&self, line: u64) -> Result<Band> {
-        Ok(Band {
+        let stats = Stats {
             mean: self.num("mean")?,
             p05: self.num("p05")?,
             p25: self.num("p25")?,
             p50: self.num("p50")?,
             p75: self.num("p75")?,
             p95: self.num("p95")?,
-            line,
-        })
+        };
+        Ok(Band { stats, line })
     }
 }
 
