@@ -133,20 +133,7 @@ fn run_records_the_local_file_and_its_hash() {
     )
     .unwrap();
     let out = dir.path().join("out");
-    bin()
-        .args([
-            "run",
-            "scenarios/baseline.toml",
-            "--paths",
-            "4",
-            "--quiet",
-            "--local",
-        ])
-        .arg(&local)
-        .arg("--out")
-        .arg(&out)
-        .assert()
-        .success();
+    run_with_local(&local, &out).success();
     let m: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
     let want = format!("{:x}", sha2::Sha256::digest(std::fs::read(&local).unwrap()));
@@ -163,6 +150,13 @@ fn run_records_the_local_file_and_its_hash() {
         "la_code,figure,value,date\n886,ehcps,x,2026-01-15\n",
     )
     .unwrap();
+    run_with_local(&local, &out)
+        .code(2)
+        .stderr(predicates::str::contains("kent.csv, line 2"));
+}
+
+/// `highneeds run` of the baseline at 4 paths with `--local LOCAL --out OUT`.
+fn run_with_local(local: &std::path::Path, out: &std::path::Path) -> assert_cmd::assert::Assert {
     bin()
         .args([
             "run",
@@ -172,10 +166,8 @@ fn run_records_the_local_file_and_its_hash() {
             "--quiet",
             "--local",
         ])
-        .arg(&local)
+        .arg(local)
         .arg("--out")
-        .arg(&out)
+        .arg(out)
         .assert()
-        .code(2)
-        .stderr(predicates::str::contains("kent.csv, line 2"));
 }
