@@ -355,8 +355,37 @@ fn structure(baseline: &Baseline, vintage: Vintage) -> Structure {
 struct PlacementFit {
     from_jan: i32,
     latest_jan: i32,
+    /// The Januaries the share slopes (post-16, AP/other) are fitted between: inside
+    /// `from_jan..=latest_jan` on the latest census's side of the recording break, or, when the
+    /// latest census is the first on the new basis, the years before it.
+    share_window: (i32, i32),
     national_slope: [f64; GROUPS],
     national_capacity_growth: f64,
+}
+
+/// The Januaries `(from, to)` the share slopes are fitted between, given the latest census,
+/// the history window's length and the first census on the new recording basis (`break_jan`).
+/// The window never spans the break, so a one-off change of recording is not read as a trend:
+/// after the break it starts no earlier than the break; at the break it is the years before.
+pub fn share_window(
+    latest_jan: i32,
+    history_years: u32,
+    break_jan: i32,
+    first_jan: i32,
+) -> (i32, i32) {
+    let years = history_years as i32;
+    if break_jan <= first_jan {
+        ((latest_jan - years).max(first_jan), latest_jan)
+    } else if latest_jan > break_jan {
+        ((latest_jan - years).max(break_jan), latest_jan)
+    } else {
+        let to = if latest_jan == break_jan {
+            latest_jan - 1
+        } else {
+            latest_jan
+        };
+        ((to - years).max(first_jan).min(to), to)
+    }
 }
 
 /// Plans by setting in one council's census (zero when the seeds have none).
@@ -368,7 +397,8 @@ impl PlacementFit {
     /// England's yearly change in the groups' log levels ([`crate::placement::log_levels`]: log
     /// specialist placements, log shares of post-16 and AP/other), and the log growth of
     /// its state special placements, from `from_jan` to the latest census.
-    fn national(baseline: &Baseline, latest_jan: i32, history_years: u32) -> Self {
+    fn national(baseline: &Baseline, latest_jan: i32, p: &crate::scenario::Placement) -> Self {
+        let history_years = p.history_years;
         let first_jan = baseline.councils[0]
             .caseload
             .keys()
@@ -389,10 +419,24 @@ impl PlacementFit {
         };
         let (a, b) = (england(from_jan), england(latest_jan));
         let span = f64::from((latest_jan - from_jan).max(1));
-        let (ra, rb) = (
-            crate::placement::log_levels(&a),
-            crate::placement::log_levels(&b),
+        let share_window = share_window(
+            latest_jan,
+            history_years,
+            p.share_break_january as i32,
+            first_jan,
         );
+        let slope = |g: usize, (from, to): (i32, i32)| {
+            let span = f64::from(to - from);
+            let (ra, rb) = (
+                crate::placement::log_levels(&england(from)),
+                crate::placement::log_levels(&england(to)),
+            );
+            if span > 0.0 {
+                (rb[g] - ra[g]) / span
+            } else {
+                0.0
+            }
+        };
         let national_capacity_growth = if a[SPECIAL_STATE] > 0.0 && b[SPECIAL_STATE] > 0.0 {
             (b[SPECIAL_STATE] / a[SPECIAL_STATE]).ln() / span
         } else {
@@ -401,12 +445,16 @@ impl PlacementFit {
         PlacementFit {
             from_jan,
             latest_jan,
+            share_window,
             national_slope: std::array::from_fn(|g| {
-                if latest_jan > from_jan {
-                    (rb[g] - ra[g]) / span
-                } else {
-                    0.0
-                }
+                slope(
+                    g,
+                    if g == 0 {
+                        (from_jan, latest_jan)
+                    } else {
+                        share_window
+                    },
+                )
             }),
             national_capacity_growth,
         }
@@ -421,11 +469,19 @@ impl PlacementFit {
         let k = p.trend_shrinkage_plans;
         let weight = |n: f64| if n + k > 0.0 { n / (n + k) } else { 0.0 };
         let log_level0 = crate::placement::log_levels(&latest);
-        let log_level_from = crate::placement::log_levels(&from);
         let w = weight(latest.iter().sum());
         let slope = std::array::from_fn(|g| {
-            let own = if self.latest_jan > self.from_jan {
-                (log_level0[g] - log_level_from[g]) / span
+            let (from_jan, to_jan) = if g == 0 {
+                (self.from_jan, self.latest_jan)
+            } else {
+                self.share_window
+            };
+            // A census the seeds lack counts as the latest one (no change of its own).
+            let level = |jan: i32| {
+                settings_at(c, jan).map_or(log_level0[g], |s| crate::placement::log_levels(&s)[g])
+            };
+            let own = if to_jan > from_jan {
+                (level(to_jan) - level(from_jan)) / f64::from(to_jan - from_jan)
             } else {
                 self.national_slope[g]
             };
@@ -850,11 +906,7 @@ pub fn calibrate(
     let england = EnglandPriors::new(baseline, vintage, &history);
     let schedule = policy_schedule(&ls.scenario, &years);
     let places = NewPlacesShare::new(ls, baseline, history.latest_january, &years);
-    let placement = PlacementFit::national(
-        baseline,
-        history.latest_january,
-        scenario.placement.history_years,
-    );
+    let placement = PlacementFit::national(baseline, history.latest_january, &scenario.placement);
     check_reserves_overrides(baseline, ls)?;
     let calibration = Calibration {
         baseline,
@@ -1423,6 +1475,21 @@ mod tests {
                 own + transfer.leave[s] * transfer.to_share[t]
             })
         })
+    }
+
+    #[test]
+    fn share_windows_never_span_the_recording_break() {
+        // After the break: from the break (or `history_years` back) to the latest census.
+        assert_eq!(share_window(2026, 4, 2023, 2019), (2023, 2026));
+        assert_eq!(share_window(2024, 4, 2023, 2019), (2023, 2024));
+        assert_eq!(share_window(2026, 2, 2023, 2019), (2024, 2026));
+        // At the break: the years before it. Before it: as without a break.
+        assert_eq!(share_window(2023, 4, 2023, 2019), (2019, 2022));
+        assert_eq!(share_window(2022, 4, 2023, 2019), (2019, 2022));
+        assert_eq!(share_window(2020, 4, 2023, 2019), (2019, 2020));
+        // A break at the first census is no break.
+        assert_eq!(share_window(2026, 4, 2019, 2019), (2022, 2026));
+        assert_eq!(share_window(2019, 4, 2019, 2019), (2019, 2019));
     }
 
     #[test]

@@ -126,27 +126,48 @@ pub const NORMALS: usize = 2 * GROUPS + 2;
 /// One path's placement parameters for one council.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PlacementPath {
+    /// Log levels drawn around the fitted ones, less half their variance (so each level's mean,
+    /// not its median, is the fitted one).
     pub log_level: [f64; GROUPS],
     pub slope: [f64; GROUPS],
+    /// Half the variance of each drawn slope: a trend run for `tau` sloped years is lowered by
+    /// this x `tau^2`, so its mean stays the fitted trend's.
+    pub slope_half_var: [f64; GROUPS],
     pub capacity_level: f64,
     pub capacity_growth: f64,
+    /// Half the variance of the drawn capacity growth (as `slope_half_var`).
+    pub capacity_growth_half_var: f64,
 }
 
 impl PlacementTrend {
     /// The path's parameters from `NORMALS` standard normals (in a fixed order: each group's
     /// level then slope, then the capacity level and growth).
+    ///
+    /// Each draw is lognormal around its trend with the trend as its mean: a log level drawn
+    /// with sd `s` is lowered by `s^2/2`, and a slope's effect after `tau` sloped years by
+    /// `slope_sd^2 tau^2 / 2` (README step 2, "Placement uncertainty"). Without the correction
+    /// England's sums of councils' placements would run above the sum of their trends by
+    /// `exp(s^2/2)`, a factor that grows with the horizon.
     pub fn draw(&self, spread: &PlacementSpread, z: &[f64; NORMALS]) -> PlacementPath {
+        let half_var = |sd: f64| 0.5 * sd * sd;
         PlacementPath {
-            log_level: std::array::from_fn(|g| self.log_level0[g] + spread.level_sd[g] * z[2 * g]),
+            log_level: std::array::from_fn(|g| {
+                self.log_level0[g] - half_var(spread.level_sd[g]) + spread.level_sd[g] * z[2 * g]
+            }),
             slope: std::array::from_fn(|g| self.slope[g] + spread.slope_sd[g] * z[2 * g + 1]),
-            capacity_level: spread.capacity_level_sd * z[2 * GROUPS],
+            slope_half_var: spread.slope_sd.map(half_var),
+            capacity_level: -half_var(spread.capacity_level_sd)
+                + spread.capacity_level_sd * z[2 * GROUPS],
             capacity_growth: self.capacity_growth + spread.capacity_growth_sd * z[2 * GROUPS + 1],
+            capacity_growth_half_var: half_var(spread.capacity_growth_sd),
         }
     }
 
     /// State special places from the trend at `clock` (before the scenario's new places).
     pub fn trend_capacity(&self, path: &PlacementPath, clock: &TrendClock) -> f64 {
-        self.capacity0 * (clock.growth_change(path.capacity_growth) + path.capacity_level).exp()
+        let spread = path.capacity_growth_half_var * clock.sloped_years * clock.sloped_years;
+        self.capacity0
+            * (clock.growth_change(path.capacity_growth) - spread + path.capacity_level).exp()
     }
 
     /// Setting totals for `stock` plans at `clock` (after the latest census), with `capacity` state
@@ -168,7 +189,8 @@ impl PlacementTrend {
             } else {
                 clock.share_change(path.slope[g])
             };
-            (path.log_level[g] + change).exp()
+            let spread = path.slope_half_var[g] * clock.sloped_years * clock.sloped_years;
+            (path.log_level[g] + change - spread).exp()
         };
         let trend_specialist = level(0).min(MAX_GROUP_SHARE * stock);
         let room = MAX_GROUP_SHARE - trend_specialist / stock.max(1e-9);
@@ -303,8 +325,44 @@ mod tests {
             t.trend_capacity(&q, &TrendClock::linear(y))
                 / t.trend_capacity(&p, &TrendClock::linear(y))
         };
-        assert!((ratio(1.0).ln() - (0.1 - 0.01)).abs() < 1e-12);
-        assert!((ratio(4.0).ln() - (0.1 - 0.04)).abs() < 1e-12);
+        // Less half the variances (the level's 0.1^2/2, the growth's 0.01^2 y^2/2), so that the
+        // drawn places have the trend as their mean.
+        let expect = |y: f64| 0.1 - 0.01 * y - 0.005 - 0.00005 * y * y;
+        assert!((ratio(1.0).ln() - expect(1.0)).abs() < 1e-12);
+        assert!((ratio(4.0).ln() - expect(4.0)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn drawn_shares_have_the_fitted_trend_as_their_mean() {
+        // Level sd 0.2, slope sd 0.08 a year (post-16's are 0.18 and 0.084). Over many paths
+        // the post-16 share averages its trend's at every horizon; draws centred on the trend's
+        // log (main before this change) average exp(0.2^2/2 + 0.08^2 k^2/2) times it: +2% at
+        // the census and +10.5% five years on.
+        use rand::{Rng, SeedableRng};
+        let t = trend();
+        let spread = PlacementSpread {
+            level_sd: [0.0, 0.2, 0.0],
+            slope_sd: [0.0, 0.08, 0.0],
+            ..NO_SPREAD
+        };
+        let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(7);
+        let n = 200_000;
+        for k in [0.0, 2.0, 5.0] {
+            let clock = TrendClock::linear(k);
+            let mean = (0..n)
+                .map(|_| {
+                    let z = std::array::from_fn(|_| rng.sample(rand_distr::StandardNormal));
+                    let p = t.draw(&spread, &z);
+                    t.targets(&p, &clock, 1000.0, 1e9, 0.0).0[POST16]
+                })
+                .sum::<f64>()
+                / f64::from(n);
+            let fitted = 1000.0 * 150.0 / 950.0 * (-0.02 * k).exp();
+            assert!(
+                (mean / fitted - 1.0).abs() < 0.01,
+                "k {k}: {mean} vs {fitted}"
+            );
+        }
     }
 
     #[test]

@@ -276,3 +276,50 @@ fn the_back_test_scores_january_2026_by_setting() {
         .iter()
         .all(|r| r.target != Target::Deficit && r.fy == jan26));
 }
+
+#[test]
+fn share_slopes_are_fitted_after_the_2023_recording_break() {
+    // With no shrinkage toward a council's own history weight (huge `trend_shrinkage_plans`),
+    // every council's post-16 and AP/other slopes are England's: the change in its log share
+    // from January 2023 (the break) to January 2026, not from January 2022 across the break
+    // (main before this change). With the break set at the first census (2019: no break), the
+    // window is the usual four years back.
+    let england = |jan: i32| {
+        let mut out = [0.0; SETTINGS];
+        for c in &util::baseline().councils {
+            for (s, v) in by_setting(&c.caseload[&jan]).iter().enumerate() {
+                out[s] += v;
+            }
+        }
+        out
+    };
+    let log_share = |jan: i32, s: usize| {
+        let e = england(jan);
+        (e[s] / e.iter().sum::<f64>()).ln()
+    };
+    for (break_january, from) in [(2023, 2023), (2019, 2022)] {
+        let mut ls = util::scenario();
+        ls.scenario.placement.trend_shrinkage_plans = 1e7;
+        ls.scenario.placement.share_break_january = break_january;
+        let model = util::model(&ls);
+        let span = f64::from(2026 - from);
+        for (g, s) in [(1, POST16), (2, AP_OTHER)] {
+            let want = (log_share(2026, s) - log_share(from, s)) / span;
+            for c in &model.councils {
+                let got = c.placement.slope[g];
+                assert!(
+                    (got - want).abs() < 2e-3,
+                    "{} group {g}: {got} vs {want}",
+                    c.la_name
+                );
+            }
+        }
+    }
+    // The break matters: AP/other's England slope is about 0.012 a year from 2023, 0.076 across it.
+    let from_2023 = (log_share(2026, AP_OTHER) - log_share(2023, AP_OTHER)) / 3.0;
+    let from_2022 = (log_share(2026, AP_OTHER) - log_share(2022, AP_OTHER)) / 4.0;
+    assert!(
+        from_2023 < 0.02 && from_2022 > 0.06,
+        "{from_2023} {from_2022}"
+    );
+}

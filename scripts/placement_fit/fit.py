@@ -3,6 +3,8 @@
 
 From every origin January 2021-2025, each council's trends over its last 4 Januaries (shrunk
 toward England's with weight plans / (plans + 3000)) forecast its January 1 to 3 years ahead.
+The post-16 and AP/other share trends never span the January 2023 recording break (as the model
+fits them: `placement.share_break_january`), and a share forecast across it is not scored.
 For each term, level and slope sds are set so that a normal's 90% interval matches the 90%
 quantile of the absolute log errors at 1 and 3 years. Run from the repository root:
     python3 scripts/placement_fit/fit.py
@@ -21,6 +23,21 @@ est |= {(c, j) for c, j, r in zip(cas.la_code, cas.january, cas.rule) if "R3" in
 nat = h.groupby("january").sum()
 codes = sorted(set(h.index.get_level_values(0)))
 K, HY = 3000.0, 4
+# January 2023: the first census of the person-level SEN2 return. Post-16 and AP/other are
+# recorded on a new basis from then (England's AP/other share jumped from 8.2% to 10.7% while
+# post-16's fell from 16.5% to 14.8%), so their trends are fitted and scored on one side of it.
+BREAK = 2023
+SHARES = ("post16", "ap_other")
+
+
+def window(o, g):
+    """The Januaries (from, to) a trend of group g is fitted on at origin o."""
+    if g not in SHARES:
+        return max(2019, o - HY), o
+    if o >= BREAK + 1:
+        return max(BREAK, o - HY), o
+    to = min(o, BREAK - 1)
+    return max(2019, to - HY), to
 
 
 def lvl(x, g):
@@ -31,8 +48,6 @@ def lvl(x, g):
 
 
 def forecasts(o):
-    lo = max(2019, o - HY)
-    span = o - lo
     out = {}
     for c in codes:
         if (c, o) in est:
@@ -41,9 +56,17 @@ def forecasts(o):
         w = x.loc[o, "ehcps"] / (x.loc[o, "ehcps"] + K)
         slope = {}
         for g in ("specialist", "post16", "ap_other"):
-            own = (lvl(x.loc[o], g) - lvl(x.loc[lo], g)) / span
-            eng = (lvl(nat.loc[o], g) - lvl(nat.loc[lo], g)) / span
+            lo, hi = window(o, g)
+            if (c, lo) in est or (c, hi) in est:
+                slope = None
+                break
+            own = (lvl(x.loc[hi], g) - lvl(x.loc[lo], g)) / (hi - lo)
+            eng = (lvl(nat.loc[hi], g) - lvl(nat.loc[lo], g)) / (hi - lo)
             slope[g] = w * own + (1 - w) * eng
+        if slope is None:
+            continue
+        lo, _ = window(o, "places")
+        span = o - lo
         st = x.loc[o, "special_state"]
         wk = st / (st + K)
         own = np.log(max(st, 1) / max(x.loc[lo, "special_state"], 1)) / span
@@ -62,13 +85,15 @@ for H in (1, 2, 3):
             a, x0 = h.loc[(c, o + H)], h.loc[(c, o)]
             r = {"H": H}
             for g in ("specialist", "post16", "ap_other"):
-                r[g] = lvl(a, g) - lvl(x0, g) - H * sl[g]
+                crosses = g in SHARES and o < BREAK <= o + H
+                r[g] = np.nan if crosses else lvl(a, g) - lvl(x0, g) - H * sl[g]
             r["places"] = np.log(max(a.special_state, 1) / max(x0.special_state, 1)) - H * sl["places"]
             rows.append(r)
-err = pd.DataFrame(rows).replace([np.inf, -np.inf], np.nan).dropna()
+err = pd.DataFrame(rows).replace([np.inf, -np.inf], np.nan)
 print("forecasts per horizon:", err.groupby("H").size().to_dict())
 for g in ("specialist", "post16", "ap_other", "places"):
-    s90 = {H: x[g].abs().quantile(0.9) / 1.645 for H, x in err.groupby("H")}
+    e = err.dropna(subset=[g])
+    s90 = {H: x[g].abs().quantile(0.9) / 1.645 for H, x in e.groupby("H")}
     slope = np.sqrt(max((s90[3] ** 2 - s90[1] ** 2) / 8, 0))
     level = np.sqrt(max(s90[1] ** 2 - slope ** 2, 0))
     print(

@@ -120,6 +120,7 @@ file_table! {
     PlacementFile {
         entry_mix_shrinkage_plans: f64,
         history_years: u32,
+        share_break_january: u32,
         trend_shrinkage_plans: f64,
         capacity_headroom: f64,
         capacity_level_sd: f64,

@@ -175,6 +175,10 @@ impl PerGroup {
 pub struct Placement {
     pub entry_mix_shrinkage_plans: f64,
     pub history_years: u32,
+    /// The first January census on the current recording basis of post-16 and AP/other
+    /// placements (the person-level SEN2 return, January 2023): share slopes are fitted on
+    /// one side of it.
+    pub share_break_january: u32,
     pub trend_shrinkage_plans: f64,
     pub share_level_sd: PerGroup,
     pub share_slope_sd: PerGroup,

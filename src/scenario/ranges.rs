@@ -112,6 +112,7 @@ pub const KEYS: &[(&str, Rule)] = &[
     ("demand.persistence", Rule::Number(below(0.0, 1.0, "an AR(1) coefficient"))),
     ("placement.entry_mix_shrinkage_plans", Rule::Number(closed(0.0, 1e7, "plans"))),
     ("placement.history_years", Rule::Whole(closed(1.0, 7.0, "years of history"))),
+    ("placement.share_break_january", Rule::Whole(closed(2019.0, 2100.0, "a January: the first census on the current recording basis of post-16 and AP/other (2019, the first in the seeds, means no break)"))),
     ("placement.trend_shrinkage_plans", Rule::Number(closed(0.0, 1e7, "plans"))),
     ("placement.share_level_sd", Rule::Text(BY_GROUP)),
     ("placement.share_level_sd.*", Rule::Number(closed(0.0, 1.0, LOG_SD))),

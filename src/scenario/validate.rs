@@ -268,7 +268,8 @@ fn placement(
         )?;
     }
     Ok(read_table!(keys, file, "placement" => Placement {
-        entry_mix_shrinkage_plans, history_years, trend_shrinkage_plans, capacity_headroom,
+        entry_mix_shrinkage_plans, history_years, share_break_january, trend_shrinkage_plans,
+        capacity_headroom,
         capacity_level_sd, capacity_growth_sd, capacity_specialist_correlation, induced_demand,
         new_places_rule,
     } with {
