@@ -355,36 +355,24 @@ fn structure(baseline: &Baseline, vintage: Vintage) -> Structure {
 struct PlacementFit {
     from_jan: i32,
     latest_jan: i32,
-    /// The Januaries the share slopes (post-16, AP/other) are fitted between: inside
-    /// `from_jan..=latest_jan` on the latest census's side of the recording break, or, when the
-    /// latest census is the first on the new basis, the years before it.
-    share_window: (i32, i32),
+    /// The first census on the current recording basis of post-16 and AP/other: the share
+    /// slopes skip the step into it.
+    break_jan: i32,
     national_slope: [f64; GROUPS],
     national_capacity_growth: f64,
 }
 
-/// The Januaries `(from, to)` the share slopes are fitted between, given the latest census,
-/// the history window's length and the first census on the new recording basis (`break_jan`).
-/// The window never spans the break, so a one-off change of recording is not read as a trend:
-/// after the break it starts no earlier than the break; at the break it is the years before.
-pub fn share_window(
-    latest_jan: i32,
-    history_years: u32,
-    break_jan: i32,
-    first_jan: i32,
-) -> (i32, i32) {
-    let years = history_years as i32;
-    if break_jan <= first_jan {
-        ((latest_jan - years).max(first_jan), latest_jan)
-    } else if latest_jan > break_jan {
-        ((latest_jan - years).max(break_jan), latest_jan)
+/// A share's yearly slope over the Januaries `from..=to`: the mean of its yearly log changes,
+/// leaving out the change into `break_jan` (the first census on a new recording basis) when
+/// the window spans it, so a one-off change of recording is not read as a trend. `level(jan)`
+/// is the log share. `None` when no yearly change is left.
+pub fn share_slope(level: impl Fn(i32) -> f64, from: i32, to: i32, break_jan: i32) -> Option<f64> {
+    let years = to - from;
+    if from < break_jan && break_jan <= to {
+        let step = level(break_jan) - level(break_jan - 1);
+        (years > 1).then(|| (level(to) - level(from) - step) / f64::from(years - 1))
     } else {
-        let to = if latest_jan == break_jan {
-            latest_jan - 1
-        } else {
-            latest_jan
-        };
-        ((to - years).max(first_jan).min(to), to)
+        (years > 0).then(|| (level(to) - level(from)) / f64::from(years))
     }
 }
 
@@ -395,17 +383,17 @@ fn settings_at(c: &CouncilSeed, jan: i32) -> Option<[f64; SETTINGS]> {
 
 impl PlacementFit {
     /// England's yearly change in the groups' log levels ([`crate::placement::log_levels`]: log
-    /// specialist placements, log shares of post-16 and AP/other), and the log growth of
-    /// its state special placements, from `from_jan` to the latest census.
+    /// specialist placements, log shares of post-16 and AP/other; see [`share_slope`]), and
+    /// the log growth of its state special placements, from `from_jan` to the latest census.
     fn national(baseline: &Baseline, latest_jan: i32, p: &crate::scenario::Placement) -> Self {
-        let history_years = p.history_years;
         let first_jan = baseline.councils[0]
             .caseload
             .keys()
             .next()
             .copied()
             .unwrap_or(latest_jan);
-        let from_jan = (latest_jan - history_years as i32).max(first_jan);
+        let from_jan = (latest_jan - p.history_years as i32).max(first_jan);
+        let break_jan = p.share_break_january as i32;
         let england = |jan: i32| -> [f64; SETTINGS] {
             let mut out = [0.0; SETTINGS];
             for c in &baseline.councils {
@@ -419,42 +407,19 @@ impl PlacementFit {
         };
         let (a, b) = (england(from_jan), england(latest_jan));
         let span = f64::from((latest_jan - from_jan).max(1));
-        let share_window = share_window(
-            latest_jan,
-            history_years,
-            p.share_break_january as i32,
-            first_jan,
-        );
-        let slope = |g: usize, (from, to): (i32, i32)| {
-            let span = f64::from(to - from);
-            let (ra, rb) = (
-                crate::placement::log_levels(&england(from)),
-                crate::placement::log_levels(&england(to)),
-            );
-            if span > 0.0 {
-                (rb[g] - ra[g]) / span
-            } else {
-                0.0
-            }
-        };
         let national_capacity_growth = if a[SPECIAL_STATE] > 0.0 && b[SPECIAL_STATE] > 0.0 {
             (b[SPECIAL_STATE] / a[SPECIAL_STATE]).ln() / span
         } else {
             0.0
         };
+        let level = |g: usize| move |jan: i32| crate::placement::log_levels(&england(jan))[g];
         PlacementFit {
             from_jan,
             latest_jan,
-            share_window,
+            break_jan,
             national_slope: std::array::from_fn(|g| {
-                slope(
-                    g,
-                    if g == 0 {
-                        (from_jan, latest_jan)
-                    } else {
-                        share_window
-                    },
-                )
+                let break_jan = if g == 0 { from_jan } else { break_jan };
+                share_slope(level(g), from_jan, latest_jan, break_jan).unwrap_or(0.0)
             }),
             national_capacity_growth,
         }
@@ -471,20 +436,18 @@ impl PlacementFit {
         let log_level0 = crate::placement::log_levels(&latest);
         let w = weight(latest.iter().sum());
         let slope = std::array::from_fn(|g| {
-            let (from_jan, to_jan) = if g == 0 {
-                (self.from_jan, self.latest_jan)
-            } else {
-                self.share_window
-            };
             // A census the seeds lack counts as the latest one (no change of its own).
             let level = |jan: i32| {
                 settings_at(c, jan).map_or(log_level0[g], |s| crate::placement::log_levels(&s)[g])
             };
-            let own = if to_jan > from_jan {
-                (level(to_jan) - level(from_jan)) / f64::from(to_jan - from_jan)
+            // Specialist placements are one count across the break: no step is left out.
+            let break_jan = if g == 0 {
+                self.from_jan
             } else {
-                self.national_slope[g]
+                self.break_jan
             };
+            let own = share_slope(level, self.from_jan, self.latest_jan, break_jan)
+                .unwrap_or(self.national_slope[g]);
             w * own + (1.0 - w) * self.national_slope[g]
         });
         let state = latest[SPECIAL_STATE];
@@ -1478,18 +1441,22 @@ mod tests {
     }
 
     #[test]
-    fn share_windows_never_span_the_recording_break() {
-        // After the break: from the break (or `history_years` back) to the latest census.
-        assert_eq!(share_window(2026, 4, 2023, 2019), (2023, 2026));
-        assert_eq!(share_window(2024, 4, 2023, 2019), (2023, 2024));
-        assert_eq!(share_window(2026, 2, 2023, 2019), (2024, 2026));
-        // At the break: the years before it. Before it: as without a break.
-        assert_eq!(share_window(2023, 4, 2023, 2019), (2019, 2022));
-        assert_eq!(share_window(2022, 4, 2023, 2019), (2019, 2022));
-        assert_eq!(share_window(2020, 4, 2023, 2019), (2019, 2020));
-        // A break at the first census is no break.
-        assert_eq!(share_window(2026, 4, 2019, 2019), (2022, 2026));
-        assert_eq!(share_window(2019, 4, 2019, 2019), (2019, 2019));
+    fn share_slopes_leave_out_the_step_into_the_recording_break() {
+        // Log shares: +0.1 a year, and a recording step of +1.0 into 2023.
+        let level = |jan: i32| 0.1 * f64::from(jan - 2019) + if jan >= 2023 { 1.0 } else { 0.0 };
+        let close = |a: Option<f64>, b: f64| (a.unwrap() - b).abs() < 1e-12;
+        // Windows spanning the break: the step is left out, the other years' changes kept.
+        assert!(close(share_slope(level, 2022, 2026, 2023), 0.1));
+        assert!(close(share_slope(level, 2019, 2023, 2023), 0.1));
+        assert!(close(share_slope(level, 2021, 2024, 2023), 0.1));
+        // Read across it, the step would be a trend of +0.35 a year.
+        assert!(close(share_slope(level, 2022, 2026, 2019), 0.35));
+        // Windows on one side, or a break at the window's start: plain slopes.
+        assert!(close(share_slope(level, 2023, 2026, 2023), 0.1));
+        assert!(close(share_slope(level, 2019, 2022, 2023), 0.1));
+        // Only the step itself: no slope.
+        assert_eq!(share_slope(level, 2022, 2023, 2023), None);
+        assert_eq!(share_slope(level, 2023, 2023, 2023), None);
     }
 
     #[test]

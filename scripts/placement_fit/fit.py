@@ -3,8 +3,8 @@
 
 From every origin January 2021-2025, each council's trends over its last 4 Januaries (shrunk
 toward England's with weight plans / (plans + 3000)) forecast its January 1 to 3 years ahead.
-The post-16 and AP/other share trends never span the January 2023 recording break (as the model
-fits them: `placement.share_break_january`), and a share forecast across it is not scored.
+The post-16 and AP/other share slopes leave out the step into the January 2023 recording break (as
+the model fits them: `placement.share_break_january`), and a share forecast across it is not scored.
 For each term, level and slope sds are set so that a normal's 90% interval matches the 90%
 quantile of the absolute log errors at 1 and 3 years. Run from the repository root:
     python3 scripts/placement_fit/fit.py
@@ -30,21 +30,21 @@ BREAK = 2023
 SHARES = ("post16", "ap_other")
 
 
-def window(o, g):
-    """The Januaries (from, to) a trend of group g is fitted on at origin o."""
-    if g not in SHARES:
-        return max(2019, o - HY), o
-    if o >= BREAK + 1:
-        return max(BREAK, o - HY), o
-    to = min(o, BREAK - 1)
-    return max(2019, to - HY), to
-
-
 def lvl(x, g):
     """Log specialist placements, or log share of post16 / ap_other."""
     if g == "specialist":
         return np.log(max(x[g], 0.5))
     return np.log(max(x[g], 0.5) / x["ehcps"])
+
+
+def slope_of(series, lo, hi, g):
+    """Mean yearly log change of group g from January lo to hi, leaving out the change into
+    BREAK for the shares when the window spans it (as the model: `share_slope`)."""
+    years = hi - lo
+    if g in SHARES and lo < BREAK <= hi:
+        step = lvl(series.loc[BREAK], g) - lvl(series.loc[BREAK - 1], g)
+        return (lvl(series.loc[hi], g) - lvl(series.loc[lo], g) - step) / (years - 1) if years > 1 else None
+    return (lvl(series.loc[hi], g) - lvl(series.loc[lo], g)) / years
 
 
 def forecasts(o):
@@ -55,18 +55,16 @@ def forecasts(o):
         x = h.loc[c]
         w = x.loc[o, "ehcps"] / (x.loc[o, "ehcps"] + K)
         slope = {}
-        for g in ("specialist", "post16", "ap_other"):
-            lo, hi = window(o, g)
-            if (c, lo) in est or (c, hi) in est:
-                slope = None
-                break
-            own = (lvl(x.loc[hi], g) - lvl(x.loc[lo], g)) / (hi - lo)
-            eng = (lvl(nat.loc[hi], g) - lvl(nat.loc[lo], g)) / (hi - lo)
-            slope[g] = w * own + (1 - w) * eng
-        if slope is None:
-            continue
-        lo, _ = window(o, "places")
+        lo = max(2019, o - HY)
         span = o - lo
+        if (c, lo) in est:
+            continue
+        for g in ("specialist", "post16", "ap_other"):
+            own = slope_of(x, lo, o, g)
+            eng = slope_of(nat, lo, o, g)
+            if own is None:
+                own = eng
+            slope[g] = w * own + (1 - w) * eng
         st = x.loc[o, "special_state"]
         wk = st / (st + K)
         own = np.log(max(st, 1) / max(x.loc[lo, "special_state"], 1)) / span
