@@ -2,7 +2,7 @@
 //! score the forecast distributions against what happened (real values in the seeds).
 //! `export::backtest` writes the results; `table` is the terminal summary.
 
-use crate::calibration::{calibrate, Vintage};
+use crate::calibration::{calibrate, Model, Vintage};
 use crate::engine::{simulate, CouncilPaths, EnglandPaths};
 use crate::error::{ImplausibleFigure, InputError};
 use crate::metric::{Metric, NationalMetric};
@@ -194,6 +194,77 @@ pub struct Backtest {
     pub rows: Vec<Scored>,
     /// England's spend per plan over each spend target's FYs.
     pub per_plan: Vec<SpendPerPlan>,
+    /// Safety-valve councils against their agreed trajectory over each spend target's FYs.
+    pub off_track: Vec<OffTrack>,
+}
+
+/// A safety-valve council against its agreed trajectory over a spend target's FYs, on the
+/// model's own rule summed over them: off track when the overspend (spend before instalments
+/// less HNB) exceeds the trajectory plus `safety_valve.tolerance` x HNB. The record is the spend
+/// the data imply; the forecast is the share of paths off track (README "Back-test").
+#[derive(Debug, Clone)]
+pub struct OffTrack {
+    pub fy: FinancialYear,
+    pub span: i32,
+    pub la_code: u16,
+    pub la_name: String,
+    /// The agreed trajectory summed over the FYs (pounds of overspend allowed).
+    pub trajectory: f64,
+    /// The record: overspend beyond the tolerance, summed over the FYs.
+    pub excess: f64,
+    /// Share of paths off track.
+    pub p_off_track: f64,
+}
+
+impl OffTrack {
+    pub fn actual(&self) -> bool {
+        self.excess > self.trajectory
+    }
+}
+
+/// How well the forecast probabilities of being off track matched the record, over councils.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OffTrackScore {
+    pub fy: FinancialYear,
+    pub span: i32,
+    pub councils: usize,
+    /// Councils off track in the record.
+    pub off_track: usize,
+    /// The mean forecast probability.
+    pub mean_p: f64,
+    /// Mean squared difference between probability and record (0 or 1): the Brier score.
+    pub brier: f64,
+}
+
+/// One score per spend window with at least one safety-valve council.
+pub fn off_track_scores(bt: &Backtest) -> Vec<OffTrackScore> {
+    let mut windows: Vec<(FinancialYear, i32)> =
+        bt.off_track.iter().map(|o| (o.fy, o.span)).collect();
+    windows.dedup();
+    windows
+        .into_iter()
+        .map(|(fy, span)| {
+            let rows: Vec<&OffTrack> = bt
+                .off_track
+                .iter()
+                .filter(|o| o.fy == fy && o.span == span)
+                .collect();
+            let n = rows.len() as f64;
+            let record = |o: &OffTrack| f64::from(u8::from(o.actual()));
+            OffTrackScore {
+                fy,
+                span,
+                councils: rows.len(),
+                off_track: rows.iter().filter(|o| o.actual()).count(),
+                mean_p: rows.iter().map(|o| o.p_off_track).sum::<f64>() / n,
+                brier: rows
+                    .iter()
+                    .map(|o| (o.p_off_track - record(o)).powi(2))
+                    .sum::<f64>()
+                    / n,
+            }
+        })
+        .collect()
 }
 
 /// England's spend per plan over a spend target's FYs: implied by the data (every council), and
@@ -414,8 +485,19 @@ pub fn backtest_with(
         })
         .filter(|w| w.t + 1 >= w.span as usize)
         .collect();
-    let (per_council, national) =
-        simulate(&model, config, |cp| forecast_paths(cp, &wanted), progress);
+    let tolerance = model.scenario.safety_valve.tolerance;
+    let (per_council, national) = simulate(
+        &model,
+        config,
+        |cp| {
+            (
+                forecast_paths(cp, &wanted),
+                excess_paths(cp, &wanted, tolerance),
+            )
+        },
+        progress,
+    );
+    let (per_council, excess): (Vec<_>, Vec<_>) = per_council.into_iter().unzip();
     let scoring = Scoring {
         baseline,
         origin,
@@ -425,11 +507,13 @@ pub fn backtest_with(
     let mut rows = scoring.councils(&per_council);
     rows.extend(scoring.england(&national));
     let per_plan = scoring.spend_per_plan(&national);
+    let off_track = scoring.off_track(&model, &excess, tolerance);
     Ok(Backtest {
         scenario: scenario.scenario.name.clone(),
         origin,
         policy,
         per_plan,
+        off_track,
         councils: model.councils.len(),
         horizon,
         rows,
@@ -463,6 +547,29 @@ fn forecast_paths(cp: &CouncilPaths, wanted: &[Wanted]) -> Vec<Vec<f64>> {
         .collect()
 }
 
+/// One council's overspend beyond the safety-valve tolerance over each spend target's FYs, per
+/// path: the sum of `spend - (1 + tolerance) x funding` (empty for other targets).
+fn excess_paths(cp: &CouncilPaths, wanted: &[Wanted], tolerance: f64) -> Vec<Vec<f64>> {
+    wanted
+        .iter()
+        .map(|w| {
+            if w.target != Target::Spend {
+                return Vec::new();
+            }
+            (0..cp.paths)
+                .map(|p| {
+                    w.years()
+                        .map(|t| {
+                            let funding = cp.get(p, t, Metric::Funding);
+                            cp.get(p, t, Metric::Spend) - (1.0 + tolerance) * funding
+                        })
+                        .sum()
+                })
+                .collect()
+        })
+        .collect()
+}
+
 /// What scoring needs to turn forecast paths into scored rows.
 struct Scoring<'a> {
     baseline: &'a Baseline,
@@ -487,6 +594,49 @@ impl Scoring<'_> {
                         ..Scored::new((w.target, fy, w.span), self.origin, actual, values)
                     });
                 }
+            }
+        }
+        rows
+    }
+
+    /// Every safety-valve council whose agreement is live in all of a spend target's FYs and
+    /// whose spend the data imply there: its record and forecast against its trajectory.
+    fn off_track(&self, model: &Model, excess: &[Vec<Vec<f64>>], tolerance: f64) -> Vec<OffTrack> {
+        let mut rows = Vec::new();
+        for (w_index, w) in self.wanted.iter().enumerate() {
+            if w.target != Target::Spend {
+                continue;
+            }
+            let fy = self.years[w.t];
+            for ((seed, council), paths) in self
+                .baseline
+                .councils
+                .iter()
+                .zip(&model.councils)
+                .zip(excess)
+            {
+                let Some(terms) = &council.safety_valve else {
+                    continue;
+                };
+                if !w.years().all(|t| terms.live[t]) {
+                    continue;
+                }
+                let Some(spend) = implied_spend(seed, fy, w.span) else {
+                    continue;
+                };
+                let hnb = hnb_over(seed, fy, w.span);
+                let trajectory: f64 = w.years().map(|t| terms.trajectory[t]).sum();
+                let values = &paths[w_index];
+                let off = values.iter().filter(|v| **v > trajectory).count();
+                rows.push(OffTrack {
+                    fy,
+                    span: w.span,
+                    la_code: seed.la_code,
+                    la_name: seed.la_name.clone(),
+                    trajectory,
+                    excess: spend - (1.0 + tolerance) * hnb,
+                    p_off_track: off as f64 / values.len().max(1) as f64,
+                });
             }
         }
         rows
@@ -730,6 +880,7 @@ pub fn table(bt: &Backtest) -> String {
         "cov50",
         "cov90"
     );
+    let off_track = off_track_scores(bt);
     for sc in scores(bt) {
         let bias = if sc.target.is_money() {
             format!("£{:.1}m", sc.bias / 1e6)
@@ -760,22 +911,46 @@ pub fn table(bt: &Backtest) -> String {
             100.0 * sc.coverage_50,
             100.0 * sc.coverage_90
         ));
-        if let Some(e) = sc.england {
+        s.push_str(&notes_under(bt, &sc, &off_track));
+    }
+    s
+}
+
+/// The lines printed under a score's row: England's figure, England's spend per plan, and the
+/// safety-valve councils against their trajectory.
+fn notes_under(bt: &Backtest, sc: &Score, off_track: &[OffTrackScore]) -> String {
+    let mut s = String::new();
+    if let Some(e) = sc.england {
+        s.push_str(&format!(
+            "{:<19} England: actual {:.0}, median forecast {:.0} ({}inside the 90% band)\n",
+            "",
+            e.actual,
+            e.p50,
+            if e.in_90 { "" } else { "not " }
+        ));
+    }
+    if sc.target == Target::Spend && sc.group == Group::All {
+        if let Some(pp) = bt.per_plan.iter().find(|p| p.fy == sc.fy) {
             s.push_str(&format!(
-                "{:<19} England: actual {:.0}, median forecast {:.0} ({}inside the 90% band)\n",
-                "",
-                e.actual,
-                e.p50,
-                if e.in_90 { "" } else { "not " }
+                "{:<19} England spend per plan: implied £{:.0}, model median £{:.0} (90% band £{:.0}-£{:.0})\n",
+                "", pp.actual, pp.forecast.p50, pp.forecast.p05, pp.forecast.p95
             ));
         }
-        if sc.target == Target::Spend && sc.group == Group::All {
-            if let Some(pp) = bt.per_plan.iter().find(|p| p.fy == sc.fy) {
-                s.push_str(&format!(
-                    "{:<19} England spend per plan: implied £{:.0}, model median £{:.0} (90% band £{:.0}-£{:.0})\n",
-                    "", pp.actual, pp.forecast.p50, pp.forecast.p05, pp.forecast.p95
-                ));
-            }
+    }
+    if sc.target == Target::Spend && sc.group == Group::SafetyValve {
+        if let Some(o) = off_track
+            .iter()
+            .find(|o| o.fy == sc.fy && o.span == sc.span)
+        {
+            s.push_str(&format!(
+                "{:<19} Safety valve off trajectory: record {} of {} councils ({:.0}%), model mean probability {:.0}%, Brier score {:.3}\n",
+                "",
+                o.off_track,
+                o.councils,
+                100.0 * o.off_track as f64 / o.councils as f64,
+                100.0 * o.mean_p,
+                o.brier
+            ));
         }
     }
     s

@@ -1394,9 +1394,11 @@ fn safety_valve_terms(
             (in_year_deficit0.max(0.0) * ((agreement.target_fy.0 - fy.0) as f64 / span)).max(0.0)
         })
         .collect();
+    // Live from the FY the agreement was signed (a council cannot be off a trajectory it has
+    // not agreed) to its last instalment or target FY.
     let live = years
         .iter()
-        .map(|fy| *fy <= agreement.final_fy.max(agreement.target_fy))
+        .map(|fy| *fy >= agreement.cohort && *fy <= agreement.final_fy.max(agreement.target_fy))
         .collect();
     let last_payment_fy = ls.scenario.safety_valve.last_payment_fy;
     let due_after_hnsg = agreement

@@ -266,6 +266,83 @@ fn backtest_cli_writes_its_tables() {
         .iter()
         .filter_map(|o| o.as_str())
         .collect();
-    assert_eq!(outputs, ["backtest.csv", "backtest_summary.csv"]);
+    assert_eq!(
+        outputs,
+        [
+            "backtest.csv",
+            "backtest_summary.csv",
+            "backtest_sv_track.csv"
+        ]
+    );
     assert!(m["inputs"].as_array().is_some_and(|i| !i.is_empty()));
+}
+
+#[test]
+fn safety_valve_councils_are_scored_against_their_trajectory() {
+    // From 2020-21 with policy as it happened: every agreement is known, and two spend windows
+    // are scored (2021-22, and 2022-23 to 2023-24).
+    let ls = util::scenario();
+    let baseline = util::baseline();
+    let inputs = Inputs {
+        baseline,
+        scenario: &ls,
+        config: RunConfig {
+            paths: PATHS,
+            seed: SEED,
+        },
+    };
+    let bt = highneeds::backtest::backtest_with(
+        inputs,
+        util::fy("2020-21"),
+        highneeds::backtest::Policy::AsHappened,
+        &|| {},
+    )
+    .expect("back-test runs");
+    let tolerance = ls.scenario.safety_valve.tolerance;
+    let by_code: BTreeMap<u16, &highneeds::seeds::CouncilSeed> =
+        baseline.councils.iter().map(|c| (c.la_code, c)).collect();
+    let window = |fy: &str| -> Vec<&highneeds::backtest::OffTrack> {
+        bt.off_track
+            .iter()
+            .filter(|o| o.fy == util::fy(fy))
+            .collect()
+    };
+    let (early, late) = (window("2021-22"), window("2023-24"));
+    assert!(late.len() > 25, "{}", late.len());
+    for o in early.iter().chain(&late) {
+        let seed = by_code[&o.la_code];
+        let sv = seed
+            .safety_valve
+            .as_ref()
+            .expect("only safety-valve councils");
+        // Live in every FY of the window: an agreement signed later is not scored (a council
+        // cannot be off a trajectory it has not agreed; main before this change scored 35
+        // councils in 2021-22, 2022-23 agreements included).
+        assert!(sv.cohort.0 <= o.fy.0 - o.span + 1, "{}", o.la_name);
+        // The record: the spend the data imply, less (1 + tolerance) x HNB.
+        let spend = highneeds::backtest::implied_spend(seed, o.fy, o.span).unwrap();
+        let hnb: f64 = (o.fy.0 - o.span + 1..=o.fy.0)
+            .map(|y| seed.hnb[&highneeds::FinancialYear(y)].1)
+            .sum();
+        assert!(
+            (o.excess - (spend - (1.0 + tolerance) * hnb)).abs() < 1.0,
+            "{}",
+            o.la_name
+        );
+        assert!((0.0..=1.0).contains(&o.p_off_track));
+    }
+    assert!(!early.is_empty() && early.len() < late.len());
+    // Scores: the record's count, and the Brier score from the rows.
+    for s in highneeds::backtest::off_track_scores(&bt) {
+        let rows: Vec<_> = bt.off_track.iter().filter(|o| o.fy == s.fy).collect();
+        assert_eq!(s.councils, rows.len());
+        assert_eq!(s.off_track, rows.iter().filter(|o| o.actual()).count());
+        let brier = rows
+            .iter()
+            .map(|o| (o.p_off_track - f64::from(u8::from(o.actual()))).powi(2))
+            .sum::<f64>()
+            / rows.len() as f64;
+        assert!((s.brier - brier).abs() < 1e-12);
+        assert!(s.off_track > 0 && s.off_track < s.councils, "{s:?}");
+    }
 }

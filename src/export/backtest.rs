@@ -1,8 +1,9 @@
-//! The back-test's CSV files: `backtest.csv` (one row per scored forecast) and
-//! `backtest_summary.csv` (one row per target and year).
+//! The back-test's CSV files: `backtest.csv` (one row per scored forecast),
+//! `backtest_summary.csv` (one row per target and year) and `backtest_sv_track.csv` (each
+//! safety-valve council against its agreed trajectory).
 
 use super::{write_csv, Fixed, StatsColumns};
-use crate::backtest::{scores, Backtest, Score, Scored, Target};
+use crate::backtest::{scores, Backtest, OffTrack, Score, Scored, Target};
 use crate::summary::Band;
 use crate::FinancialYear;
 use anyhow::Result;
@@ -146,4 +147,39 @@ fn score_row<'a>(bt: &'a Backtest, s: &Score) -> (ForecastKey<'a>, ScoreColumns)
 
 pub fn write_summary(w: &mut dyn Write, bt: &Backtest) -> Result<()> {
     write_csv(w, scores(bt).iter().map(|s| score_row(bt, s)))
+}
+
+/// A `backtest_sv_track.csv` row: one safety-valve council over one spend target's FYs.
+#[derive(Serialize)]
+struct OffTrackRow<'a> {
+    la_code: u16,
+    la_name: &'a str,
+    /// The agreed trajectory summed over the FYs (pounds of overspend allowed).
+    trajectory: Fixed,
+    /// The record: overspend beyond the tolerance, summed over the FYs.
+    excess: Fixed,
+    /// 1 when the record is off track (`excess > trajectory`).
+    off_track: u8,
+    /// Share of paths off track.
+    p_off_track: Fixed,
+}
+
+fn off_track_row<'a>(bt: &'a Backtest, o: &'a OffTrack) -> (ForecastKey<'a>, OffTrackRow<'a>) {
+    let key = ForecastKey {
+        target: "sv_off_track",
+        ..ForecastKey::new(bt, Target::Spend, o.fy, o.span, o.fy.0 - bt.origin.0)
+    };
+    let row = OffTrackRow {
+        la_code: o.la_code,
+        la_name: &o.la_name,
+        trajectory: Fixed::new(o.trajectory, 0),
+        excess: Fixed::new(o.excess, 0),
+        off_track: u8::from(o.actual()),
+        p_off_track: Fixed::new(o.p_off_track, SHARE_DECIMALS),
+    };
+    (key, row)
+}
+
+pub fn write_off_track(w: &mut dyn Write, bt: &Backtest) -> Result<()> {
+    write_csv(w, bt.off_track.iter().map(|o| off_track_row(bt, o)))
 }

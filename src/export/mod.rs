@@ -173,6 +173,9 @@ pub fn write_backtest(dir: &Path, bt: &Backtest, provenance: &Provenance) -> Res
     let mut staged = Staged::new(dir)?;
     staged.file("backtest.csv", |w| backtest::write_rows(w, bt))?;
     staged.file("backtest_summary.csv", |w| backtest::write_summary(w, bt))?;
+    staged.file("backtest_sv_track.csv", |w| {
+        backtest::write_off_track(w, bt)
+    })?;
     let origin = Some(bt.origin);
     let manifest = Manifest::new(provenance, &bt.horizon, origin, bt.councils, staged.names())?;
     staged.json("manifest.json", &manifest)?;
