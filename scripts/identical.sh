@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Byte-identical check: every bundled scenario and the back-test (several origins) give the same CSVs
-# and charts from the working tree as from a reference commit.
+# and charts (and the briefing: summary.md, report.html) from the working tree as from a reference
+# commit.
 #
 # Usage: scripts/identical.sh [REF] [PATHS]    (REF defaults to HEAD, PATHS to 300)
 # It builds REF in a git worktree under target/identical-ref (kept between calls, so re-runs are quick),
-# runs both binaries with the same seed and paths, and compares every file except manifest.json
-# (which holds timings and the version). Exit 0 when all files match, 1 otherwise.
+# runs both binaries with the same seed, paths and command line, and compares every file except
+# manifest.json (which holds timings and the version); summary.md and report.html are compared with
+# their UTC time stamp masked. Exit 0 when all files match, 1 otherwise.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ref=${1:-HEAD}
@@ -29,20 +31,31 @@ ref_bin=$root/target/identical-ref-target/release/highneeds
 
 rm -rf "$work"
 mkdir -p "$work/ref" "$work/new"
+# Both binaries see the same command line (summary.md and report.html quote it): the program name
+# `highneeds`, absolute inputs and an output folder relative to ref/ or new/.
 run_both() { # $1 = label, rest = arguments
     local label=$1
     shift
-    (cd "$root" && "$ref_bin" "$@" --seeds "$root/seeds" --quiet --out "$work/ref/$label") >/dev/null
-    (cd "$root" && "$new_bin" "$@" --seeds "$root/seeds" --quiet --out "$work/new/$label") >/dev/null
+    (cd "$work/ref" && exec -a highneeds "$ref_bin" "$@" --seeds "$root/seeds" --quiet --out "$label") >/dev/null
+    (cd "$work/new" && exec -a highneeds "$new_bin" "$@" --seeds "$root/seeds" --quiet --out "$label") >/dev/null
 }
-for s in scenarios/*.toml; do
+for s in "$root"/scenarios/*.toml; do
     name=$(basename "$s" .toml)
     run_both "$name" run "$s" --paths "$paths" --seed "$seed"
 done
 for origin in 2020-21 2021-22; do
-    run_both "backtest-$origin" backtest scenarios/baseline.toml --origin "$origin" --paths "$paths" --seed "$seed"
+    run_both "backtest-$origin" backtest "$root/scenarios/baseline.toml" --origin "$origin" --paths "$paths" --seed "$seed"
 done
 
+# Files compared byte for byte, but for the briefing's "run <UTC time>" stamp (summary.md,
+# report.html), which differs between the two runs by the clock alone.
+stamp='s/[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z/<time>/g'
+same() {
+    case $1 in
+    *.md | *.html) cmp -s <(sed -E "$stamp" "$1") <(sed -E "$stamp" "$2") ;;
+    *) cmp -s "$1" "$2" ;;
+    esac
+}
 status=0
 compared=0
 while IFS= read -r f; do
@@ -51,7 +64,7 @@ while IFS= read -r f; do
     if [[ ! -f $work/new/$rel ]]; then
         echo "MISSING in new: $rel"
         status=1
-    elif ! cmp -s "$f" "$work/new/$rel"; then
+    elif ! same "$f" "$work/new/$rel"; then
         echo "DIFFERS: $rel"
         status=1
     fi
