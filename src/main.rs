@@ -3,18 +3,13 @@
 //! 1 other failure, 130 interrupted (SIGINT, SIGTERM or SIGHUP).
 
 mod args;
+mod commands;
 mod terminal;
 
 use anyhow::Result;
-use args::{Cli, Command, Common, RunFlags};
+use args::{Cli, Command};
 use clap::Parser;
-use highneeds::backtest::Policy;
-use highneeds::calibration::Vintage;
-use highneeds::export;
-use highneeds::sweep::Shard;
-use highneeds::{scenario, seeds::Baseline, FinancialYear, InputError};
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use highneeds::{export, InputError};
 
 /// The exit code after an interrupt.
 const INTERRUPTED: i32 = 130;
@@ -55,163 +50,31 @@ fn dispatch(cli: Cli) -> Result<()> {
             local,
             out,
             councils,
-        } => run(common, local, out, &councils),
+        } => commands::run(common, local, out, &councils),
         Command::Compare {
             a,
             b,
             flags,
             seed_b,
             out,
-        } => compare(&a, &b, flags, seed_b, out),
-        Command::Check { scenario, seeds } => check(&scenario, &seeds),
+        } => commands::compare(&a, &b, flags, seed_b, out),
+        Command::Check { scenario, seeds } => commands::check(&scenario, &seeds),
         Command::Sweep {
             common,
             sets,
             shard,
             local,
             out,
-        } => sweep(common, &sets, shard, local, out),
-        Command::Merge { shards, out } => merge(&shards, &out),
-        Command::Sensitivity { common, out } => sensitivity(common, out),
+        } => commands::sweep(common, &sets, shard, local, out),
+        Command::Merge { shards, out } => commands::merge(&shards, &out),
+        Command::Sensitivity { common, out } => commands::sensitivity(common, out),
         Command::Backtest {
             common,
             origin,
             policy,
             out,
-        } => backtest(common, origin, policy.into(), out),
+        } => commands::backtest(common, origin, policy.into(), out),
         Command::Report(a) => terminal::say(&a.write()?),
         Command::ExportPlan(a) => terminal::say(&a.write()?),
     }
-}
-
-fn run(
-    common: Common,
-    local: Option<PathBuf>,
-    out: Option<PathBuf>,
-    councils: &[String],
-) -> Result<()> {
-    let mut p = common.prepare()?;
-    if let Some(path) = local {
-        p.baseline = p.baseline.with_local(&path)?;
-    }
-    export::check_run(&p.scenario, &p.baseline, councils)?;
-    let out = args::out_dir(out, p.name());
-    let steps = p.baseline.councils.len() as u64;
-    let (result, clock) = p.with_progress(p.name(), steps, |progress| {
-        highneeds::run::project(p.inputs(), Vintage::latest(), progress)
-    });
-    let report = result?.report(p.name());
-    export::write_run(&out, &report, &p.provenance(&clock), councils)?;
-    let w = &mut std::io::stdout().lock();
-    terminal::print_headline(w, &report.headline(), clock.wall_seconds, &out)?;
-    Ok(())
-}
-
-fn compare(
-    a: &Path,
-    b: &Path,
-    flags: RunFlags,
-    seed_b: Option<u64>,
-    out: Option<PathBuf>,
-) -> Result<()> {
-    let p = flags.prepare(a)?;
-    let seed_b = seed_b.unwrap_or(p.config.seed);
-    let b = scenario::load(b)?;
-    let name = format!("compare-{}-{}", p.name(), b.scenario.name);
-    let out = args::out_dir(out, &name);
-    let steps = 2 * p.baseline.councils.len() as u64;
-    let (comparison, _) = p.with_progress(&name, steps, |progress| {
-        highneeds::compare::compare(&p.baseline, &p.scenario, &b, p.config, seed_b, progress)
-    });
-    let comparison = comparison?;
-    export::write_compare(&out, &comparison)?;
-    terminal::print_comparison(&mut std::io::stdout().lock(), &comparison, &out)?;
-    Ok(())
-}
-
-fn sweep(
-    common: Common,
-    sets: &[String],
-    shard: Option<Shard>,
-    local: Option<PathBuf>,
-    out: Option<PathBuf>,
-) -> Result<()> {
-    let mut p = common.prepare()?;
-    if let Some(path) = local {
-        p.baseline = p.baseline.with_local(&path)?;
-    }
-    let plan = highneeds::sweep::plan(&p.scenario, &p.baseline, sets, p.config, shard)?;
-    p.check_memory(plan.max_years())?;
-    let out = out.unwrap_or_else(|| highneeds::sweep::default_folder(&plan.manifest, shard));
-    let steps = (plan.variants.len() * p.baseline.councils.len()) as u64;
-    let (done, clock) = p.with_progress("sweep", steps, |progress| {
-        highneeds::sweep::run(&plan, &p.baseline, p.threads, &out, progress)
-    });
-    terminal::print_sweep(
-        &mut std::io::stdout().lock(),
-        &plan,
-        &done?,
-        clock.wall_seconds,
-        &out,
-    )
-}
-
-fn merge(shards: &[PathBuf], out: &Path) -> Result<()> {
-    let manifest = highneeds::sweep::merge(shards, out)?;
-    let (n, variants) = (shards.len(), manifest.variants.len());
-    writeln!(
-        std::io::stdout(),
-        "merged {n} shards ({variants} variants); wrote {}",
-        out.display()
-    )?;
-    Ok(())
-}
-
-fn sensitivity(common: Common, out: Option<PathBuf>) -> Result<()> {
-    let p = common.prepare()?;
-    let name = format!("sensitivity-{}", p.name());
-    let out = args::out_dir(out, &name);
-    let steps = highneeds::sensitivity::progress_steps(&p.scenario, p.baseline.councils.len());
-    let (s, clock) = p.with_progress(&name, steps, |progress| {
-        highneeds::sensitivity::sensitivity(&p.baseline, &p.scenario, p.config, progress)
-    });
-    let s = s?;
-    export::write_sensitivity(&out, &s, &p.provenance(&clock))?;
-    terminal::print_sensitivity(&mut std::io::stdout().lock(), &s, &out)?;
-    Ok(())
-}
-
-fn check(path: &Path, seeds: &Option<PathBuf>) -> Result<()> {
-    let scenario = scenario::load(path)?;
-    let baseline = Baseline::load(&args::seeds_dir(seeds))?;
-    let report = highneeds::run::check(&baseline, &scenario)?;
-    let w = &mut std::io::stdout().lock();
-    terminal::print_check(w, &report)?;
-    terminal::print_warnings(&report.warnings)?;
-    write!(w, "{}", scenario.resolved_toml())?;
-    Ok(())
-}
-
-fn backtest(
-    common: Common,
-    origin: FinancialYear,
-    policy: Policy,
-    out: Option<PathBuf>,
-) -> Result<()> {
-    let p = common.prepare()?;
-    export::size::check_backtest(&p.scenario, &p.baseline)?;
-    let out = args::out_dir(
-        out,
-        &highneeds::backtest::folder_name(p.name(), origin, policy),
-    );
-    let steps = p.baseline.councils.len() as u64;
-    let (bt, clock) = p.with_progress(&format!("backtest {origin}"), steps, |progress| {
-        highneeds::backtest::backtest_with(p.inputs(), origin, policy, progress)
-    });
-    let bt = bt?;
-    export::write_backtest(&out, &bt, &p.provenance(&clock))?;
-    let w = &mut std::io::stdout().lock();
-    write!(w, "{}", highneeds::backtest::table(&bt))?;
-    writeln!(w, "wrote {}", out.display())?;
-    Ok(())
 }
