@@ -17,10 +17,20 @@ fn cite(file: &str, b: &Band, columns: &str) -> String {
 
 pub fn render(f: &RunFolder) -> String {
     let mut s = String::new();
+    heading(&mut s, f);
+    england(&mut s, f);
+    most_at_risk(&mut s, f);
+    let _ = writeln!(s, "## What drives the answer");
+    let _ = writeln!(s);
+    s.push_str(&drivers(f));
+    let _ = writeln!(s);
+    key_assumptions(&mut s, f);
+    s
+}
+
+/// The title, the run's scenario, paths, seed and version, and how to read the figures.
+fn heading(s: &mut String, f: &RunFolder) {
     let info = &f.info;
-    let t = f.override_end();
-    let end = &f.years[t];
-    let councils = f.councils.len();
     let _ = writeln!(s, "# {}: what this run says", info.scenario_name);
     let _ = writeln!(s);
     let _ = writeln!(
@@ -40,98 +50,113 @@ pub fn render(f: &RunFolder) -> String {
         "Money is in nominal pounds; a deficit is positive. Each figure is followed by the cell it comes from in this folder (file, line, column), so it can be checked. \"90% band\" means 90% of the simulated paths fall inside it (p05 to p95)."
     );
     let _ = writeln!(s);
+}
 
+/// One bullet on an England figure: `- {label}{median}{after} (median), 90% band {p05} to {p95}.
+/// ({cell})`, the part up to "(median)" in bold where `bold`.
+struct Figure<'a> {
+    /// The words before the median, with their own `: ` or space.
+    label: String,
+    /// Words after the median (e.g. ` of 153`).
+    after: String,
+    bold: bool,
+    /// The metric of `national.csv` the figure is read from.
+    metric: &'a str,
+    format: fn(f64) -> String,
+}
+
+impl Figure<'_> {
+    fn line(&self, b: &Band) -> String {
+        let bold = if self.bold { "**" } else { "" };
+        let columns = format!("metric `{}`, columns `p50`, `p05`, `p95`", self.metric);
+        format!(
+            "- {bold}{}{}{} (median){bold}, 90% band {} to {}. ({})",
+            self.label,
+            (self.format)(b.p50),
+            self.after,
+            (self.format)(b.p05),
+            (self.format)(b.p95),
+            cite(NATIONAL_CSV, b, &columns)
+        )
+    }
+}
+
+/// A plain figure: label, metric and how its numbers are written.
+fn figure<'a>(label: &str, metric: &'a str, format: fn(f64) -> String) -> Figure<'a> {
+    Figure {
+        label: label.to_string(),
+        after: String::new(),
+        bold: false,
+        metric,
+        format,
+    }
+}
+
+/// England when the override ends (and the year after, and the horizon's end).
+fn england(s: &mut String, f: &RunFolder) {
+    let t = f.override_end();
+    let end = &f.years[t];
+    let last = f.years.len() - 1;
     let _ = writeln!(
         s,
         "## England when the override ends ({}, FY {end})",
         fy_end_date(end)
     );
     let _ = writeln!(s);
-    if let Some(d) = f.national("cumulative_deficit").map(|v| v[t]) {
-        let _ = writeln!(
-            s,
-            "- **High-needs deficits of the councils in deficit: {} (median)**, 90% band {} to {}. ({})",
-            bn(d.p50),
-            bn(d.p05),
-            bn(d.p95),
-            cite(NATIONAL_CSV, &d, "metric `cumulative_deficit`, columns `p50`, `p05`, `p95`")
-        );
-    }
-    if let Some(c) = f.national("councils_over_reserves").map(|v| v[t]) {
-        let _ = writeln!(
-            s,
-            "- **Councils whose deficit exceeds their usable reserves: {} of {councils} (median)**, 90% band {} to {}. ({})",
-            count(c.p50),
-            count(c.p05),
-            count(c.p95),
-            cite(NATIONAL_CSV, &c, "metric `councils_over_reserves`, columns `p50`, `p05`, `p95`")
-        );
-    }
-    if let Some(c) = f.national("councils_in_deficit").map(|v| v[t]) {
-        let _ = writeln!(
-            s,
-            "- Councils in deficit: {} (median), 90% band {} to {}. ({})",
-            count(c.p50),
-            count(c.p05),
-            count(c.p95),
-            cite(
-                NATIONAL_CSV,
-                &c,
-                "metric `councils_in_deficit`, columns `p50`, `p05`, `p95`"
+    let at = |metric: &str, year: usize| f.national(metric).map(|v| v[year]);
+    let at_end = [
+        Figure {
+            bold: true,
+            ..figure(
+                "High-needs deficits of the councils in deficit: ",
+                "cumulative_deficit",
+                bn,
             )
-        );
-    }
-    if let Some(e) = f.national("ehcps").map(|v| v[t]) {
-        let _ = writeln!(
-            s,
-            "- EHCPs in force at the January {} census: {} (median), 90% band {} to {}. ({})",
-            fy_end_year(end),
-            whole(e.p50),
-            whole(e.p05),
-            whole(e.p95),
-            cite(
-                NATIONAL_CSV,
-                &e,
-                "metric `ehcps`, columns `p50`, `p05`, `p95`"
+        },
+        Figure {
+            bold: true,
+            after: format!(" of {}", f.councils.len()),
+            ..figure(
+                "Councils whose deficit exceeds their usable reserves: ",
+                "councils_over_reserves",
+                count,
             )
-        );
-    }
-    if let Some(p) = f.national("shortfall").map(|v| v[t]) {
-        let _ = writeln!(
-            s,
-            "- Deficits in excess of councils' usable reserves, summed over councils: {} (median), 90% band {} to {}. ({})",
-            bn(p.p50),
-            bn(p.p05),
-            bn(p.p95),
-            cite(NATIONAL_CSV, &p, "metric `shortfall`, columns `p50`, `p05`, `p95`")
-        );
-    }
-    if t + 1 < f.years.len() {
-        if let Some(p) = f.national("central_pressure").map(|v| v[t + 1]) {
-            if p.p95 > 0.0 {
-                let _ = writeln!(
-                    s,
-                    "- In FY {}, the first year after the override, overspend absorbed centrally: {} (median), 90% band {} to {}. ({})",
-                    f.years[t + 1],
-                    bn(p.p50),
-                    bn(p.p05),
-                    bn(p.p95),
-                    cite(NATIONAL_CSV, &p, "metric `central_pressure`, columns `p50`, `p05`, `p95`")
-                );
-            }
+        },
+        figure("Councils in deficit: ", "councils_in_deficit", count),
+        figure(
+            &format!(
+                "EHCPs in force at the January {} census: ",
+                fy_end_year(end)
+            ),
+            "ehcps",
+            whole,
+        ),
+        figure(
+            "Deficits in excess of councils' usable reserves, summed over councils: ",
+            "shortfall",
+            bn,
+        ),
+    ];
+    for fig in &at_end {
+        if let Some(b) = at(fig.metric, t) {
+            let _ = writeln!(s, "{}", fig.line(&b));
         }
     }
-    let last = f.years.len() - 1;
-    if let Some(d) = f.national("cumulative_deficit").map(|v| v[last]) {
-        let _ = writeln!(
-            s,
-            "- Later on, at the end of FY {}: deficits of councils in deficit {} (median), 90% band {} to {}. ({})",
-            f.years[last],
-            bn(d.p50),
-            bn(d.p05),
-            bn(d.p95),
-            cite(NATIONAL_CSV, &d, "metric `cumulative_deficit`, columns `p50`, `p05`, `p95`")
+    if t + 1 < f.years.len() {
+        if let Some(b) = at("central_pressure", t + 1).filter(|b| b.p95 > 0.0) {
+            let label = format!(
+                "In FY {}, the first year after the override, overspend absorbed centrally: ",
+                f.years[t + 1]
+            );
+            let _ = writeln!(s, "{}", figure(&label, "central_pressure", bn).line(&b));
+        }
+    }
+    if let Some(b) = at("cumulative_deficit", last) {
+        let label = format!(
+            "Later on, at the end of FY {}: deficits of councils in deficit ",
+            f.years[last]
         );
+        let _ = writeln!(s, "{}", figure(&label, "cumulative_deficit", bn).line(&b));
     }
     let _ = writeln!(s);
     let _ = writeln!(
@@ -139,13 +164,16 @@ pub fn render(f: &RunFolder) -> String {
         "England's figures are summed over councils path by path and only then summarised, so they are not the sum of the councils' medians."
     );
     let _ = writeln!(s);
+}
 
+/// The table of the councils most likely to have a deficit over their reserves.
+fn most_at_risk(s: &mut String, f: &RunFolder) {
     let _ = writeln!(s, "## The councils most at risk");
     let _ = writeln!(s);
     let _ = writeln!(
         s,
         "Ranked by the probability that the council's DSG deficit exceeds its usable reserves when the override ends. The probability's Monte Carlo standard error (from {} paths) is shown after the ±. Reserves are an estimate (see the README); where a council knows better, set `reserves.overrides` in the scenario.",
-        info.paths
+        f.info.paths
     );
     let _ = writeln!(s);
     let _ = writeln!(
@@ -176,12 +204,10 @@ pub fn render(f: &RunFolder) -> String {
         "Columns of `{SUMMARY_CSV}`: `p_deficit_exceeds_reserves`, `p_deficit_exceeds_reserves_se`, `deficit_p50`, `deficit_p05`, `deficit_p95`, `reserves`. Every council is in `{SUMMARY_CSV}` and in `report.html`."
     );
     let _ = writeln!(s);
+}
 
-    let _ = writeln!(s, "## What drives the answer");
-    let _ = writeln!(s);
-    s.push_str(&drivers(f));
-    let _ = writeln!(s);
-
+/// The scenario's key assumptions and the command that reproduces the folder.
+fn key_assumptions(s: &mut String, f: &RunFolder) {
     let _ = writeln!(s, "## The scenario's key assumptions");
     let _ = writeln!(s);
     let _ = writeln!(
@@ -196,13 +222,12 @@ pub fn render(f: &RunFolder) -> String {
     let _ = writeln!(
         s,
         "To reproduce this folder: `{}` with the inputs whose SHA-256 are listed in `manifest.json`.",
-        if info.command.is_empty() {
+        if f.info.command.is_empty() {
             "highneeds run SCENARIO --seed SEED --paths PATHS".to_string()
         } else {
-            info.command.clone()
+            f.info.command.clone()
         }
     );
-    s
 }
 
 /// What drives the answer, from the folder's sensitivity table if it has one (the inputs with
@@ -285,13 +310,7 @@ fn signed_bn(pounds: f64) -> String {
 
 /// The key scenario terms in plain English.
 fn assumptions(f: &RunFolder) -> Vec<String> {
-    let g = |k: &str| f.term(k).unwrap_or_else(|| "not recorded".to_string());
-    let share = |k: &str| {
-        f.term(k)
-            .and_then(|v| v.parse::<f64>().ok())
-            .map_or_else(|| "not recorded".to_string(), pct)
-    };
-    let mut v = vec![
+    vec![
         format!(
             "The statutory override ends on {} (the end of FY {}, `override`): deficits are compared with usable reserves then.",
             fy_end_date(&f.info.override_end_fy),
@@ -301,34 +320,66 @@ fn assumptions(f: &RunFolder) -> Vec<String> {
             "Projection from FY {} to FY {} (`horizon`), starting from the latest DSG balances and January census in the seeds.",
             f.info.first_fy, f.info.last_fy,
         ),
-    ];
+        hnsg_term(f),
+        format!(
+            "Support for deficits built up before the override ends: a share between {} and {} of the overspend, drawn once per path (`interim_support`).",
+            share(f, "interim_support.share_low"),
+            share(f, "interim_support.share_high")
+        ),
+        after_override_term(f),
+        format!(
+            "EHCP growth: each council's own recent growth, shrunk toward England's, drifting by {} a year on the log new-plan rate (`demand.trend_mean`).",
+            term(f, "demand.trend_mean")
+        ),
+        format!(
+            "High-needs block funding grows {} a year on average after the known allocations (`funding.growth_mean`); independent special school fees grow {} a year (`costs.inflation.special_independent`).",
+            share(f, "funding.growth_mean"),
+            share(f, "costs.inflation.special_independent")
+        ),
+        savings_term(f),
+        reform_term(f),
+    ]
+}
+
+/// A scenario term as recorded, or "not recorded".
+fn term(f: &RunFolder, key: &str) -> String {
+    f.term(key).unwrap_or_else(|| "not recorded".to_string())
+}
+
+/// A scenario term that is a share, as a percentage, or "not recorded".
+fn share(f: &RunFolder, key: &str) -> String {
+    f.term(key)
+        .and_then(|v| v.parse::<f64>().ok())
+        .map_or_else(|| "not recorded".to_string(), pct)
+}
+
+/// The High Needs Stability Grant, or that there is none.
+fn hnsg_term(f: &RunFolder) -> String {
     // Older manifests say `hnsg.enabled`; newer ones leave the grant out when it is off.
     let hnsg_on = match f.term("hnsg.enabled") {
         Some(v) => v == "true",
         None => f.term("hnsg").is_some_and(|v| v != "null"),
     };
+    if !hnsg_on {
+        return "No High Needs Stability Grant (`hnsg` off).".to_string();
+    }
     let hnsg_date = f
         .term("hnsg.balance_date")
         .or_else(|| f.term("hnsg.balance_fy").map(|fy| fy_end_date(&fy)))
         .unwrap_or_else(|| "not recorded".to_string());
-    if hnsg_on {
-        v.push(format!(
-            "High Needs Stability Grant: {} of each council's eligible deficit at {} is written off, paid in FY {}, if DfE approves the council's SEND reform plan (probability {}); a {} haircut (`hnsg`).",
-            share("hnsg.share"),
-            hnsg_date,
-            g("hnsg.payment_fy"),
-            share("hnsg.approval_probability"),
-            share("hnsg.haircut"),
-        ));
-    } else {
-        v.push("No High Needs Stability Grant (`hnsg` off).".to_string());
-    }
-    v.push(format!(
-        "Support for deficits built up before the override ends: a share between {} and {} of the overspend, drawn once per path (`interim_support`).",
-        share("interim_support.share_low"),
-        share("interim_support.share_high")
-    ));
-    let regime = g("after_override.regime");
+    format!(
+        "High Needs Stability Grant: {} of each council's eligible deficit at {} is written off, paid in FY {}, if DfE approves the council's SEND reform plan (probability {}); a {} haircut (`hnsg`).",
+        share(f, "hnsg.share"),
+        hnsg_date,
+        term(f, "hnsg.payment_fy"),
+        share(f, "hnsg.approval_probability"),
+        share(f, "hnsg.haircut"),
+    )
+}
+
+/// Who carries overspends after the override.
+fn after_override_term(f: &RunFolder) -> String {
+    let regime = term(f, "after_override.regime");
     let what = match regime.as_str() {
         "central" => {
             "new overspend is funded centrally; the historic deficit stays with the council"
@@ -337,40 +388,39 @@ fn assumptions(f: &RunFolder) -> Vec<String> {
         "council" => "overspends keep adding to the council's deficit",
         _ => "see the scenario",
     };
-    v.push(format!(
+    format!(
         "After the override, from FY {}: `{regime}`: {what} (`after_override`).",
-        g("after_override.from_fy")
-    ));
-    v.push(format!(
-        "EHCP growth: each council's own recent growth, shrunk toward England's, drifting by {} a year on the log new-plan rate (`demand.trend_mean`).",
-        g("demand.trend_mean")
-    ));
-    v.push(format!(
-        "High-needs block funding grows {} a year on average after the known allocations (`funding.growth_mean`); independent special school fees grow {} a year (`costs.inflation.special_independent`).",
-        share("funding.growth_mean"),
-        share("costs.inflation.special_independent")
-    ));
+        term(f, "after_override.from_fy")
+    )
+}
+
+/// The local savings plan, or that the forecast is unmitigated.
+fn savings_term(f: &RunFolder) -> String {
     let savings = f
         .term("mitigation.savings_share")
         .and_then(|x| x.parse::<f64>().ok())
         .unwrap_or(0.0);
-    v.push(if savings > 0.0 {
+    if savings > 0.0 {
         format!(
             "A local savings plan removes up to {} of spend from FY {}, partly delivered (`mitigation`).",
             pct(savings),
-            g("mitigation.start_fy")
+            term(f, "mitigation.start_fy")
         )
     } else {
-        "No local savings plan (`mitigation.savings_share = 0`): the unmitigated forecast.".to_string()
-    });
-    if f.term("reform.enabled").as_deref() == Some("true") {
-        v.push(format!(
-            "SEND reform from FY {}: the new-plan rate changes by {} (`reform`).",
-            g("reform.start_fy"),
-            share("reform.new_plan_rate_change")
-        ));
-    } else {
-        v.push("No SEND reform effect modelled (`reform.enabled = false`).".to_string());
+        "No local savings plan (`mitigation.savings_share = 0`): the unmitigated forecast."
+            .to_string()
     }
-    v
+}
+
+/// The SEND reform's effect, or that none is modelled.
+fn reform_term(f: &RunFolder) -> String {
+    if f.term("reform.enabled").as_deref() == Some("true") {
+        format!(
+            "SEND reform from FY {}: the new-plan rate changes by {} (`reform`).",
+            term(f, "reform.start_fy"),
+            share(f, "reform.new_plan_rate_change")
+        )
+    } else {
+        "No SEND reform effect modelled (`reform.enabled = false`).".to_string()
+    }
 }
