@@ -655,6 +655,8 @@ impl<const L: usize> PathDraws<L> {
 /// One path's placement trends for a council, from its own stream: a level and a slope for each
 /// group's log share, a level and a growth for the state special places. The capacity's normals
 /// are correlated with the specialist share's (`placement.capacity_specialist_correlation`).
+/// With probability `placement.wide_share` every spread of the council-path is `wide_factor`
+/// times as wide (a scale mixture of normals: placement errors have heavy tails).
 fn draw_placement(run: &RunInputs, council: usize, path: usize) -> PlacementPath {
     let p = &run.model.scenario.placement;
     let mut rng = stream(run.seed, PLACEMENT_STREAM, path, council);
@@ -664,11 +666,13 @@ fn draw_placement(run: &RunInputs, council: usize, path: usize) -> PlacementPath
     // Specialist share: level z[0], slope z[1]; capacity: level and growth last.
     z[2 * placement::GROUPS] = rho * z[0] + own * z[2 * placement::GROUPS];
     z[2 * placement::GROUPS + 1] = rho * z[1] + own * z[2 * placement::GROUPS + 1];
+    let wide = rng.gen::<f64>() < p.wide_share;
+    let scale = if wide { p.wide_factor } else { 1.0 };
     let spread = PlacementSpread {
-        level_sd: p.share_level_sd.to_array(),
-        slope_sd: p.share_slope_sd.to_array(),
-        capacity_level_sd: p.capacity_level_sd,
-        capacity_growth_sd: p.capacity_growth_sd,
+        level_sd: p.share_level_sd.to_array().map(|sd| scale * sd),
+        slope_sd: p.share_slope_sd.to_array().map(|sd| scale * sd),
+        capacity_level_sd: scale * p.capacity_level_sd,
+        capacity_growth_sd: scale * p.capacity_growth_sd,
     };
     run.model.councils[council].placement.draw(&spread, &z)
 }

@@ -194,6 +194,9 @@ fn offsets_from_the_trend_are_constant(
     p.capacity_level_sd = 0.1;
     p.capacity_growth_sd = 0.0;
     p.capacity_specialist_correlation = 0.0;
+    // One spread for every council-path (the wide draws are tested on their own below), so
+    // no path's post-16 share is pushed against the groups' cap.
+    p.wide_share = 0.0;
     let model = util::model(&ls);
     let (cs, _) = util::sim(&model, PATHS, SEED);
     let first = t_of(&model, "2026-27");
@@ -322,4 +325,34 @@ fn share_slopes_are_fitted_after_the_2023_recording_break() {
         from_2023 < 0.02 && from_2022 > 0.06,
         "{from_2023} {from_2022}"
     );
+}
+
+#[test]
+fn wide_council_paths_draw_with_every_spread_scaled() {
+    // Every council-path wide (share 1) at factor 2 is the same run as none wide with every
+    // placement sd doubled: the mixture scales the spreads, not the normals. With share 0 the
+    // factor does nothing.
+    let with = |share: f64, factor: f64, sd_scale: f64| {
+        let mut ls = util::scenario();
+        let p = &mut ls.scenario.placement;
+        (p.wide_share, p.wide_factor) = (share, factor);
+        let scale = |g: &mut PerGroup| {
+            g.specialist *= sd_scale;
+            g.post16 *= sd_scale;
+            g.ap_other *= sd_scale;
+        };
+        scale(&mut p.share_level_sd);
+        scale(&mut p.share_slope_sd);
+        p.capacity_level_sd *= sd_scale;
+        p.capacity_growth_sd *= sd_scale;
+        let model = util::model(&ls);
+        let (cs, _) = util::sim(&model, 6, SEED);
+        let t = t_of(&model, "2029-30");
+        cs.iter()
+            .flat_map(|cp| (0..cp.paths).map(move |p| cp.get(p, t, Metric::BY_SETTING[AP_OTHER])))
+            .collect::<Vec<f64>>()
+    };
+    assert_eq!(with(1.0, 2.0, 1.0), with(0.0, 1.0, 2.0));
+    assert_eq!(with(0.0, 3.0, 1.0), with(0.0, 1.0, 1.0));
+    assert_ne!(with(0.0, 1.0, 1.0), with(0.0, 1.0, 2.0));
 }

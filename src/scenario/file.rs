@@ -126,6 +126,8 @@ file_table! {
         capacity_level_sd: f64,
         capacity_growth_sd: f64,
         capacity_specialist_correlation: f64,
+        wide_share: f64,
+        wide_factor: f64,
         induced_demand: f64,
         new_places: Vec<NewPlaces>,
         new_places_rule: PlacesRule,

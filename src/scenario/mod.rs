@@ -186,6 +186,10 @@ pub struct Placement {
     pub capacity_level_sd: f64,
     pub capacity_growth_sd: f64,
     pub capacity_specialist_correlation: f64,
+    /// Share of council-paths whose placement draws are `wide_factor` times as spread: placement
+    /// errors have heavier tails than a normal (README "Placement uncertainty").
+    pub wide_share: f64,
+    pub wide_factor: f64,
     pub induced_demand: f64,
     pub new_places: Vec<NewPlaces>,
     pub new_places_rule: PlacesRule,

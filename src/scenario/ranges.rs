@@ -121,6 +121,8 @@ pub const KEYS: &[(&str, Rule)] = &[
     ("placement.capacity_level_sd", Rule::Number(closed(0.0, 1.0, LOG_SD))),
     ("placement.capacity_growth_sd", Rule::Number(closed(0.0, 0.2, LOG_SD))),
     ("placement.capacity_specialist_correlation", Rule::Number(closed(0.0, 0.99, "a correlation"))),
+    ("placement.wide_share", Rule::Number(closed(0.0, 1.0, "a share of council-paths"))),
+    ("placement.wide_factor", Rule::Number(closed(1.0, 10.0, "a multiple of the placement sds"))),
     ("placement.capacity_headroom", Rule::Number(closed(0.0, 1.0, SHARE))),
     ("placement.induced_demand", Rule::Number(closed(0.0, 2.0, "placements per new place"))),
     ("placement.new_places", Rule::Text("a list of `{ fy = \"2027-28\", places = 1000 }`, each `fy` inside the horizon")),

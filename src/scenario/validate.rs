@@ -270,7 +270,8 @@ fn placement(
     Ok(read_table!(keys, file, "placement" => Placement {
         entry_mix_shrinkage_plans, history_years, share_break_january, trend_shrinkage_plans,
         capacity_headroom,
-        capacity_level_sd, capacity_growth_sd, capacity_specialist_correlation, induced_demand,
+        capacity_level_sd, capacity_growth_sd, capacity_specialist_correlation, wide_share,
+        wide_factor, induced_demand,
         new_places_rule,
     } with {
         share_level_sd: per_group(keys, "placement.share_level_sd", file.share_level_sd)?,
