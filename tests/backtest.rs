@@ -1,7 +1,7 @@
 //! Back-test: rows and scores, no look-ahead (leak test), and the CLI.
 
 use crate::util::{self, bin, col, read_csv, write_csv, SEED};
-use highneeds::backtest::{backtest, scores, Backtest, Target};
+use highneeds::backtest::{backtest_with, scores, Backtest, Policy, Target};
 use highneeds::engine::RunConfig;
 use highneeds::run::Inputs;
 use highneeds::seeds::Baseline;
@@ -12,6 +12,10 @@ use std::path::Path;
 const PATHS: usize = 30;
 
 fn run_bt(baseline: &Baseline) -> Backtest {
+    run_bt_with(baseline, "2021-22", Policy::AsOf)
+}
+
+fn run_bt_with(baseline: &Baseline, origin: &str, policy: Policy) -> Backtest {
     let ls = util::scenario();
     let inputs = Inputs {
         baseline,
@@ -21,7 +25,7 @@ fn run_bt(baseline: &Baseline) -> Backtest {
             seed: SEED,
         },
     };
-    backtest(inputs, util::fy("2021-22"), &|| {}).expect("back-test runs")
+    backtest_with(inputs, util::fy(origin), policy, &|| {}).expect("back-test runs")
 }
 
 #[test]
@@ -283,21 +287,7 @@ fn safety_valve_councils_are_scored_against_their_trajectory() {
     // are scored (2021-22, and 2022-23 to 2023-24).
     let ls = util::scenario();
     let baseline = util::baseline();
-    let inputs = Inputs {
-        baseline,
-        scenario: &ls,
-        config: RunConfig {
-            paths: PATHS,
-            seed: SEED,
-        },
-    };
-    let bt = highneeds::backtest::backtest_with(
-        inputs,
-        util::fy("2020-21"),
-        highneeds::backtest::Policy::AsHappened,
-        &|| {},
-    )
-    .expect("back-test runs");
+    let bt = run_bt_with(baseline, "2020-21", Policy::AsHappened);
     let tolerance = ls.scenario.safety_valve.tolerance;
     let by_code: BTreeMap<u16, &highneeds::seeds::CouncilSeed> =
         baseline.councils.iter().map(|c| (c.la_code, c)).collect();
