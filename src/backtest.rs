@@ -437,22 +437,7 @@ pub fn backtest_with(
         scenario,
         config,
     } = inputs;
-    let (earliest, latest) = origins(baseline).ok_or_else(|| {
-        InputError::invalid(
-            &baseline.dir,
-            "the seeds hold no year a back-test can start from",
-        )
-    })?;
-    if !(earliest..=latest).contains(&origin) {
-        return Err(InputError::invalid(
-            "--origin",
-            format!(
-                "{origin} is not allowed: on these seeds a back-test can start from the end of \
-                 {earliest} (the first year with every council's DSG balance and census) to the \
-                 end of {latest} (the last with data after it to score)"
-            ),
-        ));
-    }
+    check_origin(baseline, origin)?;
     let targets = targets(baseline, origin);
     let last = targets.iter().map(|t| t.1).max().ok_or_else(|| {
         InputError::invalid(
@@ -473,18 +458,7 @@ pub fn backtest_with(
         years: model.schedule.years.clone(),
         override_end: model.schedule.override_end,
     };
-    let t_of = |fy: FinancialYear| horizon.years.iter().position(|y| *y == fy);
-    let wanted: Vec<Wanted> = targets
-        .iter()
-        .filter_map(|(target, fy, span)| {
-            t_of(*fy).map(|t| Wanted {
-                target: *target,
-                t,
-                span: *span,
-            })
-        })
-        .filter(|w| w.t + 1 >= w.span as usize)
-        .collect();
+    let wanted = Wanted::in_years(&targets, &horizon.years);
     let tolerance = model.scenario.safety_valve.tolerance;
     let (per_council, national) = simulate(
         &model,
@@ -520,6 +494,27 @@ pub fn backtest_with(
     })
 }
 
+/// The seeds allow a back-test from `origin`, or the error says from which origins they do.
+fn check_origin(baseline: &Baseline, origin: FinancialYear) -> Result<(), InputError> {
+    let (earliest, latest) = origins(baseline).ok_or_else(|| {
+        InputError::invalid(
+            &baseline.dir,
+            "the seeds hold no year a back-test can start from",
+        )
+    })?;
+    if !(earliest..=latest).contains(&origin) {
+        return Err(InputError::invalid(
+            "--origin",
+            format!(
+                "{origin} is not allowed: on these seeds a back-test can start from the end of \
+                 {earliest} (the first year with every council's DSG balance and census) to the \
+                 end of {latest} (the last with data after it to score)"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// A scored target in the model's years: the last year's index and the years summed.
 #[derive(Debug, Clone, Copy)]
 struct Wanted {
@@ -529,6 +524,22 @@ struct Wanted {
 }
 
 impl Wanted {
+    /// The targets whose years all lie in the model's `years`.
+    fn in_years(targets: &[(Target, FinancialYear, i32)], years: &[FinancialYear]) -> Vec<Self> {
+        targets
+            .iter()
+            .filter_map(|(target, fy, span)| {
+                let t = years.iter().position(|y| y == fy)?;
+                Some(Wanted {
+                    target: *target,
+                    t,
+                    span: *span,
+                })
+            })
+            .filter(|w| w.t + 1 >= w.span as usize)
+            .collect()
+    }
+
     /// The years summed, as indices.
     fn years(&self) -> std::ops::RangeInclusive<usize> {
         self.t + 1 - self.span as usize..=self.t
