@@ -7,6 +7,7 @@
 
 use super::folder::{Band, CouncilRisk};
 use anyhow::{anyhow, Result};
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -149,13 +150,57 @@ pub fn png(
 
 pub const FAN_SIZE: (u32, u32) = (900, 560);
 
+/// A chart with numbers on both axes.
+type Plane<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
 /// Draws a fan chart: 90% band, 50% band, median, the override end, and an optional reference.
 pub fn draw_fan<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, fan: &Fan) -> Result<()> {
-    let d = fan.unit.divisor();
     let n = fan.bands.len();
     if n == 0 {
         return Err(anyhow!("a fan chart needs at least one year"));
     }
+    let (lo, hi) = fan_range(fan)?;
+    root.fill(&WHITE).map_err(err)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(&fan.title, (FONT, 20))
+        .margin(16)
+        .margin_right(28)
+        .margin_bottom(LEGEND_ROW)
+        .x_label_area_size(56)
+        .y_label_area_size(84)
+        .build_cartesian_2d(-0.3f64..(n as f64 - 0.7), lo..hi)
+        .map_err(err)?;
+    fan_mesh(&mut chart, fan, lo)?;
+    draw_fan_bands(&mut chart, fan)?;
+    if lo < 0.0 {
+        // Zero, where a deficit turns into a surplus.
+        chart
+            .draw_series(LineSeries::new(
+                [(-0.3, 0.0), (n as f64 - 0.7, 0.0)],
+                BLACK.stroke_width(1),
+            ))
+            .map_err(err)?;
+    }
+    if let Some(t) = fan.override_end {
+        mark_override_end(&root, &mut chart, fan, t, (lo, hi))?;
+    }
+    let mut legend = vec![
+        (Swatch::Fill(BLUE.mix(0.18)), "90% band (p05 to p95)"),
+        (Swatch::Fill(BLUE.mix(0.38)), "50% band (p25 to p75)"),
+        (Swatch::Line(BLUE), "median"),
+    ];
+    if let Some((name, _)) = &fan.reference {
+        legend.push((Swatch::Dashed(RED), name));
+    }
+    draw_legend(&root, &legend)?;
+    root.present().map_err(err)?;
+    Ok(())
+}
+
+/// The fan's value axis in its unit: from zero (or below, padded, where a value is negative) to
+/// above the highest p95 or reference value; an error where either end is not finite.
+fn fan_range(fan: &Fan) -> Result<(f64, f64)> {
+    let d = fan.unit.divisor();
     let mut lo = fan.bands.iter().map(|b| b.p05 / d).fold(0.0, f64::min);
     let mut hi = fan.bands.iter().map(|b| b.p95 / d).fold(0.0, f64::max);
     if let Some((_, r)) = &fan.reference {
@@ -171,20 +216,15 @@ pub fn draw_fan<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, fan: &Fan) -> 
         ));
     }
     let pad = (hi - lo).max(1e-9) * 0.08;
-    let (lo, hi) = (if lo < 0.0 { lo - pad } else { 0.0 }, hi + pad);
-    root.fill(&WHITE).map_err(err)?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(&fan.title, (FONT, 20))
-        .margin(16)
-        .margin_right(28)
-        .margin_bottom(LEGEND_ROW)
-        .x_label_area_size(56)
-        .y_label_area_size(84)
-        .build_cartesian_2d(-0.3f64..(n as f64 - 0.7), lo..hi)
-        .map_err(err)?;
+    Ok((if lo < 0.0 { lo - pad } else { 0.0 }, hi + pad))
+}
+
+/// The fan's axes: every FY labelled (every other one after eight years, always including the
+/// override end's and the last), values in the fan's unit.
+fn fan_mesh<DB: DrawingBackend>(chart: &mut Plane<'_, DB>, fan: &Fan, lo: f64) -> Result<()> {
     let years = fan.years;
+    let n = fan.bands.len();
     let label_every = if n > 8 { 2 } else { 1 };
-    // Every other FY is labelled, always including the override end's.
     let parity = fan.override_end.unwrap_or(0) % label_every;
     chart
         .configure_mesh()
@@ -208,33 +248,22 @@ pub fn draw_fan<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, fan: &Fan) -> 
         .label_style((FONT, 14))
         .axis_desc_style((FONT, 15))
         .draw()
-        .map_err(err)?;
+        .map_err(err)
+}
+
+/// The fan itself: the 90% and 50% bands, the median and the dashed reference line.
+fn draw_fan_bands<DB: DrawingBackend>(chart: &mut Plane<'_, DB>, fan: &Fan) -> Result<()> {
+    let d = fan.unit.divisor();
     let x = |i: usize| i as f64;
-    let band = |lo: fn(&Band) -> f64, hi: fn(&Band) -> f64| -> Vec<(f64, f64)> {
-        let mut v: Vec<(f64, f64)> = fan
-            .bands
-            .iter()
-            .enumerate()
-            .map(|(i, b)| (x(i), hi(b) / d))
-            .collect();
-        v.extend(
-            fan.bands
-                .iter()
-                .enumerate()
-                .rev()
-                .map(|(i, b)| (x(i), lo(b) / d)),
-        );
-        v
-    };
     chart
         .draw_series(std::iter::once(Polygon::new(
-            band(|b| b.p05, |b| b.p95),
+            band_outline(fan, |b| b.p05, |b| b.p95),
             BLUE.mix(0.18),
         )))
         .map_err(err)?;
     chart
         .draw_series(std::iter::once(Polygon::new(
-            band(|b| b.p25, |b| b.p75),
+            band_outline(fan, |b| b.p25, |b| b.p75),
             BLUE.mix(0.38),
         )))
         .map_err(err)?;
@@ -254,46 +283,55 @@ pub fn draw_fan<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, fan: &Fan) -> 
             ))
             .map_err(err)?;
     }
-    if lo < 0.0 {
-        // Zero, where a deficit turns into a surplus.
-        chart
-            .draw_series(LineSeries::new(
-                [(-0.3, 0.0), (n as f64 - 0.7, 0.0)],
-                BLACK.stroke_width(1),
-            ))
-            .map_err(err)?;
-    }
-    if let Some(t) = fan.override_end {
-        let xo = x(t);
-        chart
-            .draw_series(DashedLineSeries::new(
-                [(xo, lo), (xo, hi)],
-                6,
-                4,
-                GREY.stroke_width(1),
-            ))
-            .map_err(err)?;
-        let year_end =
-            fan.years[t].get(..2).unwrap_or("").to_string() + fan.years[t].get(5..7).unwrap_or("");
-        let (px, py) = chart.backend_coord(&(xo, hi));
-        root.draw(&Text::new(
-            format!("override ends 31 March {year_end}"),
-            (px + 6, py + 4),
-            (FONT, 14).into_font().color(&GREY),
+    Ok(())
+}
+
+/// The outline of a band, in the fan's unit: along its top from the first FY to the last, then
+/// back along its bottom.
+fn band_outline(fan: &Fan, lo: fn(&Band) -> f64, hi: fn(&Band) -> f64) -> Vec<(f64, f64)> {
+    let d = fan.unit.divisor();
+    let mut v: Vec<(f64, f64)> = fan
+        .bands
+        .iter()
+        .enumerate()
+        .map(|(i, b)| (i as f64, hi(b) / d))
+        .collect();
+    v.extend(
+        fan.bands
+            .iter()
+            .enumerate()
+            .rev()
+            .map(|(i, b)| (i as f64, lo(b) / d)),
+    );
+    v
+}
+
+/// A dashed vertical line at the override-end FY `t`, labelled with its date.
+fn mark_override_end<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    chart: &mut Plane<'_, DB>,
+    fan: &Fan,
+    t: usize,
+    (lo, hi): (f64, f64),
+) -> Result<()> {
+    let xo = t as f64;
+    chart
+        .draw_series(DashedLineSeries::new(
+            [(xo, lo), (xo, hi)],
+            6,
+            4,
+            GREY.stroke_width(1),
         ))
         .map_err(err)?;
-    }
-    let mut legend = vec![
-        (Swatch::Fill(BLUE.mix(0.18)), "90% band (p05 to p95)"),
-        (Swatch::Fill(BLUE.mix(0.38)), "50% band (p25 to p75)"),
-        (Swatch::Line(BLUE), "median"),
-    ];
-    if let Some((name, _)) = &fan.reference {
-        legend.push((Swatch::Dashed(RED), name));
-    }
-    draw_legend(&root, &legend)?;
-    root.present().map_err(err)?;
-    Ok(())
+    let year_end =
+        fan.years[t].get(..2).unwrap_or("").to_string() + fan.years[t].get(5..7).unwrap_or("");
+    let (px, py) = chart.backend_coord(&(xo, hi));
+    root.draw(&Text::new(
+        format!("override ends 31 March {year_end}"),
+        (px + 6, py + 4),
+        (FONT, 14).into_font().color(&GREY),
+    ))
+    .map_err(err)
 }
 
 /// Height in pixels of the legend row under a fan chart.
@@ -453,6 +491,28 @@ pub fn draw_distribution<DB: DrawingBackend>(
         .y_label_area_size(70)
         .build_cartesian_2d(x0..x1, 0f64..top * 100.0)
         .map_err(err)?;
+    distribution_mesh(&mut chart)?;
+    chart
+        .draw_series(shares.iter().map(|(n, s)| {
+            let x = *n as f64;
+            Rectangle::new(
+                [(x - 0.4, 0.0), (x + 0.4, s * 100.0)],
+                BLUE.mix(0.75).filled(),
+            )
+        }))
+        .map_err(err)?;
+    if let Some(b) = band {
+        for (name, v, dy) in [("median", b.p50, 4), ("p05", b.p05, 22), ("p95", b.p95, 22)] {
+            let label = format!("{name} {}", super::count(v));
+            mark_value(&root, &mut chart, v, label, dy, top * 100.0)?;
+        }
+    }
+    root.present().map_err(err)?;
+    Ok(())
+}
+
+/// The distribution's axes: whole numbers of councils, shares of paths in per cent.
+fn distribution_mesh<DB: DrawingBackend>(chart: &mut Plane<'_, DB>) -> Result<()> {
     chart
         .configure_mesh()
         .light_line_style(TRANSPARENT)
@@ -470,45 +530,38 @@ pub fn draw_distribution<DB: DrawingBackend>(
         .label_style((FONT, 14))
         .axis_desc_style((FONT, 15))
         .draw()
-        .map_err(err)?;
+        .map_err(err)
+}
+
+/// A dashed vertical line at `v` up to `top`, labelled at the top (`dy` pixels down): red for
+/// the median, grey for the other marks.
+fn mark_value<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    chart: &mut Plane<'_, DB>,
+    v: f64,
+    label: String,
+    dy: i32,
+    top: f64,
+) -> Result<()> {
     chart
-        .draw_series(shares.iter().map(|(n, s)| {
-            let x = *n as f64;
-            Rectangle::new(
-                [(x - 0.4, 0.0), (x + 0.4, s * 100.0)],
-                BLUE.mix(0.75).filled(),
-            )
-        }))
+        .draw_series(DashedLineSeries::new(
+            [(v, 0.0), (v, top)],
+            6,
+            4,
+            if label.starts_with("median") {
+                RED.stroke_width(2)
+            } else {
+                GREY.stroke_width(1)
+            },
+        ))
         .map_err(err)?;
-    if let Some(b) = band {
-        let mut mark = |v: f64, label: String, dy: i32| -> Result<()> {
-            chart
-                .draw_series(DashedLineSeries::new(
-                    [(v, 0.0), (v, top * 100.0)],
-                    6,
-                    4,
-                    if label.starts_with("median") {
-                        RED.stroke_width(2)
-                    } else {
-                        GREY.stroke_width(1)
-                    },
-                ))
-                .map_err(err)?;
-            let (px, py) = chart.backend_coord(&(v, top * 100.0));
-            root.draw(&Text::new(
-                label,
-                (px + 5, py + dy),
-                (FONT, 14).into_font().color(&GREY),
-            ))
-            .map_err(err)?;
-            Ok(())
-        };
-        mark(b.p50, format!("median {}", super::count(b.p50)), 4)?;
-        mark(b.p05, format!("p05 {}", super::count(b.p05)), 22)?;
-        mark(b.p95, format!("p95 {}", super::count(b.p95)), 22)?;
-    }
-    root.present().map_err(err)?;
-    Ok(())
+    let (px, py) = chart.backend_coord(&(v, top));
+    root.draw(&Text::new(
+        label,
+        (px + 5, py + dy),
+        (FONT, 14).into_font().color(&GREY),
+    ))
+    .map_err(err)
 }
 
 #[cfg(test)]

@@ -98,49 +98,11 @@ fn data(f: &RunFolder) -> serde_json::Value {
 }
 
 pub fn render(f: &RunFolder) -> Result<String> {
-    let t = f.override_end();
-    let end = fy_end_date(&f.years[t]);
+    let end = esc(&fy_end_date(&f.years[f.override_end()]));
     let info = &f.info;
-    let deficit_chart = {
-        let fan = super::national_fan(f, "cumulative_deficit")?;
-        responsive(&charts::svg(charts::FAN_SIZE, |r| {
-            charts::draw_fan(r, &fan)
-        })?)
-    };
-    let ehcps_chart = {
-        let fan = super::national_fan(f, "ehcps")?;
-        responsive(&charts::svg(charts::FAN_SIZE, |r| {
-            charts::draw_fan(r, &fan)
-        })?)
-    };
-    let band = f.national("councils_over_reserves").map(|v| v[t]);
-    let dist_chart = responsive(&charts::svg(charts::DISTRIBUTION_SIZE, |r| {
-        charts::draw_distribution(
-            r,
-            &super::distribution_title(f),
-            &f.over_reserves,
-            band.as_ref(),
-        )
-    })?);
-    let mut headline = Vec::new();
-    if let Some(d) = f.national("cumulative_deficit").map(|v| v[t]) {
-        headline.push(format!(
-            "<div class=\"fig\"><div class=\"big\">{}</div><div>deficits of councils in deficit at {} (median)</div><div class=\"band\">90% band {} to {}</div></div>",
-            bn(d.p50), esc(&end), bn(d.p05), bn(d.p95)
-        ));
-    }
-    if let Some(c) = band {
-        headline.push(format!(
-            "<div class=\"fig\"><div class=\"big\">{} of {}</div><div>councils whose deficit exceeds usable reserves (median)</div><div class=\"band\">90% band {} to {}</div></div>",
-            super::count(c.p50), f.councils.len(), super::count(c.p05), super::count(c.p95)
-        ));
-    }
-    if let Some(e) = f.national("ehcps").map(|v| v[t]) {
-        headline.push(format!(
-            "<div class=\"fig\"><div class=\"big\">{:.0}k</div><div>EHCPs in force in January {} (median)</div><div class=\"band\">90% band {:.0}k to {:.0}k</div></div>",
-            e.p50 / 1e3, super::fy_end_year(&f.years[t]), e.p05 / 1e3, e.p95 / 1e3
-        ));
-    }
+    let deficit_chart = fan_chart(f, "cumulative_deficit")?;
+    let ehcps_chart = fan_chart(f, "ehcps")?;
+    let dist_chart = distribution_chart(f)?;
     let data = serde_json::to_string(&data(f))?.replace("</", "<\\/");
     let description = f.term("description").unwrap_or_default();
     let mut html = String::with_capacity(400_000);
@@ -156,21 +118,13 @@ pub fn render(f: &RunFolder) -> Result<String> {
         started = esc(&info.when()),
     ));
     html.push_str(&format!(
-        "<section id=\"headline\"><h2>England when the override ends ({})</h2>\n<div class=\"figs\">{}</div></section>\n",
-        esc(&end),
-        headline.join("")
+        "<section id=\"headline\"><h2>England when the override ends ({end})</h2>\n<div class=\"figs\">{}</div></section>\n",
+        headline(f).join("")
     ));
     html.push_str(&format!(
         "<section id=\"national\"><h2>England, year by year</h2>\n<div class=\"charts\"><figure id=\"national-deficit\">{deficit_chart}</figure><figure id=\"national-ehcps\">{ehcps_chart}</figure></div>\n<figure id=\"over-reserves\">{dist_chart}</figure></section>\n"
     ));
-    html.push_str(&format!(
-        "<section id=\"councils\"><h2>Every council at {end}</h2>\n<p>Click a column to sort, a council to see its projection. P(deficit &gt; reserves) is shown with its Monte Carlo standard error.</p>\n<input id=\"search\" type=\"search\" placeholder=\"Search by council name or code\" aria-label=\"Search councils\"> <span id=\"count\"></span>\n<div id=\"detail\" hidden><h3 id=\"council-name\"></h3><div class=\"body\"><div id=\"council-chart\"></div><table id=\"council-numbers\"></table></div></div>\n<table id=\"table\"><thead><tr>{}</tr></thead><tbody></tbody></table></section>\n",
-        COLUMNS
-            .iter()
-            .map(|(key, label, _)| format!("<th data-key=\"{key}\" tabindex=\"0\">{label}</th>"))
-            .collect::<String>(),
-        end = esc(&end)
-    ));
+    html.push_str(&councils_section(&end));
     html.push_str(&format!(
         "<footer><p>Made by <code>highneeds report</code> from the CSVs in this folder (<code>councils.csv</code>, <code>national.csv</code>, <code>summary.csv</code>, <code>councils_over_reserves.csv</code>) and <code>manifest.json</code>. Command: <code>{}</code></p></footer>\n",
         esc(&info.command)
@@ -179,6 +133,66 @@ pub fn render(f: &RunFolder) -> Result<String> {
         "<script type=\"application/json\" id=\"data\">{data}</script>\n<script>\n{SCRIPT}</script>\n</body>\n</html>\n"
     ));
     Ok(html)
+}
+
+/// England's fan chart of one metric, scaled to the page.
+fn fan_chart(f: &RunFolder, metric: &str) -> Result<String> {
+    let fan = super::national_fan(f, metric)?;
+    Ok(responsive(&charts::svg(charts::FAN_SIZE, |r| {
+        charts::draw_fan(r, &fan)
+    })?))
+}
+
+/// The distribution of councils over their reserves when the override ends, scaled to the page.
+fn distribution_chart(f: &RunFolder) -> Result<String> {
+    let band = f
+        .national("councils_over_reserves")
+        .map(|v| v[f.override_end()]);
+    Ok(responsive(&charts::svg(charts::DISTRIBUTION_SIZE, |r| {
+        charts::draw_distribution(
+            r,
+            &super::distribution_title(f),
+            &f.over_reserves,
+            band.as_ref(),
+        )
+    })?))
+}
+
+/// England's headline figures when the override ends, one `<div class="fig">` each.
+fn headline(f: &RunFolder) -> Vec<String> {
+    let t = f.override_end();
+    let end = fy_end_date(&f.years[t]);
+    let mut headline = Vec::new();
+    if let Some(d) = f.national("cumulative_deficit").map(|v| v[t]) {
+        headline.push(format!(
+            "<div class=\"fig\"><div class=\"big\">{}</div><div>deficits of councils in deficit at {} (median)</div><div class=\"band\">90% band {} to {}</div></div>",
+            bn(d.p50), esc(&end), bn(d.p05), bn(d.p95)
+        ));
+    }
+    if let Some(c) = f.national("councils_over_reserves").map(|v| v[t]) {
+        headline.push(format!(
+            "<div class=\"fig\"><div class=\"big\">{} of {}</div><div>councils whose deficit exceeds usable reserves (median)</div><div class=\"band\">90% band {} to {}</div></div>",
+            super::count(c.p50), f.councils.len(), super::count(c.p05), super::count(c.p95)
+        ));
+    }
+    if let Some(e) = f.national("ehcps").map(|v| v[t]) {
+        headline.push(format!(
+            "<div class=\"fig\"><div class=\"big\">{:.0}k</div><div>EHCPs in force in January {} (median)</div><div class=\"band\">90% band {:.0}k to {:.0}k</div></div>",
+            e.p50 / 1e3, super::fy_end_year(&f.years[t]), e.p05 / 1e3, e.p95 / 1e3
+        ));
+    }
+    headline
+}
+
+/// The councils' section: search box, detail pane and the table's head (the script fills it).
+fn councils_section(end: &str) -> String {
+    format!(
+        "<section id=\"councils\"><h2>Every council at {end}</h2>\n<p>Click a column to sort, a council to see its projection. P(deficit &gt; reserves) is shown with its Monte Carlo standard error.</p>\n<input id=\"search\" type=\"search\" placeholder=\"Search by council name or code\" aria-label=\"Search councils\"> <span id=\"count\"></span>\n<div id=\"detail\" hidden><h3 id=\"council-name\"></h3><div class=\"body\"><div id=\"council-chart\"></div><table id=\"council-numbers\"></table></div></div>\n<table id=\"table\"><thead><tr>{}</tr></thead><tbody></tbody></table></section>\n",
+        COLUMNS
+            .iter()
+            .map(|(key, label, _)| format!("<th data-key=\"{key}\" tabindex=\"0\">{label}</th>"))
+            .collect::<String>(),
+    )
 }
 
 /// Table columns: data key, heading, format.
