@@ -146,12 +146,14 @@ impl KeyValue for BTreeMap<String, f64> {}
 impl KeyValue for [[f64; 3]; 3] {}
 
 /// `Struct { field: keys.value("table.field", file.field)?, .. }`: each listed field read from
-/// the key of its own name, then the fields given `with` their values.
+/// the key of its own name, then the fields given `with` their values. The table is a name
+/// (`"costs"`) or, for a table of values by group, setting or age band, its key
+/// (`"costs.unit_cost"`).
 macro_rules! read_table {
-    ($keys:ident, $file:ident, $table:literal => $Struct:ident { $($field:ident),* $(,)? }
+    ($keys:ident, $file:ident, $table:expr => $Struct:ident { $($field:ident),* $(,)? }
      $(with { $($name:ident: $value:expr),* $(,)? })?) => {
         $Struct {
-            $($field: $keys.value(concat!($table, ".", stringify!($field)), $file.$field)?,)*
+            $($field: $keys.value(&format!("{}.{}", $table, stringify!($field)), $file.$field)?,)*
             $($($name: $value,)*)?
         }
     };
@@ -282,12 +284,7 @@ fn placement(
 
 /// Values by placement group, each checked against the range of `table.*`.
 fn per_group(keys: &ScenarioKeys, table: &str, file: PerGroupFile) -> Result<PerGroup, InputError> {
-    let value = |group: &str, value: Option<f64>| keys.number(&format!("{table}.{group}"), value);
-    Ok(PerGroup {
-        specialist: value("specialist", file.specialist)?,
-        post16: value("post16", file.post16)?,
-        ap_other: value("ap_other", file.ap_other)?,
-    })
+    Ok(read_table!(keys, file, table => PerGroup { specialist, post16, ap_other }))
 }
 
 /// Values by setting, each checked against the range of `table.*`.
@@ -296,15 +293,9 @@ fn per_setting(
     table: &str,
     file: PerSettingFile,
 ) -> Result<PerSetting, InputError> {
-    let value =
-        |setting: &str, value: Option<f64>| keys.number(&format!("{table}.{setting}"), value);
-    Ok(PerSetting {
-        mainstream: value("mainstream", file.mainstream)?,
-        special_state: value("special_state", file.special_state)?,
-        special_independent: value("special_independent", file.special_independent)?,
-        post16: value("post16", file.post16)?,
-        ap_other: value("ap_other", file.ap_other)?,
-    })
+    Ok(read_table!(keys, file, table => PerSetting {
+        mainstream, special_state, special_independent, post16, ap_other,
+    }))
 }
 
 fn costs(keys: &ScenarioKeys, file: CostsFile) -> Result<Costs, InputError> {
@@ -503,14 +494,9 @@ fn per_age_band(
     table: &str,
     file: PerAgeBandFile,
 ) -> Result<PerAgeBand, InputError> {
-    let value = |band: &str, value: Option<f64>| keys.number(&format!("{table}.{band}"), value);
-    Ok(PerAgeBand {
-        under_5: value("under_5", file.under_5)?,
-        age_5_10: value("age_5_10", file.age_5_10)?,
-        age_11_15: value("age_11_15", file.age_11_15)?,
-        age_16_19: value("age_16_19", file.age_16_19)?,
-        age_20_25: value("age_20_25", file.age_20_25)?,
-    })
+    Ok(read_table!(keys, file, table => PerAgeBand {
+        under_5, age_5_10, age_11_15, age_16_19, age_20_25,
+    }))
 }
 
 /// A pair of bounds of a uniform draw: each in its range, the low not above the high.

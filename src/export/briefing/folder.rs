@@ -7,6 +7,18 @@ use anyhow::Result;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+/// `Struct { field: row.num("field")?, .. }`: each listed field read from the column of its own
+/// name, in the order listed, then the fields given `with` their values.
+macro_rules! numbers {
+    ($row:expr => $Struct:ident { $($field:ident),* $(,)? }
+     $(with { $($name:ident $(: $value:expr)?),* $(,)? })?) => {
+        $Struct {
+            $($field: $row.num(stringify!($field))?,)*
+            $($($name $(: $value)?,)*)?
+        }
+    };
+}
+
 /// Mean and percentiles of one metric in one FY, as written in a CSV row (read as the run's
 /// own [`Stats`], so `band.p50` reads like a summary's).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -137,21 +149,17 @@ impl RunFolder {
         })?;
         let mut councils = Vec::new();
         for_each_row(&path(SUMMARY_CSV), |row, line| {
-            councils.push(CouncilRisk {
-                la_code: row.get("la_code")?.to_string(),
-                la_name: row.get("la_name")?.to_string(),
-                deficit_p50: row.num("deficit_p50")?,
-                deficit_p05: row.num("deficit_p05")?,
-                deficit_p95: row.num("deficit_p95")?,
-                deficit_mean: row.num("deficit_mean")?,
-                reserves: row.num("reserves")?,
-                p_deficit_exceeds_reserves: row.num("p_deficit_exceeds_reserves")?,
-                p_deficit_exceeds_reserves_se: row.num("p_deficit_exceeds_reserves_se")?,
-                expected_shortfall: row.num("expected_shortfall")?,
-                deficit_to_reserves_p50: row.num("deficit_to_reserves_p50")?,
+            let la_code = row.get("la_code")?.to_string();
+            let la_name = row.get("la_name")?.to_string();
+            councils.push(numbers!(row => CouncilRisk {
+                deficit_p50, deficit_p05, deficit_p95, deficit_mean, reserves,
+                p_deficit_exceeds_reserves, p_deficit_exceeds_reserves_se, expected_shortfall,
+                deficit_to_reserves_p50,
+            } with {
+                la_code, la_name,
                 safety_valve: row.get("safety_valve")? == "yes",
                 line,
-            });
+            }));
             Ok(())
         })?;
         let mut over_reserves = Vec::new();
@@ -312,14 +320,7 @@ impl Row<'_> {
         })
     }
     fn band(&self, line: u64) -> Result<Band> {
-        let stats = Stats {
-            mean: self.num("mean")?,
-            p05: self.num("p05")?,
-            p25: self.num("p25")?,
-            p50: self.num("p50")?,
-            p75: self.num("p75")?,
-            p95: self.num("p95")?,
-        };
+        let stats = numbers!(self => Stats { mean, p05, p25, p50, p75, p95 });
         Ok(Band { stats, line })
     }
 }

@@ -18,64 +18,63 @@ pub struct Line {
     pub note: &'static str,
 }
 
-fn line(label: &'static str, metric: &str, note: &'static str) -> Line {
-    Line {
-        label,
-        metric: metric.to_string(),
-        note,
-    }
+/// Lines of a table from (label, metric, note) rows.
+fn lines(rows: &[(&'static str, &str, &'static str)]) -> Vec<Line> {
+    rows.iter()
+        .map(|&(label, metric, note)| Line {
+            label,
+            metric: metric.to_string(),
+            note,
+        })
+        .collect()
 }
 
 /// The plan's placement categories (seen in the template) and the `highneeds` setting that
 /// fills each row (inferred mapping; two rows merge two categories each).
 pub fn placement_lines() -> Vec<Line> {
-    vec![
-        line(
+    lines(&[
+        (
             "Mainstream schools or academies; Resourced provision or SEN units (merged)",
             "ehcps_mainstream",
             "merged: SEN2 counts resourced provision and SEN units inside mainstream",
         ),
-        line(
-            "Maintained special schools or special academies",
-            "ehcps_special_state",
-            "",
-        ),
-        line(
+        ("Maintained special schools or special academies", "ehcps_special_state", ""),
+        (
             "Non-maintained special schools or independent (NMSS or independent)",
             "ehcps_special_independent",
             "includes state special demand above capacity placed independently",
         ),
-        line(
+        (
             "Hospital schools or alternative provision; Other placements or direct payments (merged)",
             "ehcps_ap_other",
             "merged: highneeds has one setting for both",
         ),
-        line("Post 16 and further education", "ehcps_post16", ""),
-        line("Total EHCPs", "ehcps", ""),
-    ]
+        ("Post 16 and further education", "ehcps_post16", ""),
+        ("Total EHCPs", "ehcps", ""),
+    ])
 }
 
 /// EHCPs by the plan's age groups (all placements together: the model has no age x setting
 /// output per council).
 pub fn age_lines() -> Vec<Line> {
-    vec![
-        line("Under 5", "ehcps_under_5", ""),
-        line("Age 5 to 10", "ehcps_age_5_10", ""),
-        line("Age 11 to 15", "ehcps_age_11_15", ""),
-        line("Age 16 to 19", "ehcps_age_16_19", ""),
-        line("Age 20 to 25", "ehcps_age_20_25", ""),
-        line("Total EHCPs", "ehcps", ""),
-    ]
+    lines(&[
+        ("Under 5", "ehcps_under_5", ""),
+        ("Age 5 to 10", "ehcps_age_5_10", ""),
+        ("Age 11 to 15", "ehcps_age_11_15", ""),
+        ("Age 16 to 19", "ehcps_age_16_19", ""),
+        ("Age 20 to 25", "ehcps_age_20_25", ""),
+        ("Total EHCPs", "ehcps", ""),
+    ])
 }
 
 /// Spend by setting, if the run has it (`spend_<setting>`), then the finance lines.
 pub fn finance_lines(f: &RunFolder, la_code: &str) -> Vec<Line> {
-    let mut v = vec![line(
+    let mut v = lines(&[(
         "High needs block income: HNB allocation after deductions, plus any schools-block transfer",
         "funding",
         "HNB income",
-    )];
-    for (setting, label) in [
+    )]);
+    let spend = [
         (
             "mainstream",
             "High-needs spend: mainstream and resourced provision",
@@ -90,7 +89,8 @@ pub fn finance_lines(f: &RunFolder, la_code: &str) -> Vec<Line> {
         ),
         ("ap_other", "High-needs spend: AP, hospital and other"),
         ("post16", "High-needs spend: post 16 and further education"),
-    ] {
+    ];
+    for (setting, label) in spend {
         let metric = format!("spend_{setting}");
         if f.council(la_code, &metric).is_some() {
             v.push(Line {
@@ -100,47 +100,47 @@ pub fn finance_lines(f: &RunFolder, la_code: &str) -> Vec<Line> {
             });
         }
     }
-    v.extend([
-        line(
+    v.extend(lines(&[
+        (
             "High-needs expenditure, total (after savings)",
             "spend",
             "the model's spend on plans at unit costs plus non-plan spend",
         ),
-        line(
+        (
             "of which: savings delivered by management actions",
             "savings",
             "zero in an unmitigated scenario",
         ),
-        line(
+        (
             "In-year balance: income minus expenditure (negative = overspend)",
             "in_year_balance",
             "",
         ),
-        line("Safety-valve payments received", "sv_payment", ""),
-        line("High Needs Stability Grant received", "hnsg_payment", ""),
-        line(
+        ("Safety-valve payments received", "sv_payment", ""),
+        ("High Needs Stability Grant received", "hnsg_payment", ""),
+        (
             "Interim support for deficits accrued before the override ends",
             "interim_support",
             "",
         ),
-        line(
+        (
             "Overspend funded centrally after the override",
             "central_pressure",
             "",
         ),
-        line("Deficit written off", "written_off", ""),
-        line(
+        ("Deficit written off", "written_off", ""),
+        (
             "Council's own contribution from its general fund",
             "council_contribution",
             "",
         ),
-        line(
+        (
             "Cumulative DSG balance carried forward at 31 March (positive = deficit)",
             "cumulative_deficit",
             "",
         ),
-        line("Usable reserves at 31 March", "reserves", "estimated"),
-    ]);
+        ("Usable reserves at 31 March", "reserves", "estimated"),
+    ]));
     v
 }
 
