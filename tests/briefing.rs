@@ -204,16 +204,8 @@ fn plan_and_report_reject_bad_input_with_exit_code_2() {
         .stderr(predicate::str::contains("no council with la_code 999"));
     let dir = tempfile::tempdir().unwrap();
     // A council not in the seeds is refused before the run, and nothing is written.
-    bin()
-        .args([
-            "run",
-            "scenarios/baseline.toml",
-            "--paths",
-            "2",
-            "--council",
-            "999",
-            "--out",
-        ])
+    util::run_baseline("2")
+        .args(["--council", "999", "--out"])
         .arg(dir.path().join("run"))
         .assert()
         .code(2)

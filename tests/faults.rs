@@ -2,7 +2,7 @@
 //! the thread count are bounded, interrupts and killed runs leave no temporary files, output
 //! files follow the umask, and `--quiet` only hides the progress bar.
 
-use crate::util::{baseline, bin, model, scenario, seeds_dir};
+use crate::util::{baseline, bin, model, run_baseline, scenario, seeds_dir};
 use highneeds::engine::RunConfig;
 use highneeds::export::{self, manifest::Provenance, size};
 use highneeds::run::{simulate_and_summarise, Inputs, RunReport};
@@ -89,8 +89,7 @@ fn implausibly_large_results_are_refused_and_the_baseline_is_not() {
 #[test]
 fn the_output_size_is_bounded_before_the_run() {
     let out = tempfile::tempdir().unwrap();
-    bin()
-        .args(["run", "scenarios/baseline.toml", "--paths", "8"])
+    run_baseline("8")
         .args(["--council", "886", "--council", "202", "--out"])
         .arg(out.path())
         .assert()
@@ -177,8 +176,8 @@ fn the_backtest_output_is_within_its_bound() {
 
 #[test]
 fn too_many_threads_exit_2_with_the_cap() {
-    bin()
-        .args(["run", "scenarios/baseline.toml", "--paths", "1", "--quiet"])
+    run_baseline("1")
+        .arg("--quiet")
         .args(["--threads", "100000", "--out"])
         .arg(tempfile::tempdir().unwrap().path())
         .timeout(Duration::from_secs(60))
@@ -193,8 +192,8 @@ fn too_many_threads_exit_2_with_the_cap() {
 #[test]
 fn every_output_is_a_known_output_file() {
     let out = tempfile::tempdir().unwrap();
-    bin()
-        .args(["run", "scenarios/baseline.toml", "--paths", "2", "--out"])
+    run_baseline("2")
+        .arg("--out")
         .arg(out.path())
         .assert()
         .success();
@@ -218,8 +217,8 @@ fn stale_temporary_files_are_removed_and_others_kept() {
     for f in stale.iter().chain(&kept) {
         std::fs::write(out.path().join(f), "x").unwrap();
     }
-    bin()
-        .args(["run", "scenarios/baseline.toml", "--paths", "2", "--out"])
+    run_baseline("2")
+        .arg("--out")
         .arg(out.path())
         .assert()
         .success();
@@ -238,8 +237,8 @@ fn a_folder_another_command_is_writing_into_is_refused() {
     let out = tempfile::tempdir().unwrap();
     let folder = std::fs::File::open(out.path()).unwrap();
     folder.lock().unwrap();
-    bin()
-        .args(["run", "scenarios/baseline.toml", "--paths", "2", "--out"])
+    run_baseline("2")
+        .arg("--out")
         .arg(out.path())
         .assert()
         .code(1)
@@ -324,15 +323,8 @@ fn output_files_follow_the_umask() {
 #[test]
 fn quiet_only_hides_the_progress_bar() {
     let out = tempfile::tempdir().unwrap();
-    bin()
-        .args([
-            "run",
-            "scenarios/baseline.toml",
-            "--paths",
-            "2",
-            "--quiet",
-            "--out",
-        ])
+    run_baseline("2")
+        .args(["--quiet", "--out"])
         .arg(out.path())
         .assert()
         .success()

@@ -106,13 +106,7 @@ fn hnb_formula_uplift_respects_floor_and_cap_once_per_path() {
 fn non_plan_spend_follows_plans_in_force() {
     let mut ls = util::scenario();
     let c = &mut ls.scenario.costs;
-    c.inflation = highneeds::scenario::PerSetting {
-        mainstream: 0.0,
-        special_state: 0.0,
-        special_independent: 0.0,
-        post16: 0.0,
-        ap_other: 0.0,
-    };
+    c.inflation = util::per_setting(0.0);
     c.inflation_sd = 0.0;
     c.inflation_noise_sd = 0.0;
     c.council_level_sd = 0.0;

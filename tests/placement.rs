@@ -181,16 +181,8 @@ fn offsets_from_the_trend_are_constant(
     clock: impl Fn(f64) -> TrendClock,
 ) {
     let p = &mut ls.scenario.placement;
-    p.share_level_sd = PerGroup {
-        specialist: 0.0,
-        post16: 0.2,
-        ap_other: 0.0,
-    };
-    p.share_slope_sd = PerGroup {
-        specialist: 0.0,
-        post16: 0.0,
-        ap_other: 0.0,
-    };
+    p.share_level_sd = util::per_group(0.0, 0.2, 0.0);
+    p.share_slope_sd = util::per_group(0.0, 0.0, 0.0);
     p.capacity_level_sd = 0.1;
     p.capacity_growth_sd = 0.0;
     p.capacity_specialist_correlation = 0.0;

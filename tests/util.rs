@@ -136,6 +136,33 @@ pub fn bin() -> assert_cmd::Command {
     c
 }
 
+/// `highneeds run scenarios/baseline.toml --paths PATHS`, for more arguments to follow.
+pub fn run_baseline(paths: &str) -> assert_cmd::Command {
+    let mut c = bin();
+    c.args(["run", "scenarios/baseline.toml", "--paths", paths]);
+    c
+}
+
+/// The same value in every setting.
+pub fn per_setting(value: f64) -> highneeds::scenario::PerSetting {
+    highneeds::scenario::PerSetting {
+        mainstream: value,
+        special_state: value,
+        special_independent: value,
+        post16: value,
+        ap_other: value,
+    }
+}
+
+/// A value for each placement group.
+pub fn per_group(specialist: f64, post16: f64, ap_other: f64) -> highneeds::scenario::PerGroup {
+    highneeds::scenario::PerGroup {
+        specialist,
+        post16,
+        ap_other,
+    }
+}
+
 /// Steps a council's caseload from the first projected year with the demand step alone: no
 /// census replaces a year's caseload and the placement trends never start (their latest census
 /// is put after the horizon), so settings change only by the entry mix and phase transfer.
