@@ -8,6 +8,7 @@ mod util;
 mod backtest;
 mod briefing;
 mod cli;
+mod code_map;
 mod cohort;
 mod compare;
 mod conservation;
