@@ -40,9 +40,47 @@ pub struct NationalDraws {
     long_run_growth: f64,
     /// Each age band's yearly change in log population, drawn once per path.
     population_change: [f64; AGE_BANDS],
+    /// What the long-run draws give `k` years after a census, by `k` from 0 (worked out once per
+    /// path: they do not depend on the council).
+    long_run: Vec<LongRunYear>,
     demand_shock: Vec<f64>,
     cost_noise: Vec<f64>,
     funding_noise: Vec<f64>,
+}
+
+/// The long-run draws' effect `k` years after a council's latest census (`k >= 0`), the same
+/// for every council: step 1's kept share of growth, the placement trends' clock and each age
+/// band's population growth factor.
+#[derive(Debug, Clone, Copy)]
+struct LongRunYear {
+    /// `0.5^(k / half_life)` (see [`decayed_rate`]).
+    kept: f64,
+    /// The placement trends' sloped years with decay (see [`TrendClock::decayed`]).
+    sloped_years: f64,
+    /// `exp(population_change x k)` by age band.
+    population_growth: [f64; AGE_BANDS],
+}
+
+impl LongRunYear {
+    fn new(k: usize, half_life: f64, long_run_growth: f64, change: &[f64; AGE_BANDS]) -> Self {
+        let years_on = k as f64;
+        LongRunYear {
+            kept: 0.5_f64.powf(years_on / half_life),
+            sloped_years: TrendClock::decayed(years_on, half_life, long_run_growth).sloped_years,
+            population_growth: change.map(|c| (c * years_on).exp()),
+        }
+    }
+}
+
+/// The most years after a council's latest census that a run reaches.
+fn most_years_on(model: &Model) -> usize {
+    let last = model.schedule.years.len() as i32 - 1;
+    model
+        .councils
+        .iter()
+        .map(|c| (last - c.latest_census).max(0) as usize)
+        .max()
+        .unwrap_or(0)
 }
 
 fn splitmix(mut x: u64) -> u64 {
@@ -122,11 +160,18 @@ fn draw_national(model: &Model, seed: u64, path: usize) -> NationalDraws {
     let u_growth: f64 = long_run.gen();
     let shift = scenario.population.change_sd * normal(&mut long_run);
     let change = scenario.population.change.to_array();
+    let half_life =
+        decay.half_life_low + u_half_life * (decay.half_life_high - decay.half_life_low);
+    let long_run_growth = decay.long_run_growth_low
+        + u_growth * (decay.long_run_growth_high - decay.long_run_growth_low);
+    let population_change = std::array::from_fn(|a| change[a] + shift);
     NationalDraws {
-        half_life: decay.half_life_low + u_half_life * (decay.half_life_high - decay.half_life_low),
-        long_run_growth: decay.long_run_growth_low
-            + u_growth * (decay.long_run_growth_high - decay.long_run_growth_low),
-        population_change: std::array::from_fn(|a| change[a] + shift),
+        half_life,
+        long_run_growth,
+        population_change,
+        long_run: (0..=most_years_on(model))
+            .map(|k| LongRunYear::new(k, half_life, long_run_growth, &population_change))
+            .collect(),
         level,
         trend,
         inflation,
@@ -411,12 +456,27 @@ impl Tiles {
     }
     /// Copies column (t, k) into `out` (one value per path, in path order).
     pub(crate) fn column(self, values: &[f64], t: usize, k: usize, out: &mut [f64]) {
+        self.column_with(values, t, k, out, |v| v);
+    }
+    /// Column (t, k) into `out` as [`Tiles::column`], each value mapped by `f`.
+    #[inline]
+    pub(crate) fn column_with<T>(
+        self,
+        values: &[f64],
+        t: usize,
+        k: usize,
+        out: &mut [T],
+        f: impl Fn(f64) -> T,
+    ) {
         let start = (t * self.width + k) * PATHS_PER_BLOCK;
         for (tile, dst) in values
             .chunks_exact(self.tile_len())
             .zip(out[..self.paths].chunks_mut(PATHS_PER_BLOCK))
         {
-            dst.copy_from_slice(&tile[start..start + dst.len()]);
+            let n = dst.len();
+            for (d, &v) in dst.iter_mut().zip(&tile[start..start + n]) {
+                *d = f(v);
+            }
         }
     }
     /// Each metric's sum over paths in year `t` into `sums` (`width` values), added in path
@@ -703,7 +763,16 @@ pub fn decayed_rate(
     if years_on <= 0.0 {
         return rate;
     }
-    let kept = 0.5_f64.powf(years_on / half_life);
+    decayed_by(
+        rate,
+        exit_rate,
+        long_run_growth,
+        0.5_f64.powf(years_on / half_life),
+    )
+}
+
+/// [`decayed_rate`] after the census, with its `0.5^(years_on / half_life)` worked out (`kept`).
+fn decayed_by(rate: f64, exit_rate: f64, long_run_growth: f64, kept: f64) -> f64 {
     (exit_rate + long_run_growth + (rate - exit_rate - long_run_growth) * kept).max(0.0)
 }
 
@@ -754,6 +823,9 @@ impl<const L: usize> YearlyFactors<L> {
         for t in 0..years {
             // Years since the latest census, at which the new-plan rate was set.
             let years_on = f64::from(t as i32 - council.latest_census);
+            // The long-run draws' effect this year, per lane (`years_on` at least 0).
+            let k = (t as i32 - council.latest_census).max(0) as usize;
+            let long_run: [&LongRunYear; L] = std::array::from_fn(|l| &national[l].long_run[k]);
             let mut rate = [0.0; L];
             let mut factor = [0.0; L];
             let mut cap = [[0.0; L]; AGE_BANDS];
@@ -770,27 +842,32 @@ impl<const L: usize> YearlyFactors<L> {
                         + national[l].demand_shock[t]
                         + shock[l])
                         .exp();
+                // `decayed_rate` and `TrendClock::decayed`, their powers worked out per path.
                 let slowed = if scenario.decay.enabled {
-                    clock[l] = TrendClock::decayed(
-                        years_on,
-                        national[l].half_life,
-                        national[l].long_run_growth,
-                    );
-                    decayed_rate(
-                        drawn,
-                        council.exit_rate,
-                        national[l].long_run_growth,
-                        national[l].half_life,
-                        years_on,
-                    )
+                    if years_on <= 0.0 {
+                        drawn
+                    } else {
+                        clock[l] = TrendClock {
+                            years: years_on,
+                            sloped_years: long_run[l].sloped_years,
+                            long_run_growth: national[l].long_run_growth,
+                        };
+                        decayed_by(
+                            drawn,
+                            council.exit_rate,
+                            national[l].long_run_growth,
+                            long_run[l].kept,
+                        )
+                    }
                 } else {
                     drawn
                 };
                 rate[l] = slowed * schedule.new_plan_factor[t];
                 factor[l] = (draws.cost_level[l] + cost_shock[l]).exp();
                 for a in 0..AGE_BANDS {
-                    let growth = national[l].population_change[a] * years_on.max(0.0);
-                    cap[a][l] = council.ceiling[a] * council.population[a] * growth.exp();
+                    cap[a][l] = council.ceiling[a]
+                        * council.population[a]
+                        * long_run[l].population_growth[a];
                 }
             }
             out.new_rate.push(rate);
@@ -1837,8 +1914,13 @@ where
 pub fn memory_estimate(paths: usize, years: usize, threads: usize) -> u64 {
     let tiles = paths.div_ceil(PATHS_PER_BLOCK) as u64 * PATHS_PER_BLOCK as u64;
     let per_path_year = (COUNCILS_PER_CHUNK * Metric::COUNT + NationalMetric::COUNT) as u64 * 8;
-    // National draws: the struct, three yearly series and the allocator's headers.
-    let draws = (std::mem::size_of::<NationalDraws>() + 3 * (years * 8 + 16)) as u64;
+    // National draws: the struct, three yearly series, the long-run table (a row for each year
+    // after a census, `years + 1` at most in a run that starts the year after its census) and the
+    // allocator's headers.
+    let draws = (std::mem::size_of::<NationalDraws>()
+        + 3 * (years * 8 + 16)
+        + (years + 1) * std::mem::size_of::<LongRunYear>()
+        + 16) as u64;
     let columns = threads as u64 * paths as u64 * 8;
     tiles * years as u64 * per_path_year + paths as u64 * draws + columns
 }
