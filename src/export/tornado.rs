@@ -3,10 +3,10 @@
 //! high value (sorted by swing, the base at zero); on the right, each drawn parameter's rank
 //! correlation with that deficit in the base run.
 
+use super::briefing::charts::Chart;
 use crate::scenario::value_label;
 use crate::sensitivity::{InputEffect, Sensitivity};
 use anyhow::{anyhow, Result};
-use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -88,9 +88,6 @@ fn row_label<DB: DrawingBackend, X: Ranged<ValueType = f64>, Y: Ranged<ValueType
     area.draw_text(text, &style, (px - ox - 8, py - oy))
         .map_err(err)
 }
-
-/// Both charts' coordinates: £bn or a correlation across, rows up.
-type Chart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
 /// The mesh both charts share: vertical grid lines only, `labels` labels across.
 fn draw_mesh<DB: DrawingBackend>(

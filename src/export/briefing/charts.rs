@@ -150,8 +150,8 @@ pub fn png(
 
 pub const FAN_SIZE: (u32, u32) = (900, 560);
 
-/// A chart with numbers on both axes.
-type Plane<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+/// A chart with numbers on both axes (the tornado chart's too).
+pub(crate) type Chart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
 /// Draws a fan chart: 90% band, 50% band, median, the override end, and an optional reference.
 pub fn draw_fan<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, fan: &Fan) -> Result<()> {
@@ -221,7 +221,7 @@ fn fan_range(fan: &Fan) -> Result<(f64, f64)> {
 
 /// The fan's axes: every FY labelled (every other one after eight years, always including the
 /// override end's and the last), values in the fan's unit.
-fn fan_mesh<DB: DrawingBackend>(chart: &mut Plane<'_, DB>, fan: &Fan, lo: f64) -> Result<()> {
+fn fan_mesh<DB: DrawingBackend>(chart: &mut Chart<'_, DB>, fan: &Fan, lo: f64) -> Result<()> {
     let years = fan.years;
     let n = fan.bands.len();
     let label_every = if n > 8 { 2 } else { 1 };
@@ -252,7 +252,7 @@ fn fan_mesh<DB: DrawingBackend>(chart: &mut Plane<'_, DB>, fan: &Fan, lo: f64) -
 }
 
 /// The fan itself: the 90% and 50% bands, the median and the dashed reference line.
-fn draw_fan_bands<DB: DrawingBackend>(chart: &mut Plane<'_, DB>, fan: &Fan) -> Result<()> {
+fn draw_fan_bands<DB: DrawingBackend>(chart: &mut Chart<'_, DB>, fan: &Fan) -> Result<()> {
     let d = fan.unit.divisor();
     let x = |i: usize| i as f64;
     chart
@@ -309,7 +309,7 @@ fn band_outline(fan: &Fan, lo: fn(&Band) -> f64, hi: fn(&Band) -> f64) -> Vec<(f
 /// A dashed vertical line at the override-end FY `t`, labelled with its date.
 fn mark_override_end<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
-    chart: &mut Plane<'_, DB>,
+    chart: &mut Chart<'_, DB>,
     fan: &Fan,
     t: usize,
     (lo, hi): (f64, f64),
@@ -512,7 +512,7 @@ pub fn draw_distribution<DB: DrawingBackend>(
 }
 
 /// The distribution's axes: whole numbers of councils, shares of paths in per cent.
-fn distribution_mesh<DB: DrawingBackend>(chart: &mut Plane<'_, DB>) -> Result<()> {
+fn distribution_mesh<DB: DrawingBackend>(chart: &mut Chart<'_, DB>) -> Result<()> {
     chart
         .configure_mesh()
         .light_line_style(TRANSPARENT)
@@ -537,7 +537,7 @@ fn distribution_mesh<DB: DrawingBackend>(chart: &mut Plane<'_, DB>) -> Result<()
 /// the median, grey for the other marks.
 fn mark_value<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
-    chart: &mut Plane<'_, DB>,
+    chart: &mut Chart<'_, DB>,
     v: f64,
     label: String,
     dy: i32,
