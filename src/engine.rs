@@ -456,27 +456,12 @@ impl Tiles {
     }
     /// Copies column (t, k) into `out` (one value per path, in path order).
     pub(crate) fn column(self, values: &[f64], t: usize, k: usize, out: &mut [f64]) {
-        self.column_with(values, t, k, out, |v| v);
-    }
-    /// Column (t, k) into `out` as [`Tiles::column`], each value mapped by `f`.
-    #[inline]
-    pub(crate) fn column_with<T>(
-        self,
-        values: &[f64],
-        t: usize,
-        k: usize,
-        out: &mut [T],
-        f: impl Fn(f64) -> T,
-    ) {
         let start = (t * self.width + k) * PATHS_PER_BLOCK;
         for (tile, dst) in values
             .chunks_exact(self.tile_len())
             .zip(out[..self.paths].chunks_mut(PATHS_PER_BLOCK))
         {
-            let n = dst.len();
-            for (d, &v) in dst.iter_mut().zip(&tile[start..start + n]) {
-                *d = f(v);
-            }
+            dst.copy_from_slice(&tile[start..start + dst.len()]);
         }
     }
     /// Each metric's sum over paths in year `t` into `sums` (`width` values), added in path

@@ -93,40 +93,23 @@ impl Stats {
     }
 }
 
-/// Mean and percentiles of `values`. Empty input gives zeros.
+/// Mean and percentiles of `values` (reordered in place). Empty input gives zeros.
 pub fn stats(values: &mut [f64]) -> Stats {
     let mean = values.iter().sum::<f64>() / values.len() as f64;
-    let mut keys: Vec<i64> = values.iter().map(|&v| order_key(v)).collect();
-    stats_of_keys(&mut keys, mean)
+    stats_with_mean(values, mean)
 }
 
-/// An integer whose order is `f64::total_cmp`'s order of `x` (the transform `total_cmp` makes
-/// before it compares): selecting on it is cheaper than comparing floats, and [`from_key`]
-/// gives back the same bits.
-#[inline]
-pub(crate) fn order_key(x: f64) -> i64 {
-    let bits = x.to_bits() as i64;
-    bits ^ (((bits >> 63) as u64) >> 1) as i64
-}
-
-/// The value whose [`order_key`] is `key`.
-#[inline]
-fn from_key(key: i64) -> f64 {
-    f64::from_bits((key ^ (((key >> 63) as u64) >> 1) as i64) as u64)
-}
-
-/// [`stats`] of the values whose [`order_key`]s are `keys` (reordered in place), with the mean
-/// already worked out (summed in the values' order).
-fn stats_of_keys(keys: &mut [i64], mean: f64) -> Stats {
-    if keys.is_empty() {
+/// [`stats`] with the mean already worked out (summed in `values`' order).
+fn stats_with_mean(values: &mut [f64], mean: f64) -> Stats {
+    if values.is_empty() {
         return Stats::default();
     }
     // Many metrics are the same on every path (known years, policies that do not apply).
-    let first = keys[0];
-    if keys.iter().all(|&k| k == first) {
-        return Stats::constant(mean, from_key(first));
+    let first = values[0];
+    if values.iter().all(|v| v.to_bits() == first.to_bits()) {
+        return Stats::constant(mean, first);
     }
-    let [p05, p25, p50, p75, p95] = percentiles(keys);
+    let [p05, p25, p50, p75, p95] = percentiles(values);
     Stats {
         mean,
         p05,
@@ -137,17 +120,16 @@ fn stats_of_keys(keys: &mut [i64], mean: f64) -> Stats {
     }
 }
 
-/// The five [`PERCENTILES`] of the values whose [`order_key`]s are `keys` (reordered in place),
-/// type 7: the order statistic at `h = (n - 1) p` rounded down, plus the fraction of `h` times
-/// the step to the next one.
+/// The five [`PERCENTILES`] of `values` (reordered in place), type 7: the order statistic at
+/// `h = (n - 1) p` rounded down, plus the fraction of `h` times the step to the next one.
 ///
 /// The median is selected first, then each quartile inside its half, then p05 and p95 inside
 /// the outer quarters, so each selection partitions only the part between two order
 /// statistics already in place; the next order statistic above each is the minimum of the
 /// part up to the next one in place. Order statistics are unique bit patterns under
 /// `f64::total_cmp`, so the result does not depend on the order of selection.
-fn percentiles(keys: &mut [i64]) -> [f64; 5] {
-    let n = keys.len();
+fn percentiles(values: &mut [f64]) -> [f64; 5] {
+    let n = values.len();
     let rank = |p: f64| {
         let h = (n - 1) as f64 * p;
         let lo = h.floor() as usize;
@@ -163,37 +145,27 @@ fn percentiles(keys: &mut [i64]) -> [f64; 5] {
         }
         let from = placed.iter().filter(|&&q| q < r).max().map_or(0, |q| q + 1);
         let to = next_placed(&placed, r, n);
-        keys[from..to].select_nth_unstable(r - from);
+        values[from..to].select_nth_unstable_by(r - from, f64::total_cmp);
         placed.push(r);
     }
     ranks.map(|(lo, frac)| {
-        let x_lo = from_key(keys[lo]);
+        let x_lo = values[lo];
         if frac > 0.0 {
             // The next order statistic: the least value between `lo` and the next one placed.
             let to = next_placed(&placed, lo, n);
             let x_hi = if lo + 1 == to {
-                from_key(keys[to])
+                values[to]
             } else {
-                least(&keys[lo + 1..to])
+                values[lo + 1..to]
+                    .iter()
+                    .copied()
+                    .fold(f64::INFINITY, f64::min)
             };
             x_lo + frac * (x_hi - x_lo)
         } else {
             x_lo
         }
     })
-}
-
-/// The least of the values whose keys are `keys` (not empty) as `f64::min` finds it, which
-/// passes over NaN (all NaN gives infinity): the least key, unless that is a NaN.
-fn least(keys: &[i64]) -> f64 {
-    let x = from_key(keys.iter().copied().min().unwrap_or(i64::MAX));
-    if x.is_nan() {
-        keys.iter()
-            .map(|&k| from_key(k))
-            .fold(f64::INFINITY, f64::min)
-    } else {
-        x
-    }
 }
 
 /// The least rank above `r` already in place, else `n` (one past the last).
@@ -267,14 +239,14 @@ fn stats_table(tiles: Tiles, values: &[f64]) -> Vec<Stats> {
     let per_year: Vec<Vec<Stats>> = (0..tiles.years)
         .into_par_iter()
         .map_init(
-            || vec![0_i64; tiles.paths],
+            || vec![0.0; tiles.paths],
             |scratch, t| {
                 let mut sums = vec![0.0; tiles.width];
                 tiles.year_sums(values, t, &mut sums);
                 (0..tiles.width)
                     .map(|k| {
-                        tiles.column_with(values, t, k, scratch, order_key);
-                        stats_of_keys(scratch, sums[k] / tiles.paths as f64)
+                        tiles.column(values, t, k, scratch);
+                        stats_with_mean(scratch, sums[k] / tiles.paths as f64)
                     })
                     .collect()
             },
@@ -381,36 +353,6 @@ mod tests {
                 assert_eq!(g.to_bits(), w.to_bits(), "n = {n}: {got:?} != {want:?}");
             }
         }
-    }
-
-    #[test]
-    fn order_keys_sort_as_total_cmp_and_give_back_the_bits() {
-        let values = [
-            f64::NAN,
-            -f64::NAN,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            0.0,
-            -0.0,
-            f64::MIN_POSITIVE,
-            -f64::MIN_POSITIVE,
-            5e-324,
-            -5e-324,
-            1.5,
-            -1.5,
-            f64::MAX,
-            f64::MIN,
-        ];
-        for a in values {
-            assert_eq!(from_key(order_key(a)).to_bits(), a.to_bits());
-            for b in values {
-                assert_eq!(order_key(a).cmp(&order_key(b)), a.total_cmp(&b), "{a} {b}");
-            }
-        }
-        // The step to the next order statistic passes over NaN, as `f64::min` does.
-        let keys = [-f64::NAN, 2.0, 1.0].map(order_key);
-        assert_eq!(least(&keys), 1.0);
-        assert_eq!(least(&[f64::NAN].map(order_key)), f64::INFINITY);
     }
 
     #[test]
