@@ -464,10 +464,14 @@ pub fn backtest_with(
         &model,
         config,
         |cp| {
-            (
-                forecast_paths(cp, &wanted),
-                excess_paths(cp, &wanted, tolerance),
-            )
+            // Only safety-valve councils are scored against a trajectory.
+            let has_agreement = model.councils[cp.council].safety_valve.is_some();
+            let excess = if has_agreement {
+                excess_paths(cp, &wanted, tolerance)
+            } else {
+                Vec::new()
+            };
+            (forecast_paths(cp, &wanted), excess)
         },
         progress,
     );

@@ -55,8 +55,8 @@ pub struct NationalDraws {
 struct LongRunYear {
     /// `0.5^(k / half_life)` (see [`decayed_rate`]).
     kept: f64,
-    /// The placement trends' sloped years with decay (see [`TrendClock::decayed`]).
-    sloped_years: f64,
+    /// The placement trends' clock with decay (see [`TrendClock::decayed`]).
+    clock: TrendClock,
     /// `exp(population_change x k)` by age band.
     population_growth: [f64; AGE_BANDS],
 }
@@ -66,7 +66,7 @@ impl LongRunYear {
         let years_on = k as f64;
         LongRunYear {
             kept: 0.5_f64.powf(years_on / half_life),
-            sloped_years: TrendClock::decayed(years_on, half_life, long_run_growth).sloped_years,
+            clock: TrendClock::decayed(years_on, half_life, long_run_growth),
             population_growth: change.map(|c| (c * years_on).exp()),
         }
     }
@@ -832,11 +832,7 @@ impl<const L: usize> YearlyFactors<L> {
                     if years_on <= 0.0 {
                         drawn
                     } else {
-                        clock[l] = TrendClock {
-                            years: years_on,
-                            sloped_years: long_run[l].sloped_years,
-                            long_run_growth: national[l].long_run_growth,
-                        };
+                        clock[l] = long_run[l].clock;
                         decayed_by(
                             drawn,
                             council.exit_rate,
@@ -1160,12 +1156,16 @@ fn demand_step<const L: usize>(
             }
         }
         let remain = shares.remain[a];
+        // The band's plans that stay or arrive, before this year's new plans.
+        let kept_cells: [[f64; L]; SETTINGS] = std::array::from_fn(|s| {
+            std::array::from_fn(|l| cells[a][s][l] * remain + arriving[s][l])
+        });
         let mut entering = [1.0; L];
         if let Some(c) = &ceiling {
             let mut kept = [0.0; L];
-            for s in 0..SETTINGS {
+            for cell in &kept_cells {
                 for l in 0..L {
-                    kept[l] += cells[a][s][l] * remain + arriving[s][l];
+                    kept[l] += cell[l];
                 }
             }
             for l in 0..L {
@@ -1177,7 +1177,7 @@ fn demand_step<const L: usize>(
             let mix = council.entry_mix[a][s];
             for l in 0..L {
                 let new = wanted[l] * mix * entering[l];
-                cell[l] = cell[l] * remain + arriving[s][l] + new;
+                cell[l] = kept_cells[s][l] + new;
                 flows.new_plans[l] += new;
                 band[l] += cell[l];
             }
