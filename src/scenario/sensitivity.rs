@@ -161,27 +161,16 @@ pub fn value_label(value: &toml::Value) -> String {
     match value {
         toml::Value::Array(items) if items.is_empty() => "none".into(),
         toml::Value::Array(_) => match magnitude(value) {
-            Some(places) => format!("{} places", thousands(places)),
+            Some(places) => {
+                use num_format::{Locale, ToFormattedString};
+                format!(
+                    "{} places",
+                    (places.round() as i64).to_formatted_string(&Locale::en)
+                )
+            }
             None => value.to_string(),
         },
         other => value_text(other),
-    }
-}
-
-/// A whole number with thousands separators (`50,000`).
-fn thousands(v: f64) -> String {
-    let digits = format!("{:.0}", v.abs());
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if v < 0.0 {
-        format!("-{out}")
-    } else {
-        out
     }
 }
 

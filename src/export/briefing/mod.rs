@@ -263,22 +263,10 @@ pub fn money(v: f64) -> String {
     format!("{sign}£{:.1}m", v.abs() / 1e6)
 }
 
-/// A whole number with thousands separators: `871,635`.
+/// A whole number with thousands separators: `871,635` (rounded; the `num-format` crate).
 pub fn whole(v: f64) -> String {
-    let r = v.round();
-    let digits = format!("{:.0}", r.abs());
-    let mut out = String::new();
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    if r < 0.0 {
-        format!("-{out}")
-    } else {
-        out
-    }
+    use num_format::{Locale, ToFormattedString};
+    (v.round() as i64).to_formatted_string(&Locale::en)
 }
 
 /// A count of councils: whole, or with one decimal where a median falls between two counts
