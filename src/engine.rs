@@ -40,6 +40,10 @@ pub struct NationalDraws {
     long_run_growth: f64,
     /// Each age band's yearly change in log population, drawn once per path.
     population_change: [f64; AGE_BANDS],
+    /// The national part of the placement trends' draws: standard normals in
+    /// [`placement::PlacementTrend::draw`]'s order, the capacity's correlated with the specialist
+    /// placements' (every council of the path shares them).
+    placement: [f64; placement::NORMALS],
     /// What the long-run draws give `k` years after a census, by `k` from 0 (worked out once per
     /// path: they do not depend on the council).
     long_run: Vec<LongRunYear>,
@@ -112,6 +116,8 @@ const SV_SAVINGS_STREAM: u64 = 5;
 const PLACEMENT_STREAM: u64 = 6;
 /// The long run's draws (once per path): half-life, long-run growth, population change.
 const LONG_RUN_STREAM: u64 = 7;
+/// The national part of the placement trends' draws (once per path).
+const NATIONAL_PLACEMENT_STREAM: u64 = 8;
 
 /// The deficit-to-reserves ratio is capped at plus or minus this (and is this when reserves
 /// are exhausted and the council is in deficit), so tiny reserves do not give huge ratios.
@@ -165,7 +171,12 @@ fn draw_national(model: &Model, seed: u64, path: usize) -> NationalDraws {
     let long_run_growth = decay.long_run_growth_low
         + u_growth * (decay.long_run_growth_high - decay.long_run_growth_low);
     let population_change = std::array::from_fn(|a| change[a] + shift);
+    let placement = correlated_placement_normals(
+        &mut stream(seed, NATIONAL_PLACEMENT_STREAM, path, 0),
+        scenario.placement.capacity_specialist_correlation,
+    );
     NationalDraws {
+        placement,
         half_life,
         long_run_growth,
         population_change,
@@ -412,7 +423,7 @@ pub fn path_parameters(
             let (mut demand, mut cost, mut approved) = (0.0, 0.0, 0.0);
             for c in 0..model.councils.len() {
                 let mut rng = [stream(config.seed, COUNCIL_STREAM, path, c)];
-                let draws = PathDraws::<1>::draw(&run, &mut rng, c, path);
+                let draws = PathDraws::<1>::draw(&run, &mut rng, c, path, [&n.placement]);
                 demand += by_plans[c] * draws.demand_level[0];
                 cost += by_hnb[c] * draws.cost_level[0];
                 approved += by_deficit[c] * f64::from(u8::from(draws.hnsg_approved[0]));
@@ -658,7 +669,14 @@ impl<const L: usize> PathDraws<L> {
         }
     }
 
-    fn draw(run: &RunInputs, rng: &mut [Pcg64Mcg; L], council: usize, first_path: usize) -> Self {
+    /// `national` holds each lane's path's national placement normals.
+    fn draw(
+        run: &RunInputs,
+        rng: &mut [Pcg64Mcg; L],
+        council: usize,
+        first_path: usize,
+        national: [&[f64; placement::NORMALS]; L],
+    ) -> Self {
         let scenario = &run.model.scenario;
         let mut draws = PathDraws {
             demand_level: [0.0; L],
@@ -679,7 +697,9 @@ impl<const L: usize> PathDraws<L> {
                 let mut r = stream(run.seed, SV_SAVINGS_STREAM, first_path + l, council);
                 sv.savings_mean + sv.savings_sd * normal(&mut r)
             }),
-            placement: std::array::from_fn(|l| draw_placement(run, council, first_path + l)),
+            placement: std::array::from_fn(|l| {
+                draw_placement(run, council, first_path + l, national[l])
+            }),
         };
         for (l, r) in rng.iter_mut().enumerate() {
             draws.demand_level[l] = scenario.demand.council_level_sd * normal(r);
@@ -702,24 +722,45 @@ impl<const L: usize> PathDraws<L> {
 /// are correlated with the specialist share's (`placement.capacity_specialist_correlation`).
 /// With probability `placement.wide_share` every spread of the council-path is `wide_factor`
 /// times as wide (a scale mixture of normals: placement errors have heavy tails).
-fn draw_placement(run: &RunInputs, council: usize, path: usize) -> PlacementPath {
+/// The council's own normals are added to the path's national ones
+/// (`placement.national_level_sd` and the like; not widened), so England's placements carry the
+/// error that councils share (README "Placement uncertainty").
+fn draw_placement(
+    run: &RunInputs,
+    council: usize,
+    path: usize,
+    national: &[f64; placement::NORMALS],
+) -> PlacementPath {
     let p = &run.model.scenario.placement;
     let mut rng = stream(run.seed, PLACEMENT_STREAM, path, council);
-    let mut z: [f64; placement::NORMALS] = std::array::from_fn(|_| normal(&mut rng));
-    let rho = p.capacity_specialist_correlation;
-    let own = (1.0 - rho * rho).sqrt();
-    // Specialist share: level z[0], slope z[1]; capacity: level and growth last.
-    z[2 * placement::GROUPS] = rho * z[0] + own * z[2 * placement::GROUPS];
-    z[2 * placement::GROUPS + 1] = rho * z[1] + own * z[2 * placement::GROUPS + 1];
+    let z = correlated_placement_normals(&mut rng, p.capacity_specialist_correlation);
     let wide = rng.gen::<f64>() < p.wide_share;
     let scale = if wide { p.wide_factor } else { 1.0 };
-    let spread = PlacementSpread {
+    let own = PlacementSpread {
         level_sd: p.share_level_sd.to_array().map(|sd| scale * sd),
         slope_sd: p.share_slope_sd.to_array().map(|sd| scale * sd),
         capacity_level_sd: scale * p.capacity_level_sd,
         capacity_growth_sd: scale * p.capacity_growth_sd,
     };
+    let shared = PlacementSpread {
+        level_sd: p.national_level_sd.to_array(),
+        slope_sd: p.national_slope_sd.to_array(),
+        capacity_level_sd: p.capacity_national_level_sd,
+        capacity_growth_sd: p.capacity_national_growth_sd,
+    };
+    let (spread, z) = own.with_shared(&z, &shared, national);
     run.model.councils[council].placement.draw(&spread, &z)
+}
+
+/// `placement::NORMALS` standard normals for a placement draw, the capacity's level and growth
+/// correlated with the specialist placements' level and growth by `rho`.
+fn correlated_placement_normals(rng: &mut Pcg64Mcg, rho: f64) -> [f64; placement::NORMALS] {
+    let mut z: [f64; placement::NORMALS] = std::array::from_fn(|_| normal(rng));
+    let own = (1.0 - rho * rho).sqrt();
+    // Specialist share: level z[0], slope z[1]; capacity: level and growth last.
+    z[2 * placement::GROUPS] = rho * z[0] + own * z[2 * placement::GROUPS];
+    z[2 * placement::GROUPS + 1] = rho * z[1] + own * z[2 * placement::GROUPS + 1];
+    z
 }
 
 /// Each year's new-plan rate and spend factor, by lane. The yearly council shocks do not depend
@@ -957,7 +998,13 @@ fn simulate_lanes<const L: usize>(
     let national: [&NationalDraws; L] = std::array::from_fn(|l| &run.national[first_path + l]);
     let mut rng: [Pcg64Mcg; L] =
         std::array::from_fn(|l| stream(run.seed, COUNCIL_STREAM, first_path + l, council_index));
-    let draws = PathDraws::draw(run, &mut rng, council_index, first_path);
+    let draws = PathDraws::draw(
+        run,
+        &mut rng,
+        council_index,
+        first_path,
+        national.map(|n| &n.placement),
+    );
     let yearly = YearlyFactors::draw(run, council, &national, &draws, &mut rng);
     let inflation: [[f64; L]; SETTINGS] =
         std::array::from_fn(|s| std::array::from_fn(|l| national[l].inflation[s]));

@@ -120,6 +120,55 @@ pub struct PlacementSpread {
     pub capacity_growth_sd: f64,
 }
 
+impl PlacementSpread {
+    /// The spread and normals of a draw that adds a shared part (`shared`, with normals
+    /// `shared_z`, the same for every council of a path) to this own part (normals `own_z`):
+    /// each term's sd is `sqrt(own^2 + shared^2)` and its normal `(own x z + shared x z_shared) / sd`,
+    /// so the drawn value is the sum of the two parts. A term without a shared part keeps its own
+    /// sd and normal exactly.
+    pub fn with_shared(
+        &self,
+        own_z: &[f64; NORMALS],
+        shared: &PlacementSpread,
+        shared_z: &[f64; NORMALS],
+    ) -> (PlacementSpread, [f64; NORMALS]) {
+        let own = self.sds();
+        let other = shared.sds();
+        let mut sd = [0.0; NORMALS];
+        let mut z = [0.0; NORMALS];
+        for i in 0..NORMALS {
+            (sd[i], z[i]) = if other[i] == 0.0 {
+                (own[i], own_z[i])
+            } else {
+                let total = own[i].hypot(other[i]);
+                (total, (own[i] * own_z[i] + other[i] * shared_z[i]) / total)
+            };
+        }
+        (PlacementSpread::from_sds(&sd), z)
+    }
+
+    /// The sds in the draw's order: each group's level then slope, then the capacity's.
+    fn sds(&self) -> [f64; NORMALS] {
+        let mut sd = [0.0; NORMALS];
+        for g in 0..GROUPS {
+            sd[2 * g] = self.level_sd[g];
+            sd[2 * g + 1] = self.slope_sd[g];
+        }
+        sd[2 * GROUPS] = self.capacity_level_sd;
+        sd[2 * GROUPS + 1] = self.capacity_growth_sd;
+        sd
+    }
+
+    fn from_sds(sd: &[f64; NORMALS]) -> PlacementSpread {
+        PlacementSpread {
+            level_sd: std::array::from_fn(|g| sd[2 * g]),
+            slope_sd: std::array::from_fn(|g| sd[2 * g + 1]),
+            capacity_level_sd: sd[2 * GROUPS],
+            capacity_growth_sd: sd[2 * GROUPS + 1],
+        }
+    }
+}
+
 /// Number of standard normals one path's placement draw uses (fixed, whatever the scenario).
 pub const NORMALS: usize = 2 * GROUPS + 2;
 
@@ -274,6 +323,41 @@ mod tests {
         capacity_level_sd: 0.0,
         capacity_growth_sd: 0.0,
     };
+
+    #[test]
+    fn a_shared_part_adds_to_the_own_draw_and_its_absence_changes_nothing() {
+        let own = PlacementSpread {
+            level_sd: [0.03, 0.1, 0.2],
+            slope_sd: [0.02, 0.05, 0.0],
+            capacity_level_sd: 0.03,
+            capacity_growth_sd: 0.01,
+        };
+        let own_z: [f64; NORMALS] = std::array::from_fn(|i| 0.3 * i as f64 - 1.0);
+        let shared_z: [f64; NORMALS] = std::array::from_fn(|i| 1.2 - 0.25 * i as f64);
+        // No shared part: the same sds and normals, bit for bit.
+        assert_eq!(own.with_shared(&own_z, &NO_SPREAD, &shared_z), (own, own_z));
+        let shared = PlacementSpread {
+            level_sd: [0.01, 0.0, 0.05],
+            slope_sd: [0.005, 0.03, 0.1],
+            capacity_level_sd: 0.0,
+            capacity_growth_sd: 0.002,
+        };
+        let (sum, z) = own.with_shared(&own_z, &shared, &shared_z);
+        let (a, b, c) = (own.sds(), shared.sds(), sum.sds());
+        for i in 0..NORMALS {
+            // Variances add, and sd x normal is the sum of the two parts.
+            assert!(
+                (c[i] * c[i] - a[i] * a[i] - b[i] * b[i]).abs() < 1e-15,
+                "{i}"
+            );
+            let parts = a[i] * own_z[i] + b[i] * shared_z[i];
+            assert!(
+                (c[i] * z[i] - parts).abs() < 1e-15,
+                "{i}: {} {parts}",
+                c[i] * z[i]
+            );
+        }
+    }
 
     #[test]
     fn targets_reproduce_the_census_and_conserve_plans() {

@@ -186,6 +186,7 @@ fn offsets_from_the_trend_are_constant(
     p.capacity_level_sd = 0.1;
     p.capacity_growth_sd = 0.0;
     p.capacity_specialist_correlation = 0.0;
+    no_national_part(p);
     // One spread for every council-path (the wide draws are tested on their own below), so
     // no path's post-16 share is pushed against the groups' cap.
     p.wide_share = 0.0;
@@ -333,6 +334,7 @@ fn wide_council_paths_draw_with_every_spread_scaled() {
             g.post16 *= sd_scale;
             g.ap_other *= sd_scale;
         };
+        no_national_part(p);
         scale(&mut p.share_level_sd);
         scale(&mut p.share_slope_sd);
         p.capacity_level_sd *= sd_scale;
@@ -347,4 +349,68 @@ fn wide_council_paths_draw_with_every_spread_scaled() {
     assert_eq!(with(1.0, 2.0, 1.0), with(0.0, 1.0, 2.0));
     assert_eq!(with(0.0, 3.0, 1.0), with(0.0, 1.0, 1.0));
     assert_ne!(with(0.0, 1.0, 1.0), with(0.0, 1.0, 2.0));
+}
+
+/// The placement draws without their national part (each council's own draws only).
+fn no_national_part(p: &mut highneeds::scenario::Placement) {
+    p.national_level_sd = util::per_group(0.0, 0.0, 0.0);
+    p.national_slope_sd = util::per_group(0.0, 0.0, 0.0);
+    p.capacity_national_level_sd = 0.0;
+    p.capacity_national_growth_sd = 0.0;
+}
+
+#[test]
+fn every_council_of_a_path_shares_the_national_placement_draw() {
+    // Only the national part of the post-16 share's level is uncertain: in a path, every
+    // council's post-16 log share sits the same distance from its trend, and paths differ.
+    let mut ls = util::scenario();
+    let p = &mut ls.scenario.placement;
+    no_national_part(p);
+    p.share_level_sd = util::per_group(0.0, 0.0, 0.0);
+    p.share_slope_sd = util::per_group(0.0, 0.0, 0.0);
+    p.capacity_level_sd = 0.0;
+    p.capacity_growth_sd = 0.0;
+    p.national_level_sd = util::per_group(0.0, 0.2, 0.0);
+    let d = &mut ls.scenario.decay;
+    (d.half_life_low, d.half_life_high) = (12.0, 12.0);
+    (d.long_run_growth_low, d.long_run_growth_high) = (0.01, 0.01);
+    let model = util::model(&ls);
+    let (cs, _) = util::sim(&model, PATHS, SEED);
+    let t = t_of(&model, "2026-27");
+    let mut by_path: Vec<Vec<f64>> = vec![Vec::new(); PATHS];
+    for cp in &cs {
+        let c = &model.councils[cp.council];
+        if by_setting(&c.caseload0)[POST16] < 100.0 {
+            continue;
+        }
+        let k = TrendClock::decayed(f64::from(t as i32 - c.latest_census), 12.0, 0.01);
+        for (p, offsets) in by_path.iter_mut().enumerate() {
+            let groups: f64 = [SPECIAL_STATE, SPECIAL_INDEPENDENT, POST16, AP_OTHER]
+                .iter()
+                .map(|s| cp.get(p, t, Metric::BY_SETTING[*s]))
+                .sum();
+            if groups / cp.get(p, t, Metric::Ehcps) > highneeds::placement::MAX_GROUP_SHARE - 1e-6 {
+                continue;
+            }
+            let share = cp.get(p, t, Metric::BY_SETTING[POST16]) / cp.get(p, t, Metric::Ehcps);
+            offsets.push(
+                share.ln() - c.placement.log_level0[1] - k.share_change(c.placement.slope[1]),
+            );
+        }
+    }
+    let firsts: Vec<f64> = by_path
+        .iter()
+        .map(|offsets| {
+            assert!(offsets.len() > 140, "{}", offsets.len());
+            let first = offsets[0];
+            for o in offsets {
+                assert!((o - first).abs() < 1e-9, "{o} {first}");
+            }
+            first
+        })
+        .collect();
+    assert!(
+        firsts.windows(2).any(|w| (w[0] - w[1]).abs() > 1e-3),
+        "{firsts:?}"
+    );
 }

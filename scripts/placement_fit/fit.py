@@ -118,19 +118,92 @@ print(f"q90/q50 of |error|: mean {np.mean(ratios):.2f} (range {min(ratios):.2f}-
 WIDE_SHARE, WIDE_FACTOR = 0.2, 3.0
 m50, m90 = abs_quantile(0.5, WIDE_SHARE, WIDE_FACTOR), abs_quantile(0.9, WIDE_SHARE, WIDE_FACTOR)
 print(f"mixture ({WIDE_SHARE}, {WIDE_FACTOR}): |Z| quantiles 50% {m50:.3f}, 90% {m90:.3f}, ratio {m90 / m50:.2f}")
+def england_errors():
+    """England's log error of the sum of the councils' trend forecasts, by horizon and origin:
+    the part of the error that councils share, which independent council draws cannot give."""
+    out = []
+    for H in (1, 2, 3):
+        for o in range(2021, 2027 - H):
+            pred = dict.fromkeys(("specialist", "post16", "ap_other", "places"), 0.0)
+            act = dict(pred)
+            for c, sl in forecasts(o).items():
+                if (c, o + H) in est:
+                    continue
+                a, x0 = h.loc[(c, o + H)], h.loc[(c, o)]
+                pred["specialist"] += x0.specialist * np.exp(H * sl["specialist"])
+                act["specialist"] += a.specialist
+                for g in SHARES:
+                    pred[g] += x0[g] / x0.ehcps * np.exp(H * sl[g]) * a.ehcps
+                    act[g] += a[g]
+                pred["places"] += x0.special_state * np.exp(H * sl["places"])
+                act["places"] += a.special_state
+            r = {"H": H, "origin": o}
+            for g in pred:
+                crosses = g in SHARES and o < BREAK <= o + H
+                r[g] = np.nan if crosses else np.log(act[g] / pred[g])
+            out.append(r)
+    return pd.DataFrame(out)
+
+
+def national_sds(e):
+    """Level and slope sds of a national draw from England's errors: least squares of
+    error^2 = level^2 + H^2 slope^2 over every origin and horizon (both at least 0)."""
+    H2, e2 = (e.H**2).to_numpy(float), (e.iloc[:, 1] ** 2).to_numpy(float)
+    A = np.column_stack([np.ones_like(H2), H2])
+    lv, sv = np.linalg.lstsq(A, e2, rcond=None)[0]
+    if sv < 0:
+        lv, sv = e2.mean(), 0.0
+    if lv < 0:
+        lv, sv = 0.0, (e2 * H2).sum() / (H2 * H2).sum()
+    return math.sqrt(lv), math.sqrt(sv)
+
+
+def council_var(q90, v_nat, share, factor):
+    """The council (idiosyncratic) variance that, added to the national variance `v_nat` (a
+    normal, not widened), gives the mixture a 90% quantile of `q90` for the absolute error."""
+    phi = lambda x: 0.5 * (1 + math.erf(x / math.sqrt(2)))
+    inside = lambda v: (1 - share) * (2 * phi(q90 / math.sqrt(v_nat + v)) - 1) + share * (
+        2 * phi(q90 / math.sqrt(v_nat + factor**2 * v)) - 1
+    )
+    lo, hi = 0.0, 10.0
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if inside(mid) > 0.9 else (lo, mid)
+    return lo
+
+
+eng = england_errors()
+print("England's log errors of the summed council trends:")
+print(eng.round(4).to_string(index=False))
 for g in ("specialist", "post16", "ap_other", "places"):
     e = err.dropna(subset=[g])
     s90 = {H: x[g].abs().quantile(0.9) / m90 for H, x in e.groupby("H")}
     slope = np.sqrt(max((s90[3] ** 2 - s90[1] ** 2) / 8, 0))
     level = np.sqrt(max(s90[1] ** 2 - slope ** 2, 0))
-    inside50 = {
-        H: round(float((x[g].abs() <= m50 * np.sqrt(level**2 + (H * slope) ** 2)).mean()), 2)
-        for H, x in e.groupby("H")
-    }
+    n_level, n_slope = national_sds(eng[["H", g]].dropna())
+    q90 = {H: x[g].abs().quantile(0.9) for H, x in e.groupby("H")}
+    v_nat = {H: n_level**2 + (H * n_slope) ** 2 for H in q90}
+    v = {H: council_var(q90[H], v_nat[H], WIDE_SHARE, WIDE_FACTOR) for H in (1, 3)}
+    c_slope = math.sqrt(max((v[3] - v[1]) / 8, 0))
+    c_level = math.sqrt(max(v[1] - c_slope**2, 0))
+    inside50 = {}
+    for H, x in e.groupby("H"):
+        # Share of errors inside the central 50% interval of national + council mixture draws
+        # (simulated: a sum of a normal and a scale mixture has no closed-form quantile).
+        rng = np.random.default_rng(1)
+        n = 200_000
+        wide = np.where(rng.random(n) < WIDE_SHARE, WIDE_FACTOR, 1.0)
+        draw = rng.normal(0, math.sqrt(v_nat[H]), n) + wide * rng.normal(
+            0, math.sqrt(c_level**2 + (H * c_slope) ** 2), n
+        )
+        q50 = np.quantile(np.abs(draw), 0.5)
+        inside50[H] = round(float((x[g].abs() <= q50).mean()), 2)
     print(
-        f"{g:10s} 90%-matched sd at 1,2,3 years {[round(v, 3) for v in s90.values()]}"
-        f" -> level sd {level:.3f}, slope sd {slope:.3f};"
-        f" median error {[round(x[g].median(), 3) for _, x in err.groupby('H')]};"
+        f"{g:10s} 90%-matched sd at 1,2,3 years {[round(float(v), 3) for v in s90.values()]}"
+        f" -> level sd {level:.3f}, slope sd {slope:.3f} (all council);"
+        f" national level sd {n_level:.3f}, slope sd {n_slope:.3f} -> council level sd"
+        f" {c_level:.3f}, slope sd {c_slope:.3f};"
+        f" median error {[round(float(x[g].median()), 3) for _, x in err.groupby('H')]};"
         f" share inside the 50% interval {inside50}"
     )
 print("corr(specialist, places):", {H: round(np.corrcoef(x.specialist, x.places)[0, 1], 3) for H, x in err.groupby("H")})

@@ -125,6 +125,8 @@ file_table! {
         capacity_headroom: f64,
         capacity_level_sd: f64,
         capacity_growth_sd: f64,
+        capacity_national_level_sd: f64,
+        capacity_national_growth_sd: f64,
         capacity_specialist_correlation: f64,
         wide_share: f64,
         wide_factor: f64,
@@ -132,7 +134,12 @@ file_table! {
         new_places: Vec<NewPlaces>,
         new_places_rule: PlacesRule,
     }
-    tables { share_level_sd: PerGroupFile, share_slope_sd: PerGroupFile }
+    tables {
+        share_level_sd: PerGroupFile,
+        share_slope_sd: PerGroupFile,
+        national_level_sd: PerGroupFile,
+        national_slope_sd: PerGroupFile,
+    }
 }
 
 file_table! {

@@ -185,6 +185,12 @@ pub struct Placement {
     pub capacity_headroom: f64,
     pub capacity_level_sd: f64,
     pub capacity_growth_sd: f64,
+    /// The national part of the placement trends' uncertainty: drawn once per path and shared
+    /// by every council (README "Placement uncertainty"); the sds above are each council's own.
+    pub national_level_sd: PerGroup,
+    pub national_slope_sd: PerGroup,
+    pub capacity_national_level_sd: f64,
+    pub capacity_national_growth_sd: f64,
     pub capacity_specialist_correlation: f64,
     /// Share of council-paths whose placement draws are `wide_factor` times as spread: placement
     /// errors have heavier tails than a normal (README "Placement uncertainty").

@@ -272,12 +272,15 @@ fn placement(
     Ok(read_table!(keys, file, "placement" => Placement {
         entry_mix_shrinkage_plans, history_years, share_break_january, trend_shrinkage_plans,
         capacity_headroom,
-        capacity_level_sd, capacity_growth_sd, capacity_specialist_correlation, wide_share,
+        capacity_level_sd, capacity_growth_sd, capacity_national_level_sd,
+        capacity_national_growth_sd, capacity_specialist_correlation, wide_share,
         wide_factor, induced_demand,
         new_places_rule,
     } with {
         share_level_sd: per_group(keys, "placement.share_level_sd", file.share_level_sd)?,
         share_slope_sd: per_group(keys, "placement.share_slope_sd", file.share_slope_sd)?,
+        national_level_sd: per_group(keys, "placement.national_level_sd", file.national_level_sd)?,
+        national_slope_sd: per_group(keys, "placement.national_slope_sd", file.national_slope_sd)?,
         new_places: new_places,
     }))
 }
