@@ -1,6 +1,7 @@
 //! The Monte Carlo engine: the README's "The model", "One year's step" (steps 1 to 7, in that
-//! order in `simulate_lanes`). Councils run in fixed chunks of 4 (in parallel),
-//! a chunk's councils a block of paths at a time, and a council's paths `LANES` at a time.
+//! order in `simulate_lanes`). Councils run one after another, each over blocks of paths
+//! in parallel, and a council's paths `LANES` at a time; England's sums are added in fixed
+//! chunks of 4 councils.
 //! No I/O and no printing. Every random stream is derived from (seed, path, council), so
 //! results do not depend on the thread count; national sums are added in a fixed order.
 
@@ -437,8 +438,8 @@ pub fn path_parameters(
 }
 
 /// Paths per block, a multiple of `LANES`. Results are stored in tiles of this many paths, and
-/// the engine simulates a chunk's councils one block at a time, so the block's national sums
-/// (about `PATHS_PER_BLOCK x years x NationalMetric::COUNT x 8` bytes) stay in the core's cache.
+/// the engine simulates a council one block at a time (blocks in parallel), adding the block's
+/// results into its chunk's national sums while they are in the core's cache.
 pub const PATHS_PER_BLOCK: usize = 64;
 
 /// Per-path results in tiles of [`PATHS_PER_BLOCK`] paths: within a tile, each (year, metric)
@@ -1786,34 +1787,62 @@ fn write_money(row: &mut Row, money: &Money, accounts: &Accounts) {
 /// national floating-point sums are the same bits whatever the number of threads.
 const COUNCILS_PER_CHUNK: usize = 4;
 
-/// Adds one council's tile (a block of paths) to the chunk's national sums for the block: each
-/// metric summed, except that England's cumulative deficit sums only the councils in deficit
-/// (the ratio is recomputed from the sums in [`finish_england`]), plus the net deficit and the
-/// count of councils in deficit.
-fn add_council(sums: &mut [f64], tile: &[f64], years: usize) {
+/// What one council adds to England in one year of a block of paths, in England's layout (one
+/// column of [`PATHS_PER_BLOCK`] paths per national metric): each metric, except that England's
+/// cumulative deficit takes only a council in deficit (the ratio is recomputed from the sums in
+/// [`finish_england`]), plus the net deficit and the count of councils in deficit.
+fn national_part(part: &mut [f64], year: &[f64]) {
     const B: usize = PATHS_PER_BLOCK;
     let deficit = Metric::CumulativeDeficit.index() * B;
-    let net = NationalMetric::NetCumulativeDeficit.index() * B;
-    let in_deficit = NationalMetric::CouncilsInDeficit.index() * B;
+    let (metrics, england) = part.split_at_mut(Metric::COUNT * B);
+    metrics.copy_from_slice(year);
+    let (net, in_deficit) = england.split_at_mut(B);
+    for lane in 0..B {
+        let cum = year[deficit + lane];
+        metrics[deficit + lane] = cum.max(0.0);
+        net[lane] = cum;
+        in_deficit[lane] = f64::from(u8::from(cum > 0.0));
+    }
+}
+
+/// Adds one council's tile (a block of paths) to the national sums of its chunk (`partial`) for
+/// the block, [`national_part`] by year: the chunk's sums start from zero at its first council,
+/// and after its last they are added into England's (`england`), without being stored.
+fn add_council(
+    in_chunk: InChunk,
+    partial: &mut [f64],
+    england: &mut [f64],
+    tile: &[f64],
+    years: usize,
+) {
+    const B: usize = PATHS_PER_BLOCK;
+    let (width, national) = (Metric::COUNT * B, NationalMetric::COUNT * B);
+    let mut part = [0.0; NationalMetric::COUNT * B];
     for t in 0..years {
-        let src = &tile[t * Metric::COUNT * B..(t + 1) * Metric::COUNT * B];
-        let dst = &mut sums[t * NationalMetric::COUNT * B..(t + 1) * NationalMetric::COUNT * B];
-        let (dst_metrics, dst_england) = dst.split_at_mut(Metric::COUNT * B);
-        for (d, x) in dst_metrics[..deficit].iter_mut().zip(&src[..deficit]) {
-            *d += x;
-        }
-        for (d, x) in dst_metrics[deficit + B..]
-            .iter_mut()
-            .zip(&src[deficit + B..])
-        {
-            *d += x;
-        }
-        let cum = &src[deficit..deficit + B];
-        for lane in 0..B {
-            dst_metrics[deficit + lane] += cum[lane].max(0.0);
-            dst_england[net - Metric::COUNT * B + lane] += cum[lane];
-            dst_england[in_deficit - Metric::COUNT * B + lane] +=
-                f64::from(u8::from(cum[lane] > 0.0));
+        national_part(&mut part, &tile[t * width..(t + 1) * width]);
+        let year = t * national..(t + 1) * national;
+        let (sums, england) = (&mut partial[year.clone()], &mut england[year]);
+        match (in_chunk.first, in_chunk.last) {
+            (true, false) => {
+                for (s, x) in sums.iter_mut().zip(&part) {
+                    *s = 0.0 + x;
+                }
+            }
+            (false, false) => {
+                for (s, x) in sums.iter_mut().zip(&part) {
+                    *s += x;
+                }
+            }
+            (false, true) => {
+                for ((e, s), x) in england.iter_mut().zip(sums.iter()).zip(&part) {
+                    *e += s + x;
+                }
+            }
+            (true, true) => {
+                for (e, x) in england.iter_mut().zip(&part) {
+                    *e += 0.0 + x;
+                }
+            }
         }
     }
 }
@@ -1846,62 +1875,53 @@ fn finish_england(england: &mut EnglandPaths) {
     }
 }
 
-/// Simulates one chunk of councils on every path into `buffers` (one per council of the chunk)
-/// and adds the chunk's national sums into England's. Blocks of paths run in parallel; in each,
-/// the chunk's councils run one after the other, so the block's national sums stay in cache and
-/// each path adds its councils in council order, then the chunk into England (chunk order is
-/// the caller's).
-fn simulate_chunk(
+/// Where a council stands in its chunk.
+#[derive(Debug, Clone, Copy)]
+struct InChunk {
+    /// The chunk's first council: its national sums start from zero.
+    first: bool,
+    /// The chunk's last council: its national sums are then added into England's.
+    last: bool,
+}
+
+/// Simulates one council on every path into `buffer` and adds it into its chunk's national sums
+/// `partial` (England's layout); after the chunk's last council, the chunk's sums are added into
+/// England's. Blocks of paths run in parallel. Each path adds its councils in council order into
+/// its chunk's sums, then the chunks into England in chunk order (the caller's), so the sums are
+/// the same bits whatever the thread count.
+fn simulate_council(
     run: &RunInputs,
-    councils: std::ops::Range<usize>,
-    buffers: &mut [CouncilPaths],
+    council: usize,
+    in_chunk: InChunk,
+    buffer: &mut CouncilPaths,
+    partial: &mut [f64],
     england: &mut EnglandPaths,
 ) {
-    let shares: Vec<Vec<BandShares>> = councils
-        .clone()
-        .map(|c| band_shares(run.model, c))
-        .collect();
+    let shares = band_shares(run.model, council);
     let (paths, years) = (england.paths, england.years);
     let national_tile = england.tiles().tile_len();
-    let council_tile = years * Metric::COUNT * PATHS_PER_BLOCK;
-    // Per block of paths: England's tile and the tile of each council of the chunk.
-    let mut blocks: Vec<(&mut [f64], Vec<&mut [f64]>)> = england
+    let council_tile = buffer.tiles().tile_len();
+    buffer.council = council;
+    england
         .values
-        .chunks_exact_mut(national_tile)
-        .map(|tile| (tile, Vec::with_capacity(COUNCILS_PER_CHUNK)))
-        .collect();
-    for (council, buffer) in councils.clone().zip(buffers.iter_mut()) {
-        buffer.council = council;
-        for (block, tile) in blocks
-            .iter_mut()
-            .zip(buffer.values.chunks_exact_mut(council_tile))
-        {
-            block.1.push(tile);
-        }
-    }
-    blocks.into_par_iter().enumerate().for_each_init(
-        || vec![0.0; national_tile],
-        |sums, (b, (england_tile, council_tiles))| {
+        .par_chunks_exact_mut(national_tile)
+        .zip(partial.par_chunks_exact_mut(national_tile))
+        .zip(buffer.values.par_chunks_exact_mut(council_tile))
+        .enumerate()
+        .for_each(|(b, ((england_tile, sums), tile))| {
             let block = b * PATHS_PER_BLOCK..((b + 1) * PATHS_PER_BLOCK).min(paths);
-            sums.fill(0.0);
-            for ((council, shares), tile) in councils.clone().zip(&shares).zip(council_tiles) {
-                simulate_block(run, shares, council, block.clone(), tile);
-                add_council(sums, tile, years);
-            }
-            for (e, s) in england_tile.iter_mut().zip(sums.iter()) {
-                *e += s;
-            }
-        },
-    );
+            simulate_block(run, &shares, council, block, tile);
+            add_council(in_chunk, sums, england_tile, tile, years);
+        });
 }
 
 /// Runs every council over every path (in parallel on the current rayon pool). `per_council`
 /// turns each council's paths into what the caller keeps (e.g. its summary); results come back
 /// in council order. `progress` is called once per finished council.
 ///
-/// Councils run in fixed chunks of [`COUNCILS_PER_CHUNK`], one chunk after another, with the
-/// chunk's paths spread over the threads; so the memory a run holds is one chunk's councils and
-/// England, whatever the thread count.
+/// Councils run one after another, each with its paths spread over the threads, and are added
+/// into the national sums of their chunk of [`COUNCILS_PER_CHUNK`]; so the memory a run holds is
+/// one council's results, one chunk's national sums and England's, whatever the thread count.
 pub fn simulate<R, F>(
     model: &Model,
     config: RunConfig,
@@ -1923,18 +1943,24 @@ where
     };
     let n = model.councils.len();
     let mut england = EnglandPaths::zeros(config.paths, years);
-    let mut buffers: Vec<CouncilPaths> = (0..COUNCILS_PER_CHUNK.min(n))
-        .map(|_| CouncilPaths::zeros(config.paths, years))
-        .collect();
+    let mut partial = vec![0.0; england.tiles().len()];
+    let mut buffer = CouncilPaths::zeros(config.paths, years);
     let mut results = Vec::with_capacity(n);
-    for start in (0..n).step_by(COUNCILS_PER_CHUNK) {
-        let councils = start..(start + COUNCILS_PER_CHUNK).min(n);
-        let live = &mut buffers[..councils.len()];
-        simulate_chunk(&run, councils, live, &mut england);
-        for buffer in live.iter() {
-            results.push(per_council(buffer));
-            progress();
-        }
+    for council in 0..n {
+        let in_chunk = InChunk {
+            first: council % COUNCILS_PER_CHUNK == 0,
+            last: council % COUNCILS_PER_CHUNK == COUNCILS_PER_CHUNK - 1 || council + 1 == n,
+        };
+        simulate_council(
+            &run,
+            council,
+            in_chunk,
+            &mut buffer,
+            &mut partial,
+            &mut england,
+        );
+        results.push(per_council(&buffer));
+        progress();
     }
     finish_england(&mut england);
     (results, england)
@@ -1942,10 +1968,11 @@ where
 
 /// The memory [`simulate`] and the summaries hold for a run of `paths` paths over `years` years,
 /// in bytes (an estimate, within a few per cent; the model and the seeds add a few MB): one
-/// chunk of councils' results, England's, the national draws, and a column per thread.
+/// council's results, a chunk's national sums and England's, the national draws, and a column
+/// per thread.
 pub fn memory_estimate(paths: usize, years: usize, threads: usize) -> u64 {
     let tiles = paths.div_ceil(PATHS_PER_BLOCK) as u64 * PATHS_PER_BLOCK as u64;
-    let per_path_year = (COUNCILS_PER_CHUNK * Metric::COUNT + NationalMetric::COUNT) as u64 * 8;
+    let per_path_year = (Metric::COUNT + 2 * NationalMetric::COUNT) as u64 * 8;
     // National draws: the struct, three yearly series, the long-run table (a row for each year
     // after a census, `years + 1` at most in a run that starts the year after its census) and the
     // allocator's headers.

@@ -22,7 +22,7 @@ fn paths_beyond_the_cap_exit_2_on_the_command_line() {
 #[test]
 fn a_run_that_does_not_fit_in_memory_is_refused_saying_how_much_and_what_to_change() {
     let gb = 1_000_000_000u64;
-    // 100,000 paths hold well over 1 GB (one chunk of councils and England, every path).
+    // 100,000 paths hold over 1 GB (a council, a chunk's national sums and England, every path).
     let err = highneeds::run::check_memory(100_000, 12, 2, gb)
         .expect_err("100,000 paths do not fit in 1 GB")
         .to_string();
@@ -47,4 +47,16 @@ fn the_memory_estimate_does_not_grow_with_threads_beyond_a_column_each() {
     let one = highneeds::engine::memory_estimate(10_000, 12, 1);
     let many = highneeds::engine::memory_estimate(10_000, 12, 16);
     assert_eq!(many - one, 15 * 10_000 * 8);
+}
+
+#[test]
+fn a_run_holds_one_councils_results_not_a_chunks() {
+    // One council (37 metrics), a chunk's national sums and England's (39 each) over 12 years
+    // is 11,040 bytes a path; the national draws add about 1 KB. Holding a chunk of 4 councils'
+    // results, as before, was about 18,000.
+    let per_path = highneeds::engine::memory_estimate(100_000, 12, 1) / 100_000;
+    assert!(
+        (11_040..13_000).contains(&per_path),
+        "{per_path} bytes a path"
+    );
 }
