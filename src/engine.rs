@@ -476,28 +476,45 @@ impl Tiles {
             dst.copy_from_slice(&tile[start..start + dst.len()]);
         }
     }
-    /// Each metric's sum over paths in year `t` into `sums` (`width` values), added in path
-    /// order from -0.0 (the same bits as `Iterator::sum` over the column). The metrics' sums are
-    /// independent chains, interleaved so the CPU overlaps them.
-    pub(crate) fn year_sums(self, values: &[f64], t: usize, sums: &mut [f64]) {
-        let sums = &mut sums[..self.width];
-        sums.fill(-0.0);
-        let year = t * self.width * PATHS_PER_BLOCK..(t + 1) * self.width * PATHS_PER_BLOCK;
+    /// Copies the columns (t, k) of the metrics `metrics` (at most [`COLUMNS_AT_ONCE`]) into
+    /// `out` (one after another, `paths` values each, in path order) and returns each one's sum
+    /// over paths, added in path order from -0.0 (the same bits as `Iterator::sum` over the
+    /// column). The metrics' sums are independent chains, interleaved so the CPU overlaps them,
+    /// and their values are read once, a contiguous part of each tile at a time.
+    pub(crate) fn columns(
+        self,
+        values: &[f64],
+        t: usize,
+        metrics: std::ops::Range<usize>,
+        out: &mut [f64],
+    ) -> [f64; COLUMNS_AT_ONCE] {
+        const B: usize = PATHS_PER_BLOCK;
+        let count = metrics.len();
+        assert!(count <= COLUMNS_AT_ONCE && out.len() >= count * self.paths);
+        let mut sums = [-0.0; COLUMNS_AT_ONCE];
+        let part = (t * self.width + metrics.start) * B..(t * self.width + metrics.end) * B;
         for (b, tile) in values.chunks_exact(self.tile_len()).enumerate() {
-            let lanes = (self.paths - b * PATHS_PER_BLOCK).min(PATHS_PER_BLOCK);
-            let year = &tile[year.clone()];
+            let lanes = (self.paths - b * B).min(B);
+            let src = &tile[part.clone()];
+            for (i, column) in out.chunks_exact_mut(self.paths).take(count).enumerate() {
+                column[b * B..b * B + lanes].copy_from_slice(&src[i * B..i * B + lanes]);
+            }
             for lane in 0..lanes {
-                for (k, sum) in sums.iter_mut().enumerate() {
-                    *sum += year[k * PATHS_PER_BLOCK + lane];
+                for (i, sum) in sums[..count].iter_mut().enumerate() {
+                    *sum += src[i * B + lane];
                 }
             }
         }
+        sums
     }
 }
 
+/// The most columns [`Tiles::columns`] copies at once (a summary holds this many columns per
+/// thread).
+pub(crate) const COLUMNS_AT_ONCE: usize = 20;
+
 /// One council's results per path, year and metric, in tiles of [`PATHS_PER_BLOCK`] paths
-/// (read them with [`CouncilPaths::get`], [`CouncilPaths::column`] or
-/// [`CouncilPaths::year_sums`]).
+/// (read them with [`CouncilPaths::get`] or [`CouncilPaths::column`]).
 #[derive(Debug, Clone)]
 pub struct CouncilPaths {
     pub council: usize,
@@ -531,10 +548,6 @@ impl CouncilPaths {
     /// `metric` in year `t` on every path, in path order, into `out[..paths]`.
     pub fn column(&self, t: usize, metric: Metric, out: &mut [f64]) {
         self.tiles().column(&self.values, t, metric.index(), out);
-    }
-    /// Every metric's sum over paths in year `t`, in path order, into `sums[metric.index()]`.
-    pub fn year_sums(&self, t: usize, sums: &mut [f64]) {
-        self.tiles().year_sums(&self.values, t, sums);
     }
 }
 
@@ -571,10 +584,6 @@ impl EnglandPaths {
     /// `metric` in year `t` on every path, in path order, into `out[..paths]`.
     pub fn column(&self, t: usize, metric: NationalMetric, out: &mut [f64]) {
         self.tiles().column(&self.values, t, metric.index(), out);
-    }
-    /// Every metric's sum over paths in year `t`, in path order, into `sums[metric.index()]`.
-    pub fn year_sums(&self, t: usize, sums: &mut [f64]) {
-        self.tiles().year_sums(&self.values, t, sums);
     }
 }
 
@@ -1968,8 +1977,8 @@ where
 
 /// The memory [`simulate`] and the summaries hold for a run of `paths` paths over `years` years,
 /// in bytes (an estimate, within a few per cent; the model and the seeds add a few MB): one
-/// council's results, a chunk's national sums and England's, the national draws, and a column
-/// per thread.
+/// council's results, a chunk's national sums and England's, the national draws, and
+/// [`COLUMNS_AT_ONCE`] columns per thread.
 pub fn memory_estimate(paths: usize, years: usize, threads: usize) -> u64 {
     let tiles = paths.div_ceil(PATHS_PER_BLOCK) as u64 * PATHS_PER_BLOCK as u64;
     let per_path_year = (Metric::COUNT + 2 * NationalMetric::COUNT) as u64 * 8;
@@ -1980,13 +1989,44 @@ pub fn memory_estimate(paths: usize, years: usize, threads: usize) -> u64 {
         + 3 * (years * 8 + 16)
         + (years + 1) * std::mem::size_of::<LongRunYear>()
         + 16) as u64;
-    let columns = threads as u64 * paths as u64 * 8;
+    let columns = threads as u64 * paths as u64 * COLUMNS_AT_ONCE as u64 * 8;
     tiles * years as u64 * per_path_year + paths as u64 * draws + columns
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn columns_copy_each_metric_in_path_order_with_its_sum_in_path_order() {
+        // Three tiles, the last one partial; the sums must be `Iterator::sum`'s bits.
+        let tiles = Tiles {
+            paths: 2 * PATHS_PER_BLOCK + 5,
+            years: 3,
+            width: 37,
+        };
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let values: Vec<f64> = (0..tiles.len())
+            .map(|_| {
+                x = splitmix(x);
+                (x >> 11) as f64 / (1u64 << 40) as f64 - 1000.0
+            })
+            .collect();
+        let mut out = vec![0.0; COLUMNS_AT_ONCE * tiles.paths];
+        let mut want = vec![0.0; tiles.paths];
+        for t in 0..tiles.years {
+            for metrics in [0..COLUMNS_AT_ONCE, COLUMNS_AT_ONCE..37, 36..37] {
+                let sums = tiles.columns(&values, t, metrics.clone(), &mut out);
+                for (i, k) in metrics.enumerate() {
+                    tiles.column(&values, t, k, &mut want);
+                    let got = &out[i * tiles.paths..(i + 1) * tiles.paths];
+                    assert_eq!(got, &want[..], "t {t}, metric {k}");
+                    let sum: f64 = want.iter().sum();
+                    assert_eq!(sums[i].to_bits(), sum.to_bits(), "t {t}, metric {k}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn streams_are_distinct_and_repeatable() {

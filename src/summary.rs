@@ -1,7 +1,7 @@
 //! Summaries over paths: mean and percentiles (type 7, linear interpolation), computed
 //! per council from its paths and for England from the per-path national sums.
 
-use crate::engine::{CouncilPaths, EnglandPaths, Tiles};
+use crate::engine::{CouncilPaths, EnglandPaths, Tiles, COLUMNS_AT_ONCE};
 use crate::metric::{Metric, NationalMetric};
 use rayon::prelude::*;
 
@@ -233,22 +233,31 @@ pub struct OverrideEnd {
 }
 
 /// Stats over paths per year and metric, `[t * width + k]`, of results laid out in `tiles`:
-/// year by year in parallel, each year's means from its sums and each metric's column (one
-/// value per path) summarised.
+/// year by year in parallel, [`COLUMNS_AT_ONCE`] metrics at a time, each metric's column (one
+/// value per path) copied with its sum (for the mean) and summarised.
 fn stats_table(tiles: Tiles, values: &[f64]) -> Vec<Stats> {
+    let paths = tiles.paths;
+    if paths == 0 {
+        return vec![Stats::default(); tiles.years * tiles.width];
+    }
     let per_year: Vec<Vec<Stats>> = (0..tiles.years)
         .into_par_iter()
         .map_init(
-            || vec![0.0; tiles.paths],
+            || vec![0.0; COLUMNS_AT_ONCE * paths],
             |scratch, t| {
-                let mut sums = vec![0.0; tiles.width];
-                tiles.year_sums(values, t, &mut sums);
-                (0..tiles.width)
-                    .map(|k| {
-                        tiles.column(values, t, k, scratch);
-                        stats_with_mean(scratch, sums[k] / tiles.paths as f64)
-                    })
-                    .collect()
+                let mut stats = Vec::with_capacity(tiles.width);
+                for first in (0..tiles.width).step_by(COLUMNS_AT_ONCE) {
+                    let metrics = first..(first + COLUMNS_AT_ONCE).min(tiles.width);
+                    let sums = tiles.columns(values, t, metrics.clone(), scratch);
+                    for (column, sum) in scratch
+                        .chunks_exact_mut(paths)
+                        .zip(sums)
+                        .take(metrics.len())
+                    {
+                        stats.push(stats_with_mean(column, sum / paths as f64));
+                    }
+                }
+                stats
             },
         )
         .collect();
