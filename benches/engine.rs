@@ -8,7 +8,7 @@
 //! with a trivial per-council callback, so no percentile summaries.
 //! `run/*`: `run::simulate_and_summarise` = engine + per-council and national percentile
 //! summaries, i.e. what `highneeds run` does before writing files, at 1,000 and 10,000 paths.
-//! `summary/*`: the percentile summaries alone, of one chunk of councils and England at 10,000
+//! `summary/*`: the percentile summaries alone, of 4 councils and England at 10,000
 //! paths, so a regression in the summary stage shows on its own.
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
@@ -84,7 +84,7 @@ fn bench_run(c: &mut Criterion) {
     }
 }
 
-/// The summary stage alone: the percentile summaries of 4 councils' paths (one chunk) and of
+/// The summary stage alone: the percentile summaries of 4 councils' paths and of
 /// England's, at 10,000 paths. Throughput counts the council-years summarised (England counts
 /// as one council).
 fn bench_summary(c: &mut Criterion) {
