@@ -1,7 +1,7 @@
 //! The Monte Carlo engine: the README's "The model", "One year's step" (steps 1 to 7, in that
 //! order in `simulate_lanes`). Councils run one after another, each over blocks of paths
-//! in parallel, and a council's paths `LANES` at a time; England's sums are added in fixed
-//! chunks of 4 councils.
+//! in parallel, and a council's paths `LANES` at a time; England's sums are added in council
+//! order.
 //! No I/O and no printing. Every random stream is derived from (seed, path, council), so
 //! results do not depend on the thread count; national sums are added in a fixed order.
 
@@ -439,7 +439,7 @@ pub fn path_parameters(
 
 /// Paths per block, a multiple of `LANES`. Results are stored in tiles of this many paths, and
 /// the engine simulates a council one block at a time (blocks in parallel), adding the block's
-/// results into its chunk's national sums while they are in the core's cache.
+/// results into England's sums while they are in the core's cache.
 pub const PATHS_PER_BLOCK: usize = 64;
 
 /// Per-path results in tiles of [`PATHS_PER_BLOCK`] paths: within a tile, each (year, metric)
@@ -1791,11 +1791,6 @@ fn write_money(row: &mut Row, money: &Money, accounts: &Accounts) {
     row.set(Metric::InterestCost, money.interest);
 }
 
-/// Councils per chunk. Chunks are fixed (never depend on the thread count), each chunk sums its
-/// councils in council order, and chunks are added into England's totals in chunk order, so the
-/// national floating-point sums are the same bits whatever the number of threads.
-const COUNCILS_PER_CHUNK: usize = 4;
-
 /// What one council adds to England in one year of a block of paths, in England's layout (one
 /// column of [`PATHS_PER_BLOCK`] paths per national metric): each metric, except that England's
 /// cumulative deficit takes only a council in deficit (the ratio is recomputed from the sums in
@@ -1814,44 +1809,20 @@ fn national_part(part: &mut [f64], year: &[f64]) {
     }
 }
 
-/// Adds one council's tile (a block of paths) to the national sums of its chunk (`partial`) for
-/// the block, [`national_part`] by year: the chunk's sums start from zero at its first council,
-/// and after its last they are added into England's (`england`), without being stored.
-fn add_council(
-    in_chunk: InChunk,
-    partial: &mut [f64],
-    england: &mut [f64],
-    tile: &[f64],
-    years: usize,
-) {
+/// Adds one council's tile (a block of paths) into England's sums for the block (`england`),
+/// [`national_part`] by year. Councils are added in council order, so each path's sums are the
+/// same bits whatever the thread count.
+fn add_council(england: &mut [f64], tile: &[f64], years: usize) {
     const B: usize = PATHS_PER_BLOCK;
     let (width, national) = (Metric::COUNT * B, NationalMetric::COUNT * B);
     let mut part = [0.0; NationalMetric::COUNT * B];
     for t in 0..years {
         national_part(&mut part, &tile[t * width..(t + 1) * width]);
-        let year = t * national..(t + 1) * national;
-        let (sums, england) = (&mut partial[year.clone()], &mut england[year]);
-        match (in_chunk.first, in_chunk.last) {
-            (true, false) => {
-                for (s, x) in sums.iter_mut().zip(&part) {
-                    *s = 0.0 + x;
-                }
-            }
-            (false, false) => {
-                for (s, x) in sums.iter_mut().zip(&part) {
-                    *s += x;
-                }
-            }
-            (false, true) => {
-                for ((e, s), x) in england.iter_mut().zip(sums.iter()).zip(&part) {
-                    *e += s + x;
-                }
-            }
-            (true, true) => {
-                for (e, x) in england.iter_mut().zip(&part) {
-                    *e += 0.0 + x;
-                }
-            }
+        for (e, x) in england[t * national..(t + 1) * national]
+            .iter_mut()
+            .zip(&part)
+        {
+            *e += x;
         }
     }
 }
@@ -1884,26 +1855,13 @@ fn finish_england(england: &mut EnglandPaths) {
     }
 }
 
-/// Where a council stands in its chunk.
-#[derive(Debug, Clone, Copy)]
-struct InChunk {
-    /// The chunk's first council: its national sums start from zero.
-    first: bool,
-    /// The chunk's last council: its national sums are then added into England's.
-    last: bool,
-}
-
-/// Simulates one council on every path into `buffer` and adds it into its chunk's national sums
-/// `partial` (England's layout); after the chunk's last council, the chunk's sums are added into
-/// England's. Blocks of paths run in parallel. Each path adds its councils in council order into
-/// its chunk's sums, then the chunks into England in chunk order (the caller's), so the sums are
-/// the same bits whatever the thread count.
+/// Simulates one council on every path into `buffer` and adds it into England's sums. Blocks of
+/// paths run in parallel; each path adds its councils in council order (the caller's), so the
+/// sums are the same bits whatever the thread count.
 fn simulate_council(
     run: &RunInputs,
     council: usize,
-    in_chunk: InChunk,
     buffer: &mut CouncilPaths,
-    partial: &mut [f64],
     england: &mut EnglandPaths,
 ) {
     let shares = band_shares(run.model, council);
@@ -1914,13 +1872,12 @@ fn simulate_council(
     england
         .values
         .par_chunks_exact_mut(national_tile)
-        .zip(partial.par_chunks_exact_mut(national_tile))
         .zip(buffer.values.par_chunks_exact_mut(council_tile))
         .enumerate()
-        .for_each(|(b, ((england_tile, sums), tile))| {
+        .for_each(|(b, (england_tile, tile))| {
             let block = b * PATHS_PER_BLOCK..((b + 1) * PATHS_PER_BLOCK).min(paths);
             simulate_block(run, &shares, council, block, tile);
-            add_council(in_chunk, sums, england_tile, tile, years);
+            add_council(england_tile, tile, years);
         });
 }
 
@@ -1929,8 +1886,8 @@ fn simulate_council(
 /// in council order. `progress` is called once per finished council.
 ///
 /// Councils run one after another, each with its paths spread over the threads, and are added
-/// into the national sums of their chunk of [`COUNCILS_PER_CHUNK`]; so the memory a run holds is
-/// one council's results, one chunk's national sums and England's, whatever the thread count.
+/// into England's sums in council order; so the memory a run holds is one council's results and
+/// England's sums, whatever the thread count.
 pub fn simulate<R, F>(
     model: &Model,
     config: RunConfig,
@@ -1952,22 +1909,10 @@ where
     };
     let n = model.councils.len();
     let mut england = EnglandPaths::zeros(config.paths, years);
-    let mut partial = vec![0.0; england.tiles().len()];
     let mut buffer = CouncilPaths::zeros(config.paths, years);
     let mut results = Vec::with_capacity(n);
     for council in 0..n {
-        let in_chunk = InChunk {
-            first: council % COUNCILS_PER_CHUNK == 0,
-            last: council % COUNCILS_PER_CHUNK == COUNCILS_PER_CHUNK - 1 || council + 1 == n,
-        };
-        simulate_council(
-            &run,
-            council,
-            in_chunk,
-            &mut buffer,
-            &mut partial,
-            &mut england,
-        );
+        simulate_council(&run, council, &mut buffer, &mut england);
         results.push(per_council(&buffer));
         progress();
     }
@@ -1977,11 +1922,11 @@ where
 
 /// The memory [`simulate`] and the summaries hold for a run of `paths` paths over `years` years,
 /// in bytes (an estimate, within a few per cent; the model and the seeds add a few MB): one
-/// council's results, a chunk's national sums and England's, the national draws, and
+/// council's results and England's sums, the national draws, and
 /// [`COLUMNS_AT_ONCE`] columns per thread.
 pub fn memory_estimate(paths: usize, years: usize, threads: usize) -> u64 {
     let tiles = paths.div_ceil(PATHS_PER_BLOCK) as u64 * PATHS_PER_BLOCK as u64;
-    let per_path_year = (Metric::COUNT + 2 * NationalMetric::COUNT) as u64 * 8;
+    let per_path_year = (Metric::COUNT + NationalMetric::COUNT) as u64 * 8;
     // National draws: the struct, three yearly series, the long-run table (a row for each year
     // after a census, `years + 1` at most in a run that starts the year after its census) and the
     // allocator's headers.

@@ -212,36 +212,33 @@ fn a_path_does_not_depend_on_how_many_paths_run_with_it() {
     }
 }
 
-/// England's per-path sums are added in one fixed order, bit for bit: each chunk of 4 councils
-/// summed in council order from zero, then the chunks into England in chunk order (so they do
-/// not depend on how the engine holds or schedules councils, nor on the thread count). 70 paths
-/// cross a block of 64.
+/// England's per-path sums are added in one fixed order, bit for bit: the councils in council
+/// order from zero (so they do not depend on how the engine schedules councils or blocks of
+/// paths, nor on the thread count). 70 paths cross a block of 64.
 #[test]
-fn england_adds_councils_in_fixed_chunks_of_four_bit_for_bit() {
+fn england_adds_councils_in_council_order_bit_for_bit() {
     let model = util::model(&util::scenario());
     let paths = 70;
     let (councils, national) = util::sim(&model, paths, 7);
     let years = model.schedule.years.len();
-    let chunked = |term: &dyn Fn(&highneeds::engine::CouncilPaths) -> f64| -> f64 {
-        councils.chunks(4).fold(0.0, |england, chunk| {
-            england + chunk.iter().fold(0.0, |sum, cp| sum + term(cp))
-        })
+    let in_order = |term: &dyn Fn(&highneeds::engine::CouncilPaths) -> f64| -> f64 {
+        councils.iter().fold(0.0, |england, cp| england + term(cp))
     };
     for p in [0, 63, 64, 69] {
         for t in 0..years {
             for metric in [Metric::Ehcps, Metric::Spend, Metric::Funding] {
-                let want = chunked(&|cp| cp.get(p, t, metric));
+                let want = in_order(&|cp| cp.get(p, t, metric));
                 let got = national.get(p, t, util::nat(metric.name()));
                 assert_eq!(got.to_bits(), want.to_bits(), "{metric} p{p} t{t}");
             }
             let deficit =
                 |cp: &highneeds::engine::CouncilPaths| cp.get(p, t, Metric::CumulativeDeficit);
             let checks = [
-                ("cumulative_deficit", chunked(&|cp| deficit(cp).max(0.0))),
-                ("net_cumulative_deficit", chunked(&deficit)),
+                ("cumulative_deficit", in_order(&|cp| deficit(cp).max(0.0))),
+                ("net_cumulative_deficit", in_order(&deficit)),
                 (
                     "councils_in_deficit",
-                    chunked(&|cp| f64::from(u8::from(deficit(cp) > 0.0))),
+                    in_order(&|cp| f64::from(u8::from(deficit(cp) > 0.0))),
                 ),
             ];
             for (name, want) in checks {

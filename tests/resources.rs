@@ -21,10 +21,10 @@ fn paths_beyond_the_cap_exit_2_on_the_command_line() {
 
 #[test]
 fn a_run_that_does_not_fit_in_memory_is_refused_saying_how_much_and_what_to_change() {
-    let gb = 1_000_000_000u64;
-    // 100,000 paths hold over 1 GB (a council, a chunk's national sums and England, every path).
-    let err = highneeds::run::check_memory(100_000, 12, 2, gb)
-        .expect_err("100,000 paths do not fit in 1 GB")
+    let half_gb = 500_000_000u64;
+    // 100,000 paths hold over 0.5 GB (a council's results and England's sums, every path).
+    let err = highneeds::run::check_memory(100_000, 12, 2, half_gb)
+        .expect_err("100,000 paths do not fit in 0.5 GB")
         .to_string();
     assert!(err.contains("100,000 paths"), "{err}");
     assert!(err.contains("GB"), "{err}");
@@ -38,8 +38,8 @@ fn a_run_that_does_not_fit_in_memory_is_refused_saying_how_much_and_what_to_chan
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| panic!("no path count in {err}"));
     assert!(at_most > 0 && at_most < 100_000, "{err}");
-    highneeds::run::check_memory(at_most, 12, 2, gb).expect("the suggested size fits");
-    highneeds::run::check_memory(10_000, 12, 2, 8 * gb).expect("10,000 paths fit in 8 GB");
+    highneeds::run::check_memory(at_most, 12, 2, half_gb).expect("the suggested size fits");
+    highneeds::run::check_memory(10_000, 12, 2, 16 * half_gb).expect("10,000 paths fit in 8 GB");
 }
 
 #[test]
@@ -52,12 +52,13 @@ fn the_memory_estimate_does_not_grow_with_threads_beyond_a_summarys_columns_each
 
 #[test]
 fn a_run_holds_one_councils_results_not_a_chunks() {
-    // One council (37 metrics), a chunk's national sums and England's (39 each) over 12 years
-    // is 11,040 bytes a path; the national draws add about 1 KB. Holding a chunk of 4 councils'
-    // results, as before, was about 18,000.
+    // One council (37 metrics) and England's sums (39) over 12 years is 7,296 bytes a path; the
+    // national draws add about 1.2 KB and the summary's columns 160 bytes a thread. Holding a
+    // chunk of 4 councils' results, as before issue 12's third round, was about 18,000, and one
+    // council with a chunk's national sums about 12,300.
     let per_path = highneeds::engine::memory_estimate(100_000, 12, 1) / 100_000;
     assert!(
-        (11_040..13_000).contains(&per_path),
+        (7_296..10_000).contains(&per_path),
         "{per_path} bytes a path"
     );
 }
