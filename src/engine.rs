@@ -5,7 +5,7 @@
 //! No I/O and no printing. Every random stream is derived from (seed, path, council), so
 //! results do not depend on the thread count; national sums are added in a fixed order.
 
-use crate::calibration::{CouncilModel, Model, SafetyValveTerms, Structure};
+use crate::calibration::{prevalence_power, CouncilModel, Model, SafetyValveTerms, Structure};
 use crate::caseload::{
     total, Cells, AGE_11_15, AGE_5_10, AGE_BANDS, MAINSTREAM, SETTINGS, SETTING_NAMES,
     SPECIAL_INDEPENDENT, SPECIAL_STATE,
@@ -818,7 +818,7 @@ fn decayed_by(rate: f64, exit_rate: f64, long_run_growth: f64, kept: f64) -> f64
 /// is the same expression at the latest census, so new plans enter as fitted there.
 pub fn saturation(plans: f64, cap: f64, saturation0: f64, shape: f64) -> f64 {
     let r = (plans / cap).max(0.0);
-    ((1.0 - r.powf(shape)) / saturation0).clamp(0.0, 1.0)
+    ((1.0 - prevalence_power(r, shape)) / saturation0).clamp(0.0, 1.0)
 }
 
 impl<const L: usize> YearlyFactors<L> {
