@@ -11,7 +11,7 @@ use crate::caseload::{
     SPECIAL_INDEPENDENT, SPECIAL_STATE,
 };
 use crate::metric::{Metric, NationalMetric};
-use crate::placement::{self, PlacementPath, PlacementSpread, TrendClock};
+use crate::placement::{self, PlacementPath, PlacementSpread, SpreadParts, TrendClock};
 use crate::scenario::{Hnsg, NonPlanDriver, Regime, Scenario};
 use rand::{Rng, SeedableRng};
 use rand_distr::{Beta, Distribution, StandardNormal};
@@ -376,6 +376,7 @@ pub fn path_parameters(
         national: Vec::new(),
         seed: config.seed,
         delivered: None,
+        placement_spread: placement_spreads(model),
     };
     let weights = |f: fn(&CouncilModel) -> f64| council_weights(model, f);
     let (by_plans, by_hnb, by_deficit) = (
@@ -601,6 +602,29 @@ struct RunInputs<'a> {
     seed: u64,
     /// The delivered share of a savings plan (when the scenario has one).
     delivered: Option<Beta<f64>>,
+    /// The placement draws' spreads: a council-path's own part plus the national part, for a
+    /// council-path drawn narrow and one drawn wide (`placement.wide_factor`).
+    placement_spread: [SpreadParts; 2],
+}
+
+/// The placement draws' spreads of `RunInputs::placement_spread`: narrow, then wide.
+fn placement_spreads(model: &Model) -> [SpreadParts; 2] {
+    let p = &model.scenario.placement;
+    let shared = PlacementSpread {
+        level_sd: p.national_level_sd.to_array(),
+        slope_sd: p.national_slope_sd.to_array(),
+        capacity_level_sd: p.capacity_national_level_sd,
+        capacity_growth_sd: p.capacity_national_growth_sd,
+    };
+    [1.0, p.wide_factor].map(|scale| {
+        let own = PlacementSpread {
+            level_sd: p.share_level_sd.to_array().map(|sd| scale * sd),
+            slope_sd: p.share_slope_sd.to_array().map(|sd| scale * sd),
+            capacity_level_sd: scale * p.capacity_level_sd,
+            capacity_growth_sd: scale * p.capacity_growth_sd,
+        };
+        SpreadParts::new(&own, &shared)
+    })
 }
 
 /// Simulates paths `block` of council `council` into the block's tile of its results.
@@ -745,21 +769,9 @@ fn draw_placement(
     let mut rng = stream(run.seed, PLACEMENT_STREAM, path, council);
     let z = correlated_placement_normals(&mut rng, p.capacity_specialist_correlation);
     let wide = rng.gen::<f64>() < p.wide_share;
-    let scale = if wide { p.wide_factor } else { 1.0 };
-    let own = PlacementSpread {
-        level_sd: p.share_level_sd.to_array().map(|sd| scale * sd),
-        slope_sd: p.share_slope_sd.to_array().map(|sd| scale * sd),
-        capacity_level_sd: scale * p.capacity_level_sd,
-        capacity_growth_sd: scale * p.capacity_growth_sd,
-    };
-    let shared = PlacementSpread {
-        level_sd: p.national_level_sd.to_array(),
-        slope_sd: p.national_slope_sd.to_array(),
-        capacity_level_sd: p.capacity_national_level_sd,
-        capacity_growth_sd: p.capacity_national_growth_sd,
-    };
-    let (spread, z) = own.with_shared(&z, &shared, national);
-    run.model.councils[council].placement.draw(&spread, &z)
+    let parts = &run.placement_spread[usize::from(wide)];
+    let z = parts.normals(&z, national);
+    run.model.councils[council].placement.draw(&parts.total, &z)
 }
 
 /// `placement::NORMALS` standard normals for a placement draw, the capacity's level and growth
@@ -1906,6 +1918,7 @@ where
         delivered: (mitigation.savings_share > 0.0)
             .then(|| Beta::new(mitigation.delivered_alpha, mitigation.delivered_beta).ok())
             .flatten(),
+        placement_spread: placement_spreads(model),
     };
     let n = model.councils.len();
     let mut england = EnglandPaths::zeros(config.paths, years);

@@ -125,26 +125,15 @@ impl PlacementSpread {
     /// `shared_z`, the same for every council of a path) to this own part (normals `own_z`):
     /// each term's sd is `sqrt(own^2 + shared^2)` and its normal `(own x z + shared x z_shared) / sd`,
     /// so the drawn value is the sum of the two parts. A term without a shared part keeps its own
-    /// sd and normal exactly.
+    /// sd and normal exactly. (A run works the sds out once: [`SpreadParts`].)
     pub fn with_shared(
         &self,
         own_z: &[f64; NORMALS],
         shared: &PlacementSpread,
         shared_z: &[f64; NORMALS],
     ) -> (PlacementSpread, [f64; NORMALS]) {
-        let own = self.sds();
-        let other = shared.sds();
-        let mut sd = [0.0; NORMALS];
-        let mut z = [0.0; NORMALS];
-        for i in 0..NORMALS {
-            (sd[i], z[i]) = if other[i] == 0.0 {
-                (own[i], own_z[i])
-            } else {
-                let total = own[i].hypot(other[i]);
-                (total, (own[i] * own_z[i] + other[i] * shared_z[i]) / total)
-            };
-        }
-        (PlacementSpread::from_sds(&sd), z)
+        let parts = SpreadParts::new(self, shared);
+        (parts.total, parts.normals(own_z, shared_z))
     }
 
     /// The sds in the draw's order: each group's level then slope, then the capacity's.
@@ -166,6 +155,48 @@ impl PlacementSpread {
             capacity_level_sd: sd[2 * GROUPS],
             capacity_growth_sd: sd[2 * GROUPS + 1],
         }
+    }
+}
+
+/// A council-path's placement spread as its own part plus a shared (national) part, with the
+/// total sds worked out once ([`PlacementSpread::with_shared`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SpreadParts {
+    own: [f64; NORMALS],
+    shared: [f64; NORMALS],
+    /// Each term's `sqrt(own^2 + shared^2)` (its own sd where it has no shared part).
+    pub total: PlacementSpread,
+    total_sd: [f64; NORMALS],
+}
+
+impl SpreadParts {
+    pub fn new(own: &PlacementSpread, shared: &PlacementSpread) -> SpreadParts {
+        let (own, shared) = (own.sds(), shared.sds());
+        let total_sd: [f64; NORMALS] = std::array::from_fn(|i| {
+            if shared[i] == 0.0 {
+                own[i]
+            } else {
+                own[i].hypot(shared[i])
+            }
+        });
+        SpreadParts {
+            own,
+            shared,
+            total: PlacementSpread::from_sds(&total_sd),
+            total_sd,
+        }
+    }
+
+    /// The total's normals: `(own x own_z + shared x shared_z) / total` for each term, or
+    /// `own_z` itself where there is no shared part.
+    pub fn normals(&self, own_z: &[f64; NORMALS], shared_z: &[f64; NORMALS]) -> [f64; NORMALS] {
+        std::array::from_fn(|i| {
+            if self.shared[i] == 0.0 {
+                own_z[i]
+            } else {
+                (self.own[i] * own_z[i] + self.shared[i] * shared_z[i]) / self.total_sd[i]
+            }
+        })
     }
 }
 
