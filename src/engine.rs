@@ -1803,38 +1803,31 @@ fn write_money(row: &mut Row, money: &Money, accounts: &Accounts) {
     row.set(Metric::InterestCost, money.interest);
 }
 
-/// What one council adds to England in one year of a block of paths, in England's layout (one
-/// column of [`PATHS_PER_BLOCK`] paths per national metric): each metric, except that England's
-/// cumulative deficit takes only a council in deficit (the ratio is recomputed from the sums in
-/// [`finish_england`]), plus the net deficit and the count of councils in deficit.
-fn national_part(part: &mut [f64], year: &[f64]) {
-    const B: usize = PATHS_PER_BLOCK;
-    let deficit = Metric::CumulativeDeficit.index() * B;
-    let (metrics, england) = part.split_at_mut(Metric::COUNT * B);
-    metrics.copy_from_slice(year);
-    let (net, in_deficit) = england.split_at_mut(B);
-    for lane in 0..B {
-        let cum = year[deficit + lane];
-        metrics[deficit + lane] = cum.max(0.0);
-        net[lane] = cum;
-        in_deficit[lane] = f64::from(u8::from(cum > 0.0));
-    }
-}
-
 /// Adds one council's tile (a block of paths) into England's sums for the block (`england`),
-/// [`national_part`] by year. Councils are added in council order, so each path's sums are the
-/// same bits whatever the thread count.
+/// year by year: each metric, except that England's cumulative deficit takes only a council in
+/// deficit (the ratio is recomputed from the sums in [`finish_england`]), plus the net deficit
+/// and the count of councils in deficit. Councils are added in council order, so each path's
+/// sums are the same bits whatever the thread count.
 fn add_council(england: &mut [f64], tile: &[f64], years: usize) {
     const B: usize = PATHS_PER_BLOCK;
     let (width, national) = (Metric::COUNT * B, NationalMetric::COUNT * B);
-    let mut part = [0.0; NationalMetric::COUNT * B];
+    let deficit = Metric::CumulativeDeficit.index() * B;
     for t in 0..years {
-        national_part(&mut part, &tile[t * width..(t + 1) * width]);
-        for (e, x) in england[t * national..(t + 1) * national]
-            .iter_mut()
-            .zip(&part)
-        {
+        let src = &tile[t * width..(t + 1) * width];
+        let dst = &mut england[t * national..(t + 1) * national];
+        let (metrics, england) = dst.split_at_mut(width);
+        for (e, x) in metrics[..deficit].iter_mut().zip(&src[..deficit]) {
             *e += x;
+        }
+        for (e, x) in metrics[deficit + B..].iter_mut().zip(&src[deficit + B..]) {
+            *e += x;
+        }
+        let (net, in_deficit) = england.split_at_mut(B);
+        for lane in 0..B {
+            let cum = src[deficit + lane];
+            metrics[deficit + lane] += cum.max(0.0);
+            net[lane] += cum;
+            in_deficit[lane] += f64::from(u8::from(cum > 0.0));
         }
     }
 }
