@@ -121,21 +121,6 @@ pub struct PlacementSpread {
 }
 
 impl PlacementSpread {
-    /// The spread and normals of a draw that adds a shared part (`shared`, with normals
-    /// `shared_z`, the same for every council of a path) to this own part (normals `own_z`):
-    /// each term's sd is `sqrt(own^2 + shared^2)` and its normal `(own x z + shared x z_shared) / sd`,
-    /// so the drawn value is the sum of the two parts. A term without a shared part keeps its own
-    /// sd and normal exactly. (A run works the sds out once: [`SpreadParts`].)
-    pub fn with_shared(
-        &self,
-        own_z: &[f64; NORMALS],
-        shared: &PlacementSpread,
-        shared_z: &[f64; NORMALS],
-    ) -> (PlacementSpread, [f64; NORMALS]) {
-        let parts = SpreadParts::new(self, shared);
-        (parts.total, parts.normals(own_z, shared_z))
-    }
-
     /// The sds in the draw's order: each group's level then slope, then the capacity's.
     fn sds(&self) -> [f64; NORMALS] {
         let mut sd = [0.0; NORMALS];
@@ -158,8 +143,10 @@ impl PlacementSpread {
     }
 }
 
-/// A council-path's placement spread as its own part plus a shared (national) part, with the
-/// total sds worked out once ([`PlacementSpread::with_shared`]).
+/// A council-path's placement spread as its own part plus a shared (national) part: each term's
+/// sd is `sqrt(own^2 + shared^2)` and its normal `(own x z + shared x z_shared) / sd`, so the
+/// drawn value is the sum of the two parts; a term without a shared part keeps its own sd and
+/// normal exactly. A run works the total sds out once.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SpreadParts {
     own: [f64; NORMALS],
@@ -366,14 +353,19 @@ mod tests {
         let own_z: [f64; NORMALS] = std::array::from_fn(|i| 0.3 * i as f64 - 1.0);
         let shared_z: [f64; NORMALS] = std::array::from_fn(|i| 1.2 - 0.25 * i as f64);
         // No shared part: the same sds and normals, bit for bit.
-        assert_eq!(own.with_shared(&own_z, &NO_SPREAD, &shared_z), (own, own_z));
+        let alone = SpreadParts::new(&own, &NO_SPREAD);
+        assert_eq!(
+            (alone.total, alone.normals(&own_z, &shared_z)),
+            (own, own_z)
+        );
         let shared = PlacementSpread {
             level_sd: [0.01, 0.0, 0.05],
             slope_sd: [0.005, 0.03, 0.1],
             capacity_level_sd: 0.0,
             capacity_growth_sd: 0.002,
         };
-        let (sum, z) = own.with_shared(&own_z, &shared, &shared_z);
+        let parts = SpreadParts::new(&own, &shared);
+        let (sum, z) = (parts.total, parts.normals(&own_z, &shared_z));
         let (a, b, c) = (own.sds(), shared.sds(), sum.sds());
         for i in 0..NORMALS {
             // Variances add, and sd x normal is the sum of the two parts.
