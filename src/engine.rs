@@ -11,7 +11,9 @@ use crate::caseload::{
     SPECIAL_INDEPENDENT, SPECIAL_STATE,
 };
 use crate::metric::{Metric, NationalMetric};
-use crate::placement::{self, PlacementPath, PlacementSpread, SpreadParts, TrendClock};
+use crate::placement::{
+    self, PlacementPath, PlacementSpread, SpreadParts, TrendClock, DECAY_DELAY,
+};
 use crate::scenario::{Hnsg, NonPlanDriver, Regime, Scenario};
 use rand::{Rng, SeedableRng};
 use rand_distr::{Beta, Distribution, StandardNormal};
@@ -58,7 +60,7 @@ pub struct NationalDraws {
 /// band's population growth factor.
 #[derive(Debug, Clone, Copy)]
 struct LongRunYear {
-    /// `0.5^(k / half_life)` (see [`decayed_rate`]).
+    /// `0.5^((k - DECAY_DELAY) / half_life)`, 1 up to `DECAY_DELAY` (see [`decayed_rate`]).
     kept: f64,
     /// The placement trends' clock with decay (see [`TrendClock::decayed`]).
     clock: TrendClock,
@@ -70,7 +72,7 @@ impl LongRunYear {
     fn new(k: usize, half_life: f64, long_run_growth: f64, change: &[f64; AGE_BANDS]) -> Self {
         let years_on = k as f64;
         LongRunYear {
-            kept: 0.5_f64.powf(years_on / half_life),
+            kept: 0.5_f64.powf((years_on - DECAY_DELAY).max(0.0) / half_life),
             clock: TrendClock::decayed(years_on, half_life, long_run_growth),
             population_growth: change.map(|c| (c * years_on).exp()),
         }
@@ -800,7 +802,9 @@ struct YearlyFactors<const L: usize> {
 /// Step 1's slowing of growth: the new-plan rate `rate` of a council whose plans end and age out
 /// at `exit_rate` a year, `years_on` years after its latest census, with its growth part
 /// (`rate - exit_rate`) decayed toward `long_run_growth` with a half-life of `half_life` years:
-/// `exit + g_LR + (rate - exit - g_LR) x 0.5^(years_on / half_life)` (at least 0).
+/// `exit + g_LR + (rate - exit - g_LR) x 0.5^((years_on - DECAY_DELAY) / half_life)` (at least 0)
+/// after the first projected year; `rate` itself up to `DECAY_DELAY` (1) years after the census,
+/// so the first projected year grows as calibrated.
 pub fn decayed_rate(
     rate: f64,
     exit_rate: f64,
@@ -808,14 +812,14 @@ pub fn decayed_rate(
     half_life: f64,
     years_on: f64,
 ) -> f64 {
-    if years_on <= 0.0 {
+    if years_on <= DECAY_DELAY {
         return rate;
     }
     decayed_by(
         rate,
         exit_rate,
         long_run_growth,
-        0.5_f64.powf(years_on / half_life),
+        0.5_f64.powf((years_on - DECAY_DELAY) / half_life),
     )
 }
 

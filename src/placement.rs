@@ -44,20 +44,28 @@ pub fn groups(by_setting: &[f64; SETTINGS]) -> [f64; GROUPS] {
     ]
 }
 
+/// Years after the latest census in which demand and the placement trends keep their fitted pace
+/// before they start to slow (`[decay]`): the first projected year grows as calibrated (the
+/// new-plan rate is set so that expected first-year growth equals the growth prior), and growth
+/// slows from the second. Before issue 10's follow-up the decay started at the census, so the
+/// first year already grew about 0.4 points below the prior (README "Growth that slows").
+pub const DECAY_DELAY: f64 = 1.0;
+
 /// How far the placement trends have run, `years` after the latest census (README step 2).
 ///
 /// Where demand growth decays (step 1: its growth part halves every `h` years toward the path's
-/// long-run plan growth `g_LR`), the placement trends decay with it: a yearly slope `b` moves a
-/// log share by `b x h/ln2 x (1 - 0.5^(k/h))` after `k` years (the integral of `b x 0.5^(u/h)`
-/// from 0 to `k`) instead of `b x k`, and an absolute log growth `g` (specialist placements,
-/// state special places) decays toward `g_LR`: `g_LR x k + (g - g_LR) x h/ln2 x (1 - 0.5^(k/h))`.
-/// Without decay both are linear in `k`.
+/// long-run plan growth `g_LR`), the placement trends decay with it, from [`DECAY_DELAY`] (`D` =
+/// one) years after the census: a yearly slope `b` moves a log share by `b x tau(k)` after `k`
+/// years, `tau(k) = D + h/ln2 x (1 - 0.5^((k-D)/h))` (the integral of `b x 0.5^((u-D)/h)`, `b`
+/// itself in the first `D` years, from 0 to `k`) instead of `b x k`, and an absolute log growth
+/// `g` (specialist placements, state special places) decays toward `g_LR`:
+/// `g_LR x k + (g - g_LR) x tau(k)`. Without decay, and for `k <= D`, both are linear in `k`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TrendClock {
     /// Years since the latest census (`k`).
     pub years: f64,
-    /// The cumulative effect of a unit yearly slope: `k` without decay, else
-    /// `h/ln2 x (1 - 0.5^(k/h))`.
+    /// The cumulative effect of a unit yearly slope: `k` without decay or up to `D`, else
+    /// `D + h/ln2 x (1 - 0.5^((k-D)/h))`.
     pub sloped_years: f64,
     /// What absolute growths decay toward: the path's long-run plan growth (0 without decay).
     pub long_run_growth: f64,
@@ -74,15 +82,16 @@ impl TrendClock {
     }
 
     /// Trends that decay with a half-life of `half_life` years toward `long_run_growth` (for
-    /// absolute growths) and toward 0 (for share slopes). Linear at and before the census.
+    /// absolute growths) and toward 0 (for share slopes), from [`DECAY_DELAY`] years after the
+    /// census. Linear before that.
     pub fn decayed(years: f64, half_life: f64, long_run_growth: f64) -> Self {
-        if years <= 0.0 {
+        if years <= DECAY_DELAY {
             return Self::linear(years);
         }
         let per_year = std::f64::consts::LN_2 / half_life;
         TrendClock {
             years,
-            sloped_years: -(-years * per_year).exp_m1() / per_year,
+            sloped_years: DECAY_DELAY - (-(years - DECAY_DELAY) * per_year).exp_m1() / per_year,
             long_run_growth,
         }
     }
@@ -476,10 +485,11 @@ mod tests {
     fn decayed_trends_follow_the_integral_of_the_halving_slope() {
         let (h, g_lr, k) = (15.0, 0.01, 10.0);
         let clock = TrendClock::decayed(k, h, g_lr);
-        // The cumulative slope is the integral of 0.5^(u/h) from 0 to k (Simpson's rule).
+        // The cumulative slope is the integral of 0.5^((u - DECAY_DELAY)/h), 1 for the first
+        // DECAY_DELAY years, from 0 to k (Simpson's rule; the kink falls on a pair's edge).
         let n = 1000;
         let step = k / n as f64;
-        let f = |u: f64| 0.5_f64.powf(u / h);
+        let f = |u: f64| 0.5_f64.powf((u - DECAY_DELAY).max(0.0) / h);
         let integral = (0..=n)
             .map(|i| {
                 let w = if i == 0 || i == n {
@@ -493,7 +503,8 @@ mod tests {
             * step
             / 3.0;
         assert!((clock.sloped_years - integral).abs() < 1e-9, "{clock:?}");
-        let closed = h / std::f64::consts::LN_2 * (1.0 - 0.5_f64.powf(k / h));
+        let closed =
+            DECAY_DELAY + h / std::f64::consts::LN_2 * (1.0 - 0.5_f64.powf((k - DECAY_DELAY) / h));
         assert!((clock.sloped_years - closed).abs() < 1e-12);
         assert!(clock.sloped_years < k);
         // In the targets: specialist placements decay toward g_LR, the shares' slopes toward 0.
@@ -535,11 +546,13 @@ mod tests {
             assert!((out[POST16] - post16).abs() < 1e-9);
             assert!((t.trend_capacity(&p, &linear) - 250.0 * (0.05 * k).exp()).abs() < 1e-9);
         }
-        // At and before the census a decayed clock is the linear one.
-        assert_eq!(
-            TrendClock::decayed(0.0, 15.0, 0.01),
-            TrendClock::linear(0.0)
-        );
+        // At and before the census, and in the first projected year, a decayed clock is the
+        // linear one: the trends keep their fitted pace for DECAY_DELAY years.
+        assert_eq!(DECAY_DELAY, 1.0);
+        for k in [0.0, 0.5, 1.0] {
+            assert_eq!(TrendClock::decayed(k, 15.0, 0.01), TrendClock::linear(k));
+        }
+        assert!(TrendClock::decayed(1.5, 15.0, 0.01).sloped_years < 1.5);
         assert_eq!(
             TrendClock::decayed(-4.0, 15.0, 0.01),
             TrendClock::linear(-4.0)

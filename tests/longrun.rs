@@ -6,6 +6,7 @@ use crate::util::{self, bin, child_scenario, close};
 use highneeds::caseload::{AGE_BANDS, AGE_BAND_RANGES};
 use highneeds::engine::{decayed_rate, saturation};
 use highneeds::metric::Metric;
+use highneeds::placement::DECAY_DELAY;
 
 const PATHS: usize = 40;
 
@@ -13,8 +14,15 @@ const PATHS: usize = 40;
 fn the_decay_halves_the_growth_part_every_half_life() {
     let (rate, exit, long_run, half_life) = (0.20, 0.08, 0.01, 8.0);
     let excess = rate - exit - long_run;
-    assert_eq!(decayed_rate(rate, exit, long_run, half_life, 0.0), rate);
-    for (years, kept) in [(8.0, 0.5), (16.0, 0.25), (4.0, 0.5_f64.sqrt())] {
+    // The census year and the first projected year keep the calibrated rate (DECAY_DELAY):
+    // the rate is set so that expected first-year growth equals the growth prior.
+    assert_eq!(DECAY_DELAY, 1.0);
+    for years in [0.0, 0.5, 1.0] {
+        assert_eq!(decayed_rate(rate, exit, long_run, half_life, years), rate);
+    }
+    assert!(decayed_rate(rate, exit, long_run, half_life, 1.5) < rate);
+    for (after, kept) in [(8.0, 0.5), (16.0, 0.25), (4.0, 0.5_f64.sqrt())] {
+        let years = DECAY_DELAY + after;
         let got = decayed_rate(rate, exit, long_run, half_life, years);
         assert!(
             close(got, exit + long_run + excess * kept, 1e-12, 0.0),
@@ -52,7 +60,8 @@ fn saturation_leaves_the_census_rate_and_stops_at_the_ceiling() {
 }
 
 /// With no uncertainty in demand, each council's new plans over last year's plans follow the
-/// stated decay exactly, year after year (and, with the decay switched off, they do not).
+/// stated decay exactly, year after year, starting after the first projected year (and, with the
+/// decay switched off, they do not).
 #[test]
 fn growth_decays_as_stated_in_a_run() {
     let (checked, off) = decay_mismatches(true);
@@ -84,7 +93,8 @@ fn decay_mismatches(enabled: bool) -> (usize, usize) {
             let years_on = f64::from(t as i32 - c.latest_census);
             let expect = c.exit_rate
                 + 0.015
-                + (c.new_rate - c.exit_rate - 0.015) * 0.5_f64.powf(years_on / 6.0);
+                + (c.new_rate - c.exit_rate - 0.015)
+                    * 0.5_f64.powf((years_on - DECAY_DELAY).max(0.0) / 6.0);
             for p in 0..3 {
                 let got = cp.get(p, t, Metric::NewPlans) / cp.get(p, t - 1, Metric::Ehcps);
                 off += usize::from(!close(got, expect, 1e-9, 1e-12));

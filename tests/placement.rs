@@ -163,9 +163,9 @@ fn placement_shares_and_places_are_drawn_once_per_path() {
 #[test]
 fn placement_trends_decay_with_the_demand_growth_in_a_run() {
     // One half-life and long-run growth for every path (12 years, 1% a year): the post-16 log
-    // share moves by slope x h/ln2 x (1 - 0.5^(k/h)) and the places' log by
-    // g_LR x k + (g - g_LR) x h/ln2 x (1 - 0.5^(k/h)), not by slope x k (main before this
-    // change fails here).
+    // share moves by slope x tau(k), tau(k) = 1 + h/ln2 x (1 - 0.5^((k-1)/h)) after the first
+    // projected year (placement::DECAY_DELAY), and the places' log by g_LR x k + (g - g_LR) x
+    // tau(k), not by slope x k (main before the decay fails here).
     let mut ls = util::scenario();
     let d = &mut ls.scenario.decay;
     (d.half_life_low, d.half_life_high) = (12.0, 12.0);
