@@ -211,10 +211,12 @@ pub const FALLBACK_CEASE_RATE: f64 = 0.05;
 pub const MAX_CEASE_RATE: f64 = 0.9;
 
 /// The cost calibration window starts at a known DSG balance this many years before the anchor
-/// balance (in this order of preference: two years, then three, four, and one where nothing
-/// longer is known, as at the end of 2020-21): the window covers the FYs after it up to the
-/// anchor.
-pub const COST_WINDOW_START_YEARS_BEFORE_ANCHOR: [i32; 4] = [2, 3, 4, 1];
+/// balance, in this order of preference: one year (the latest FY whose opening and closing
+/// balances are both known), then two, three and four (the baseline: 31 March 2023 was not
+/// published, so its window is 2022-23 and 2023-24); the window covers the FYs after it up to
+/// the anchor. The latest year first because a council's spend per plan beyond its caseload, mix
+/// and prices carries forward from the window's end, not its middle (README "Spend per plan").
+pub const COST_WINDOW_START_YEARS_BEFORE_ANCHOR: [i32; 4] = [1, 2, 3, 4];
 
 /// Guards a division by a share or weight that may be zero.
 const TINY: f64 = 1e-9;

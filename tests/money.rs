@@ -257,3 +257,44 @@ fn backtest_scores_money_by_group_and_runs_without_the_origin_balance() {
         .any(|r| r.target == Target::Deficit && r.fy == fy("2023-24")));
     assert!(bt23.rows.iter().all(|r| r.fy > fy("2022-23")));
 }
+
+/// The cost scale is fitted on the latest FY whose opening and closing balances are both known
+/// (from 2021-22: 2021-22 alone), so an earlier balance does not move it; without the 31 March
+/// 2021 balance the window falls back to two years, and the earlier balance counts.
+#[test]
+fn cost_window_is_the_latest_year_with_both_balances() {
+    let b = util::baseline();
+    let mut ls = util::scenario();
+    ls.scenario.horizon.first_fy = fy("2022-23");
+    ls.scenario.horizon.last_fy = fy("2034-35");
+    let vintage = Vintage::as_of_with_policy(fy("2021-22"));
+    let code = 330; // Birmingham: no safety-valve agreement
+    let fitted = |b: &highneeds::seeds::Baseline| {
+        let model = calibrate(b, &ls, vintage).unwrap();
+        let c = &model.councils[council_index(&model, code)];
+        (c.cost_scale, c.in_year_deficit0)
+    };
+    let seed = b.council(code).unwrap();
+    assert!(seed.safety_valve.is_none());
+    let (d21, d22) = (seed.deficits[&fy("2020-21")], seed.deficits[&fy("2021-22")]);
+    let (scale, deficit0) = fitted(b);
+    assert!(util::close(deficit0, d22 - d21, 1e-9, 1.0), "{deficit0}");
+    // Move the 31 March 2020 balance by 50m: the one-year window does not see it.
+    let mut moved = b.clone();
+    let i = moved
+        .councils
+        .iter()
+        .position(|c| c.la_code == code)
+        .unwrap();
+    *moved.councils[i].deficits.get_mut(&fy("2019-20")).unwrap() -= 5e7;
+    assert_eq!(fitted(&moved), (scale, deficit0));
+    // Without the 31 March 2021 balance the window is 2020-21 and 2021-22, and it does.
+    moved.councils[i].deficits.remove(&fy("2020-21"));
+    let (scale2, deficit2) = fitted(&moved);
+    let d20 = moved.councils[i].deficits[&fy("2019-20")];
+    assert!(
+        util::close(deficit2, (d22 - d20) / 2.0, 1e-9, 1.0),
+        "{deficit2}"
+    );
+    assert!(scale2 > scale, "{scale2} vs {scale}");
+}
