@@ -7,7 +7,10 @@ The post-16 and AP/other share slopes leave out the step into the January 2023 r
 the model fits them: `placement.share_break_january`), and a share forecast across it is not scored.
 Draws are a scale mixture of normals (20% of council-paths three times as spread); for each term,
 level and slope sds are set so that the mixture's 90% interval matches the 90% quantile of the
-absolute log errors at 1 and 3 years. Run from the repository root:
+absolute log errors at 1 and 3 years. Last, the correlation of the councils' own level errors of
+the three groups (`placement.group_correlation`): Spearman's rho converted to a normal's
+correlation, checked against Kendall's and Pearson's, and against the slopes' errors. Run from the
+repository root:
     python3 scripts/placement_fit/fit.py
 """
 import math
@@ -73,6 +76,10 @@ def forecasts(o):
         own = np.log(max(st, 1) / max(x.loc[lo, "special_state"], 1)) / span
         eng = np.log(nat.loc[o, "special_state"] / nat.loc[lo, "special_state"]) / span
         slope["places"] = wk * own + (1 - wk) * eng
+        # All plans (the total's count error, for the correlation section below).
+        own = np.log(x.loc[o, "ehcps"] / x.loc[lo, "ehcps"]) / span
+        eng = np.log(nat.loc[o, "ehcps"] / nat.loc[lo, "ehcps"]) / span
+        slope["ehcps"] = w * own + (1 - w) * eng
         out[c] = slope
     return out
 
@@ -84,11 +91,12 @@ for H in (1, 2, 3):
             if (c, o + H) in est:
                 continue
             a, x0 = h.loc[(c, o + H)], h.loc[(c, o)]
-            r = {"H": H}
+            r = {"H": H, "origin": o, "la_code": c}
             for g in ("specialist", "post16", "ap_other"):
                 crosses = g in SHARES and o < BREAK <= o + H
                 r[g] = np.nan if crosses else lvl(a, g) - lvl(x0, g) - H * sl[g]
             r["places"] = np.log(max(a.special_state, 1) / max(x0.special_state, 1)) - H * sl["places"]
+            r["ehcps"] = np.log(a.ehcps / x0.ehcps) - H * sl["ehcps"]
             rows.append(r)
 err = pd.DataFrame(rows).replace([np.inf, -np.inf], np.nan)
 print("forecasts per horizon:", err.groupby("H").size().to_dict())
@@ -207,3 +215,86 @@ for g in ("specialist", "post16", "ap_other", "places"):
         f" share inside the 50% interval {inside50}"
     )
 print("corr(specialist, places):", {H: round(np.corrcoef(x.specialist, x.places)[0, 1], 3) for H, x in err.groupby("H")})
+
+
+# Correlation of the groups' errors (README "Placement uncertainty", `placement.group_correlation`).
+# The councils' own errors: each origin and horizon's median council error (the part councils
+# share, drawn nationally) taken out. Heavy tails make Pearson's r unstable (one council can
+# swing it), so the matrix is Spearman's rho converted to a normal's correlation by
+# 2 sin(pi rho / 6), checked against Kendall's tau converted by sin(pi tau / 2).
+GROUPS = ["specialist", "post16", "ap_other"]
+
+
+def ranks(v):
+    return pd.Series(v).rank().to_numpy()
+
+
+def spearman(a, b):
+    return np.corrcoef(ranks(a), ranks(b))[0, 1]
+
+
+def kendall(a, b):
+    a, b = np.asarray(a), np.asarray(b)
+    da = np.sign(a[:, None] - a[None, :])
+    db = np.sign(b[:, None] - b[None, :])
+    n = len(a)
+    return (da * db).sum() / (n * (n - 1))
+
+
+def robust_matrix(x, cols, how="spearman"):
+    m = np.eye(len(cols))
+    for i in range(len(cols)):
+        for j in range(i):
+            if how == "spearman":
+                r = 2 * np.sin(np.pi * spearman(x[cols[i]], x[cols[j]]) / 6)
+            elif how == "kendall":
+                r = np.sin(np.pi * kendall(x[cols[i]], x[cols[j]]) / 2)
+            else:
+                r = np.corrcoef(x[cols[i]], x[cols[j]])[0, 1]
+            m[i, j] = m[j, i] = r
+    return m
+
+
+own = err.dropna(subset=GROUPS + ["ehcps"]).copy()
+cols = GROUPS + ["ehcps"]
+own[cols] = own[cols] - own.groupby(["H", "origin"])[cols].transform("median")
+print("\nCouncils' own errors (each origin and horizon's median taken out), correlations in the order"
+      f" {GROUPS} (+ all plans' count error):")
+for H, x in own.groupby("H"):
+    for how in ("spearman", "kendall", "pearson"):
+        m = robust_matrix(x, cols, how)
+        if how == "spearman":
+            raw = np.arcsin(m / 2) * 6 / np.pi
+            print(f"  {H} year(s), n={len(x)}, Spearman rho as measured: spec-p16 {raw[1, 0]:+.2f},"
+                  f" spec-ap {raw[2, 0]:+.2f}, p16-ap {raw[2, 1]:+.2f}; plans-spec {raw[3, 0]:+.2f}")
+        print(f"  {H} year(s), n={len(x)}, {how:8s} (as a normal's r): spec-p16 {m[1, 0]:+.2f}, spec-ap {m[2, 0]:+.2f},"
+              f" p16-ap {m[2, 1]:+.2f}; plans-spec {m[3, 0]:+.2f}, plans-p16 {m[3, 1]:+.2f}, plans-ap {m[3, 2]:+.2f}")
+# Slopes: a council's error at three years less its error at one year from the same origin,
+# over two years, is its slope error (the level error cancels).
+wide3 = own.pivot_table(index=["origin", "la_code"], columns="H", values=GROUPS)
+slope_err = pd.DataFrame({g: (wide3[(g, 3)] - wide3[(g, 1)]) / 2 for g in GROUPS}).dropna()
+ms = robust_matrix(slope_err, GROUPS)
+print(f"  slope errors ((3-year - 1-year) / 2), n={len(slope_err)}, spearman (as a normal's r): spec-p16 {ms[1, 0]:+.2f},"
+      f" spec-ap {ms[2, 0]:+.2f}, p16-ap {ms[2, 1]:+.2f}")
+level = robust_matrix(own[own.H == 1], GROUPS)
+print("group_correlation (levels; one-year errors, Spearman -> 2 sin(pi rho/6)):")
+print("  [" + ",\n   ".join("[" + ", ".join(f"{v:.2f}" for v in row) + "]" for row in level) + "]")
+print("  eigenvalues:", np.round(np.linalg.eigvalsh(level), 3))
+
+
+# What the correlation does to mainstream (the remainder): its one-year error, as a share of the
+# council's plans, is minus the sum of the groups' errors weighted by their shares at the origin
+# (plans held at the actual). Its sd as measured, and as it would be with the groups independent.
+one = own[own.H == 1].copy()
+sh = h.loc[list(zip(one.la_code, one.origin))]
+weights = {
+    "specialist": sh.specialist.to_numpy() / sh.ehcps.to_numpy(),
+    "post16": sh.post16.to_numpy() / sh.ehcps.to_numpy(),
+    "ap_other": sh.ap_other.to_numpy() / sh.ehcps.to_numpy(),
+}
+parts = {g: weights[g] * one[g].to_numpy() for g in GROUPS}
+robust_sd = lambda v: 1.4826 * np.median(np.abs(v - np.median(v)))
+together = robust_sd(sum(parts.values()))
+apart = math.sqrt(sum(robust_sd(v) ** 2 for v in parts.values()))
+print(f"mainstream's one-year error from the groups (robust sd, share of plans): {together:.4f} as"
+      f" measured, {apart:.4f} if the groups were independent")
