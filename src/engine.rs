@@ -755,7 +755,9 @@ impl<const L: usize> PathDraws<L> {
 
 /// One path's placement trends for a council, from its own stream: a level and a slope for each
 /// group's log share, a level and a growth for the state special places. The capacity's normals
-/// are correlated with the specialist share's (`placement.capacity_specialist_correlation`).
+/// are correlated with the specialist share's (`placement.capacity_specialist_correlation`), and
+/// the three groups' levels with each other (`placement.group_correlation`; the specialist
+/// level's normal is the first and is not changed by it).
 /// With probability `placement.wide_share` every spread of the council-path is `wide_factor`
 /// times as wide (a scale mixture of normals: placement errors have heavy tails).
 /// The council's own normals are added to the path's national ones
@@ -769,7 +771,8 @@ fn draw_placement(
 ) -> PlacementPath {
     let p = &run.model.scenario.placement;
     let mut rng = stream(run.seed, PLACEMENT_STREAM, path, council);
-    let z = correlated_placement_normals(&mut rng, p.capacity_specialist_correlation);
+    let mut z = correlated_placement_normals(&mut rng, p.capacity_specialist_correlation);
+    placement::correlate_levels(p.group_correlation.cholesky(), &mut z);
     let wide = rng.gen::<f64>() < p.wide_share;
     let parts = &run.placement_spread[usize::from(wide)];
     let z = parts.normals(&z, national);

@@ -199,6 +199,19 @@ impl SpreadParts {
 /// Number of standard normals one path's placement draw uses (fixed, whatever the scenario).
 pub const NORMALS: usize = 2 * GROUPS + 2;
 
+/// Correlates the groups' level normals (`z[2 g]`, in [`PlacementTrend::draw`]'s order) by the
+/// lower Cholesky factor `cholesky` of their correlation (`placement.group_correlation`): each
+/// becomes `sum_{j <= g} L[g][j] z[2 j]`. The slopes' and the capacity's normals are left as they
+/// are. The identity leaves every normal's bits unchanged (`0 x z` adds nothing), and the first
+/// row of a Cholesky factor is `[1, 0, 0]`, so the specialist level's normal is never changed
+/// (the places stay correlated with it as before).
+pub fn correlate_levels(cholesky: &[[f64; GROUPS]; GROUPS], z: &mut [f64; NORMALS]) {
+    let level: [f64; GROUPS] = std::array::from_fn(|g| z[2 * g]);
+    for g in 0..GROUPS {
+        z[2 * g] = (0..=g).map(|j| cholesky[g][j] * level[j]).sum();
+    }
+}
+
 /// One path's placement parameters for one council.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PlacementPath {
@@ -479,6 +492,121 @@ mod tests {
                 "k {k}: {mean} vs {fitted}"
             );
         }
+    }
+
+    /// The baseline's fitted `placement.group_correlation` (specialist, post-16, AP/other).
+    fn fitted_group_correlation() -> crate::scenario::Correlation3 {
+        crate::scenario::Correlation3::new([
+            [1.0, 0.02, -0.18],
+            [0.02, 1.0, -0.39],
+            [-0.18, -0.39, 1.0],
+        ])
+        .expect("positive definite")
+    }
+
+    /// `n` draws of the placement normals, the levels correlated by `correlation`.
+    fn correlated_normals(
+        correlation: &crate::scenario::Correlation3,
+        n: usize,
+    ) -> Vec<[f64; NORMALS]> {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(11);
+        (0..n)
+            .map(|_| {
+                let mut z = std::array::from_fn(|_| rng.sample(rand_distr::StandardNormal));
+                correlate_levels(correlation.cholesky(), &mut z);
+                z
+            })
+            .collect()
+    }
+
+    fn pearson(x: &[f64], y: &[f64]) -> f64 {
+        let n = x.len() as f64;
+        let (mx, my) = (x.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
+        let sxy: f64 = x.iter().zip(y).map(|(a, b)| (a - mx) * (b - my)).sum();
+        let sxx: f64 = x.iter().map(|a| (a - mx).powi(2)).sum();
+        let syy: f64 = y.iter().map(|b| (b - my).powi(2)).sum();
+        sxy / (sxx * syy).sqrt()
+    }
+
+    #[test]
+    fn drawn_group_levels_have_the_configured_correlation() {
+        // 40,000 draws: a correlation's standard error is about 0.005, so 0.02 is four of them;
+        // independent levels (main before this change) are 0.18 and 0.39 away.
+        let correlation = fitted_group_correlation();
+        let z = correlated_normals(&correlation, 40_000);
+        let column = |i: usize| z.iter().map(|z| z[i]).collect::<Vec<_>>();
+        for g in 0..GROUPS {
+            let level = column(2 * g);
+            let sd = (level.iter().map(|v| v * v).sum::<f64>() / level.len() as f64).sqrt();
+            assert!((sd - 1.0).abs() < 0.02, "group {g}: level sd {sd}");
+            for h in 0..g {
+                let r = pearson(&level, &column(2 * h));
+                let want = correlation.matrix()[g][h];
+                assert!((r - want).abs() < 0.02, "groups {g},{h}: {r} vs {want}");
+            }
+            // Slopes stay independent of every level.
+            let r = pearson(&column(2 * g + 1), &column(0));
+            assert!(r.abs() < 0.02, "slope {g} with the specialist level: {r}");
+        }
+        // The identity changes no normal's bits.
+        let mut identity = correlated_normals(&crate::scenario::Correlation3::identity(), 1000);
+        let plain = {
+            use rand::{Rng, SeedableRng};
+            let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(11);
+            (0..1000)
+                .map(|_| std::array::from_fn(|_| rng.sample(rand_distr::StandardNormal)))
+                .collect::<Vec<[f64; NORMALS]>>()
+        };
+        for (a, b) in identity.iter_mut().zip(&plain) {
+            assert_eq!(a.map(f64::to_bits), b.map(f64::to_bits));
+        }
+    }
+
+    #[test]
+    fn correlated_group_levels_narrow_mainstream() {
+        // The baseline's council level sds (specialist 0.030, post-16 0.112, AP/other 0.210) on a
+        // council of 950 plans (300 specialist, 150 post-16, 100 AP/other) at the census.
+        // Mainstream is the remainder, so its deviation is about -(300 x 0.030 e_S + 150 x 0.112
+        // e_16 + 100 x 0.210 e_AP): sd 28.4 plans with independent levels and 21.6 with the
+        // fitted correlation (ratio 0.762, worked out from the matrix below).
+        let t = trend();
+        let spread = PlacementSpread {
+            level_sd: [0.030, 0.112, 0.210],
+            ..NO_SPREAD
+        };
+        let mainstream_sd = |correlation: &crate::scenario::Correlation3| {
+            let draws: Vec<f64> = correlated_normals(correlation, 40_000)
+                .iter()
+                .map(|z| {
+                    let p = t.draw(&spread, z);
+                    t.targets(&p, &TrendClock::linear(0.0), 950.0, 1e9, 0.0).0[MAINSTREAM]
+                })
+                .collect();
+            let n = draws.len() as f64;
+            let mean = draws.iter().sum::<f64>() / n;
+            (draws.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt()
+        };
+        let correlation = fitted_group_correlation();
+        let weight = [300.0 * 0.030, 150.0 * 0.112, 100.0 * 0.210];
+        let variance = |m: &[[f64; 3]; 3]| -> f64 {
+            (0..3)
+                .map(|i| (0..3).map(|j| weight[i] * weight[j] * m[i][j]).sum::<f64>())
+                .sum()
+        };
+        let expected = (variance(correlation.matrix())
+            / variance(crate::scenario::Correlation3::identity().matrix()))
+        .sqrt();
+        let ratio =
+            mainstream_sd(&correlation) / mainstream_sd(&crate::scenario::Correlation3::identity());
+        assert!(
+            ratio < 0.85,
+            "mainstream's sd fell only to {ratio:.3} of the independent draws'"
+        );
+        assert!(
+            (ratio - expected).abs() < 0.03,
+            "ratio {ratio:.3} vs {expected:.3} expected"
+        );
     }
 
     #[test]

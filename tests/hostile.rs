@@ -496,3 +496,42 @@ fn a_backtest_without_safety_valve_councils_prints_no_nan() {
         "the other councils are still scored"
     );
 }
+
+/// `placement.group_correlation` must be a correlation matrix: each way it can fail is refused,
+/// naming the file, the line, the key and what is allowed.
+#[test]
+fn a_placement_group_correlation_that_is_not_a_correlation_matrix_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: &[(&str, &str)] = &[
+        (
+            "[[1.0, 0.2, 0.0], [0.2, 0.9, 0.0], [0.0, 0.0, 1.0]]",
+            "the diagonal must be 1",
+        ),
+        (
+            "[[1.0, 0.2, 0.0], [0.3, 1.0, 0.0], [0.0, 0.0, 1.0]]",
+            "must be symmetric",
+        ),
+        (
+            "[[1.0, 1.5, 0.0], [1.5, 1.0, 0.0], [0.0, 0.0, 1.0]]",
+            "-1 to 1",
+        ),
+        (
+            "[[1.0, 0.9, -0.9], [0.9, 1.0, 0.9], [-0.9, 0.9, 1.0]]",
+            "must be positive definite",
+        ),
+    ];
+    for (n, (matrix, allowed)) in cases.iter().enumerate() {
+        let toml = format!("[placement]\ngroup_correlation = {matrix}");
+        let file = child_scenario(dir.path(), &format!("g{n}.toml"), &toml);
+        let message = load_error(&file);
+        let at = format!("{}, line 3", file.display());
+        assert_names(&message, &[&at, "`placement.group_correlation`", allowed]);
+    }
+    // The identity is a correlation matrix.
+    let file = child_scenario(
+        dir.path(),
+        "identity.toml",
+        "[placement]\ngroup_correlation = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]",
+    );
+    highneeds::scenario::load(&file).expect("the identity is allowed");
+}

@@ -128,6 +128,7 @@ file_table! {
         capacity_national_level_sd: f64,
         capacity_national_growth_sd: f64,
         capacity_specialist_correlation: f64,
+        group_correlation: [[f64; 3]; 3],
         wide_share: f64,
         wide_factor: f64,
         induced_demand: f64,

@@ -192,6 +192,9 @@ pub struct Placement {
     pub capacity_national_level_sd: f64,
     pub capacity_national_growth_sd: f64,
     pub capacity_specialist_correlation: f64,
+    /// Correlation of a council-path's own placement level draws, in the order specialist,
+    /// post-16, AP/other (README "Placement uncertainty").
+    pub group_correlation: Correlation3,
     /// Share of council-paths whose placement draws are `wide_factor` times as spread: placement
     /// errors have heavier tails than a normal (README "Placement uncertainty").
     pub wide_share: f64,
@@ -251,6 +254,50 @@ pub struct Funding {
     pub schools_block_ratio: f64,
     pub schools_block_transfer: f64,
     pub allow_transfer_above_cap: bool,
+}
+
+/// A 3x3 correlation matrix with its lower Cholesky factor (nalgebra; worked out once, when
+/// validated). It is written out as the matrix alone.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Correlation3 {
+    matrix: [[f64; 3]; 3],
+    cholesky: [[f64; 3]; 3],
+}
+
+impl Correlation3 {
+    /// The matrix and its factor, or None if it is not positive definite. (Symmetry, the unit
+    /// diagonal and the entries' range are the scenario validation's to check, with the key.)
+    pub fn new(matrix: [[f64; 3]; 3]) -> Option<Correlation3> {
+        let lower = nalgebra::Cholesky::new(nalgebra::Matrix3::from_fn(|i, j| matrix[i][j]))?.l();
+        Some(Correlation3 {
+            matrix,
+            cholesky: std::array::from_fn(|i| std::array::from_fn(|j| lower[(i, j)])),
+        })
+    }
+
+    /// No correlation.
+    pub fn identity() -> Correlation3 {
+        let matrix = std::array::from_fn(|i| std::array::from_fn(|j| f64::from(u8::from(i == j))));
+        Correlation3 {
+            matrix,
+            cholesky: matrix,
+        }
+    }
+
+    pub fn matrix(&self) -> &[[f64; 3]; 3] {
+        &self.matrix
+    }
+
+    /// Lower Cholesky factor `L` of the matrix (`L Lᵀ = matrix`).
+    pub fn cholesky(&self) -> &[[f64; 3]; 3] {
+        &self.cholesky
+    }
+}
+
+impl Serialize for Correlation3 {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.matrix.serialize(serializer)
+    }
 }
 
 /// Correlation of the yearly national shocks to (new-plan rate, cost inflation, funding

@@ -127,6 +127,7 @@ pub const KEYS: &[(&str, Rule)] = &[
     ("placement.capacity_national_level_sd", Rule::Number(closed(0.0, 0.5, LOG_SD))),
     ("placement.capacity_national_growth_sd", Rule::Number(closed(0.0, 0.1, LOG_SD))),
     ("placement.capacity_specialist_correlation", Rule::Number(closed(0.0, 0.99, "a correlation"))),
+    ("placement.group_correlation", Rule::Number(closed(-1.0, 1.0, "a correlation of the councils' own placement level draws (3 rows of 3 in the order specialist, post16, ap_other: symmetric, positive definite, 1 on the diagonal)"))),
     ("placement.wide_share", Rule::Number(closed(0.0, 1.0, "a share of council-paths"))),
     ("placement.wide_factor", Rule::Number(closed(1.0, 10.0, "a multiple of the placement sds"))),
     ("placement.capacity_headroom", Rule::Number(closed(0.0, 1.0, SHARE))),

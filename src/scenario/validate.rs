@@ -12,9 +12,9 @@ use super::ranges::{
     allowed, show, years, MAX_DESCRIPTION_CHARS, MAX_HORIZON_YEARS, MAX_NAME_CHARS,
 };
 use super::{
-    AfterOverride, Ceiling, Costs, Decay, Demand, Funding, Hnsg, Horizon, InterimSupport,
-    Mitigation, PerAgeBand, PerGroup, PerSetting, Placement, Population, Reform, Reserves,
-    ResolvedKey, RunDefaults, SafetyValve, Scenario, Shocks,
+    AfterOverride, Ceiling, Correlation3, Costs, Decay, Demand, Funding, Hnsg, Horizon,
+    InterimSupport, Mitigation, PerAgeBand, PerGroup, PerSetting, Placement, Population, Reform,
+    Reserves, ResolvedKey, RunDefaults, SafetyValve, Scenario, Shocks,
 };
 use super::{NewPlaces, NonPlanDriver, PlacesRule, Regime};
 use crate::error::InputError;
@@ -25,7 +25,7 @@ use std::path::Path;
 
 /// The largest schools block transfer allowed without the Secretary of State's approval.
 const TRANSFER_CAP_WITHOUT_APPROVAL: f64 = 0.005;
-/// Tolerance for the unit diagonal and symmetry of the shock correlation.
+/// Tolerance for the unit diagonal and symmetry of a correlation matrix.
 const CORRELATION_TOLERANCE: f64 = 1e-9;
 
 /// Reads keys of the merged file, checking presence and ranges, and reports errors at the
@@ -277,6 +277,11 @@ fn placement(
         wide_factor, induced_demand,
         new_places_rule,
     } with {
+        group_correlation: correlation3(
+            keys,
+            "placement.group_correlation",
+            file.group_correlation,
+        )?,
         share_level_sd: per_group(keys, "placement.share_level_sd", file.share_level_sd)?,
         share_slope_sd: per_group(keys, "placement.share_slope_sd", file.share_slope_sd)?,
         national_level_sd: per_group(keys, "placement.national_level_sd", file.national_level_sd)?,
@@ -342,41 +347,39 @@ fn funding(keys: &ScenarioKeys, file: FundingFile) -> Result<Funding, InputError
     }))
 }
 
-/// The correlation must be symmetric with a unit diagonal and positive definite; its
-/// Cholesky factor is kept.
+/// The shock correlation, checked by [`correlation3`]; its Cholesky factor is kept.
 fn shocks(keys: &ScenarioKeys, file: ShocksFile) -> Result<Shocks, InputError> {
-    const KEY: &str = "shocks.correlation";
-    let correlation = keys.get(KEY, file.correlation)?;
+    let correlation = correlation3(keys, "shocks.correlation", file.correlation)?;
+    Ok(Shocks {
+        correlation: *correlation.matrix(),
+        cholesky: *correlation.cholesky(),
+    })
+}
+
+/// A 3x3 correlation matrix set by `key`: symmetric with a unit diagonal, entries in the key's
+/// range and positive definite. Its Cholesky factor is worked out here, once.
+fn correlation3(
+    keys: &ScenarioKeys,
+    key: &str,
+    value: Option<[[f64; 3]; 3]>,
+) -> Result<Correlation3, InputError> {
+    let correlation = keys.get(key, value)?;
     for i in 0..3 {
         keys.require(
             (correlation[i][i] - 1.0).abs() < CORRELATION_TOLERANCE,
-            KEY,
+            key,
             "the diagonal must be 1",
         )?;
         for j in 0..3 {
-            keys.in_range(KEY, correlation[i][j])?;
+            keys.in_range(key, correlation[i][j])?;
             keys.require(
                 (correlation[i][j] - correlation[j][i]).abs() < CORRELATION_TOLERANCE,
-                KEY,
+                key,
                 "must be symmetric with entries between -1 and 1",
             )?;
         }
     }
-    let cholesky =
-        cholesky(&correlation).ok_or_else(|| keys.fail(KEY, "must be positive definite"))?;
-    Ok(Shocks {
-        correlation,
-        cholesky,
-    })
-}
-
-/// Lower Cholesky factor of a 3x3 correlation matrix (nalgebra), or None if not positive definite.
-fn cholesky(correlation: &[[f64; 3]; 3]) -> Option<[[f64; 3]; 3]> {
-    let matrix = nalgebra::Matrix3::from_fn(|i, j| correlation[i][j]);
-    let lower = nalgebra::Cholesky::new(matrix)?.l();
-    Some(std::array::from_fn(|i| {
-        std::array::from_fn(|j| lower[(i, j)])
-    }))
+    Correlation3::new(correlation).ok_or_else(|| keys.fail(key, "must be positive definite"))
 }
 
 fn mitigation(keys: &ScenarioKeys, file: MitigationFile) -> Result<Mitigation, InputError> {
