@@ -218,6 +218,28 @@ pub const MAX_CEASE_RATE: f64 = 0.9;
 /// and prices carries forward from the window's end, not its middle (README "Spend per plan").
 pub const COST_WINDOW_START_YEARS_BEFORE_ANCHOR: [i32; 4] = [1, 2, 3, 4];
 
+/// The pre-agreement overspend (a safety-valve council's trajectory and its savings after a
+/// later agreement, and the nowcast of a missing balance) is measured over the window that starts
+/// this many years before the anchor, in this order: two years, then three, four and one. That is
+/// the basis `safety_valve.savings_mean` was measured on (each agreement's overspend in 2022-24
+/// against its overspend over the two years 2020-22), so the cut it implies is applied to the
+/// same kind of base.
+pub const OVERSPEND_WINDOW_START_YEARS_BEFORE_ANCHOR: [i32; 4] = [2, 3, 4, 1];
+
+/// The first balance of a window: the first of `years_before` (years before `anchor`) whose
+/// balance the council has and the vintage knows.
+fn window_start(
+    years_before: &[i32],
+    seed: &CouncilSeed,
+    vintage: Vintage,
+    anchor: FinancialYear,
+) -> Option<FinancialYear> {
+    years_before
+        .iter()
+        .map(|k| FinancialYear(anchor.0 - k))
+        .find(|fy| seed.deficits.contains_key(fy) && vintage.balance_known(*fy))
+}
+
 /// Guards a division by a share or weight that may be zero.
 const TINY: f64 = 1e-9;
 
@@ -1305,10 +1327,12 @@ fn fit_cost_scale(calibration: &Calibration, seed: &CouncilSeed, start: &Startin
     let inflation = costs.inflation.to_array();
     let price = |s: usize, fy: FinancialYear| (1.0 + inflation[s]).powi(fy.0 - costs.price_fy.0);
     let anchor = start.anchor;
-    let window_start = COST_WINDOW_START_YEARS_BEFORE_ANCHOR
-        .iter()
-        .map(|k| FinancialYear(anchor.0 - k))
-        .find(|fy| seed.deficits.contains_key(fy) && vintage.balance_known(*fy));
+    let window_start = window_start(
+        &COST_WINDOW_START_YEARS_BEFORE_ANCHOR,
+        seed,
+        vintage,
+        anchor,
+    );
     let mut fit = CostFit {
         unit_cost0: [0.0; SETTINGS],
         cost_scale: 1.0,
@@ -1342,8 +1366,6 @@ fn fit_cost_scale(calibration: &Calibration, seed: &CouncilSeed, start: &Startin
                 .sum();
             let change = start.anchor_balance - seed.deficits[&start_fy];
             let implied = funding + received + change;
-            fit.in_year_deficit0 = (change + received) / window.len() as f64;
-            fit.overspend_share = (change + received) / funding;
             let non_plan_window = costs.non_plan_share * funding;
             if plan > 0.0 {
                 let raw = (implied - non_plan_window) / plan;
@@ -1356,7 +1378,37 @@ fn fit_cost_scale(calibration: &Calibration, seed: &CouncilSeed, start: &Startin
         }
     }
     fit.unit_cost0 = std::array::from_fn(|s| unit_anchor[s] * price(s, origin) * fit.cost_scale);
+    if let Some((in_year_deficit0, share)) = pre_overspend(calibration, seed, start) {
+        (fit.in_year_deficit0, fit.overspend_share) = (in_year_deficit0, share);
+    }
     fit
+}
+
+/// The council's mean in-year deficit before safety-valve instalments over the overspend window
+/// ([`OVERSPEND_WINDOW_START_YEARS_BEFORE_ANCHOR`]), and the same as a share of the window's HNB.
+fn pre_overspend(
+    calibration: &Calibration,
+    seed: &CouncilSeed,
+    start: &StartingMoney,
+) -> Option<(f64, f64)> {
+    let anchor = start.anchor;
+    let start_fy = window_start(
+        &OVERSPEND_WINDOW_START_YEARS_BEFORE_ANCHOR,
+        seed,
+        calibration.vintage,
+        anchor,
+    )?;
+    let window: Vec<FinancialYear> = (start_fy.0 + 1..=anchor.0).map(FinancialYear).collect();
+    let funding: f64 = window
+        .iter()
+        .map(|fy| hnb_after_deductions(seed, *fy))
+        .sum::<Option<f64>>()?;
+    let received: f64 = window
+        .iter()
+        .map(|fy| sv_received(calibration, seed, *fy))
+        .sum();
+    let overspend = start.anchor_balance - seed.deficits[&start_fy] + received;
+    Some((overspend / window.len() as f64, overspend / funding))
 }
 
 /// HNB allocations after deductions for the projected years known at the vintage.

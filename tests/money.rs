@@ -161,6 +161,22 @@ fn safety_valve_savings_apply_only_after_the_window() {
         .expect("policy as happened: Kent known");
     let t22 = t_of(&model, "2022-23");
     assert!(sv.savings_live[t22] && sv.pre_overspend_share > 0.05);
+    // The pre-agreement overspend is measured over the two FYs before the anchor (2020-22), the
+    // basis savings_mean was measured on, though the cost scale is fitted on 2021-22 alone.
+    let kent = b.council(KENT).unwrap();
+    let two_years = ["2020-21", "2021-22"];
+    let hnb: f64 = two_years.iter().map(|f| kent.hnb[&fy(f)].1).sum();
+    let received: f64 = two_years
+        .iter()
+        .filter_map(|f| kent.safety_valve.as_ref()?.instalments.get(&fy(f)))
+        .sum();
+    let overspend = kent.deficits[&fy("2021-22")] - kent.deficits[&fy("2019-20")] + received;
+    assert!(
+        util::close(sv.pre_overspend_share, overspend / hnb, 1e-9, 0.0),
+        "{} vs {}",
+        sv.pre_overspend_share,
+        overspend / hnb
+    );
     assert!(calibrate(b, &ls, Vintage::as_of(fy("2021-22")))
         .unwrap()
         .councils[ci]
@@ -260,7 +276,8 @@ fn backtest_scores_money_by_group_and_runs_without_the_origin_balance() {
 
 /// The cost scale is fitted on the latest FY whose opening and closing balances are both known
 /// (from 2021-22: 2021-22 alone), so an earlier balance does not move it; without the 31 March
-/// 2021 balance the window falls back to two years, and the earlier balance counts.
+/// 2021 balance the window falls back to two years, and the earlier balance counts. The
+/// pre-agreement overspend (`in_year_deficit0`) stays on the two-year window either way.
 #[test]
 fn cost_window_is_the_latest_year_with_both_balances() {
     let b = util::baseline();
@@ -276,10 +293,14 @@ fn cost_window_is_the_latest_year_with_both_balances() {
     };
     let seed = b.council(code).unwrap();
     assert!(seed.safety_valve.is_none());
-    let (d21, d22) = (seed.deficits[&fy("2020-21")], seed.deficits[&fy("2021-22")]);
+    let (d20, d22) = (seed.deficits[&fy("2019-20")], seed.deficits[&fy("2021-22")]);
     let (scale, deficit0) = fitted(b);
-    assert!(util::close(deficit0, d22 - d21, 1e-9, 1.0), "{deficit0}");
-    // Move the 31 March 2020 balance by 50m: the one-year window does not see it.
+    assert!(
+        util::close(deficit0, (d22 - d20) / 2.0, 1e-9, 1.0),
+        "{deficit0}"
+    );
+    // Move the 31 March 2020 balance by 50m: the one-year cost window does not see it, the
+    // two-year overspend does.
     let mut moved = b.clone();
     let i = moved
         .councils
@@ -287,14 +308,15 @@ fn cost_window_is_the_latest_year_with_both_balances() {
         .position(|c| c.la_code == code)
         .unwrap();
     *moved.councils[i].deficits.get_mut(&fy("2019-20")).unwrap() -= 5e7;
-    assert_eq!(fitted(&moved), (scale, deficit0));
-    // Without the 31 March 2021 balance the window is 2020-21 and 2021-22, and it does.
+    let (scale1, deficit1) = fitted(&moved);
+    assert_eq!(scale1, scale);
+    assert!(
+        util::close(deficit1, deficit0 + 2.5e7, 1e-9, 1.0),
+        "{deficit1}"
+    );
+    // Without the 31 March 2021 balance the cost window is 2020-21 and 2021-22, and it does.
     moved.councils[i].deficits.remove(&fy("2020-21"));
     let (scale2, deficit2) = fitted(&moved);
-    let d20 = moved.councils[i].deficits[&fy("2019-20")];
-    assert!(
-        util::close(deficit2, (d22 - d20) / 2.0, 1e-9, 1.0),
-        "{deficit2}"
-    );
     assert!(scale2 > scale, "{scale2} vs {scale}");
+    assert_eq!(deficit2, deficit1);
 }
