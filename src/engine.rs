@@ -5,7 +5,7 @@
 //! No I/O and no printing. Every random stream is derived from (seed, path, council), so
 //! results do not depend on the thread count; national sums are added in a fixed order.
 
-use crate::calibration::{prevalence_power, CouncilModel, Model, SafetyValveTerms, Structure};
+use crate::calibration::{prevalence_powers, CouncilModel, Model, SafetyValveTerms, Structure};
 use crate::caseload::{
     total, Cells, AGE_11_15, AGE_5_10, AGE_BANDS, MAINSTREAM, SETTINGS, SETTING_NAMES,
     SPECIAL_INDEPENDENT, SPECIAL_STATE,
@@ -659,16 +659,18 @@ fn band_shares(model: &Model, council: usize) -> Vec<BandShares> {
         .collect()
 }
 
-/// One lane's row of results in one year: metric `k` goes to `tile[at + k * PATHS_PER_BLOCK]`.
-struct Row<'a> {
+/// The lanes' rows of results in one year: metric `k` of lane `l` goes to
+/// `tile[at + k * PATHS_PER_BLOCK + l]` (the lanes are neighbouring paths of a tile).
+struct Rows<'a, const L: usize> {
     tile: &'a mut [f64],
     at: usize,
 }
 
-impl Row<'_> {
+impl<const L: usize> Rows<'_, L> {
     #[inline(always)]
-    fn set(&mut self, metric: Metric, value: f64) {
-        self.tile[self.at + metric.index() * PATHS_PER_BLOCK] = value;
+    fn set(&mut self, metric: Metric, lanes: [f64; L]) {
+        let at = self.at + metric.index() * PATHS_PER_BLOCK;
+        self.tile[at..at + L].copy_from_slice(&lanes);
     }
 }
 
@@ -836,8 +838,21 @@ fn decayed_by(rate: f64, exit_rate: f64, long_run_growth: f64, kept: f64) -> f64
 /// `cap`: `(1 - r^shape) / saturation0` with `r = plans / cap`, between 0 and 1. `saturation0`
 /// is the same expression at the latest census, so new plans enter as fitted there.
 pub fn saturation(plans: f64, cap: f64, saturation0: f64, shape: f64) -> f64 {
-    let r = (plans / cap).max(0.0);
-    ((1.0 - prevalence_power(r, shape)) / saturation0).clamp(0.0, 1.0)
+    saturations(&[plans], &[cap], saturation0, shape)[0]
+}
+
+/// [`saturation`] of each lane (a lone path's operations in the same order), worked out side by
+/// side so that the CPU can vectorise the divisions.
+#[inline(always)]
+fn saturations<const L: usize>(
+    plans: &[f64; L],
+    cap: &[f64; L],
+    saturation0: f64,
+    shape: f64,
+) -> [f64; L] {
+    let r: [f64; L] = std::array::from_fn(|l| (plans[l] / cap[l]).max(0.0));
+    let power = prevalence_powers(&r, shape);
+    std::array::from_fn(|l| ((1.0 - power[l]) / saturation0).clamp(0.0, 1.0))
 }
 
 impl<const L: usize> YearlyFactors<L> {
@@ -1077,25 +1092,24 @@ fn simulate_lanes<const L: usize>(
             &settings,
             &mut state,
         );
-        for l in 0..L {
+        let money: [Money; L] = std::array::from_fn(|l| {
             let gross = (plan_spend[l] + state.non_plan[l]) * yearly.cost_factor[t][l];
             let lane = draws.lane_year(l, t, gross, funding_factor);
-            let money = finances(model, council, national[l], &lane, &mut accounts[l]);
-            let mut row = Row {
-                tile: &mut *tile,
-                at: t * Metric::COUNT * PATHS_PER_BLOCK + first_lane + l,
-            };
-            write_plans(
-                &mut row,
-                l,
-                &state,
-                &settings,
-                &flows,
-                &placed,
-                &yearly.cap[t],
-            );
-            write_money(&mut row, &money, &accounts[l]);
-        }
+            finances(model, council, national[l], &lane, &mut accounts[l])
+        });
+        let mut rows = Rows::<L> {
+            tile: &mut *tile,
+            at: t * Metric::COUNT * PATHS_PER_BLOCK + first_lane,
+        };
+        write_plans(
+            &mut rows,
+            &state,
+            &settings,
+            &flows,
+            &placed,
+            &yearly.cap[t],
+        );
+        write_money(&mut rows, &money, &accounts);
     }
 }
 
@@ -1244,9 +1258,7 @@ fn demand_step<const L: usize>(
                     kept[l] += cell[l];
                 }
             }
-            for l in 0..L {
-                entering[l] = saturation(kept[l], c.cap[a][l], c.saturation0[a], c.shape);
-            }
+            entering = saturations(&kept, &c.cap[a], c.saturation0[a], c.shape);
         }
         let mut band = [0.0; L];
         for (s, cell) in cells[a].iter_mut().enumerate() {
@@ -1338,31 +1350,37 @@ fn placement_step<const L: usize>(
     }
     let wanted = induced_demand * places_added;
     state.induced_to_date += wanted;
+    let mut plans = [0.0; L];
+    let mut mainstream = [0.0; L];
+    for band in &state.cells {
+        for (s, cell) in band.iter().enumerate() {
+            for l in 0..L {
+                plans[l] += cell[l];
+                if s == MAINSTREAM {
+                    mainstream[l] += cell[l];
+                }
+            }
+        }
+    }
+    let mut targets = [[0.0; L]; SETTINGS];
     for l in 0..L {
         let path = &paths[l];
         state.capacity[l] =
             council.placement.trend_capacity(path, &clock[l]) + state.places_to_date;
-        let mut plans = 0.0;
-        let mut mainstream = 0.0;
-        for band in &state.cells {
-            for (s, cell) in band.iter().enumerate() {
-                plans += cell[l];
-                if s == MAINSTREAM {
-                    mainstream += cell[l];
-                }
-            }
-        }
-        placed.induced[l] = wanted.min(mainstream);
-        let (targets, overflow) = council.placement.targets(
+        placed.induced[l] = wanted.min(mainstream[l]);
+        let (lane_targets, overflow) = council.placement.targets(
             path,
             &clock[l],
-            plans,
+            plans[l],
             state.capacity[l],
             state.induced_to_date,
         );
         placed.overflow[l] = overflow;
-        placement::replace(&mut state.cells, l, &targets);
+        for (by_lane, target) in targets.iter_mut().zip(lane_targets) {
+            by_lane[l] = target;
+        }
     }
+    placement::replace(&mut state.cells, &targets);
     placed
 }
 
@@ -1744,70 +1762,84 @@ fn deficit_to_reserves(deficit: f64, reserves: f64) -> f64 {
     }
 }
 
-/// Writes one lane's plan metrics for one year.
+/// Writes every lane's plan metrics for one year.
 #[inline(always)]
 fn write_plans<const L: usize>(
-    row: &mut Row,
-    l: usize,
+    rows: &mut Rows<L>,
     state: &CaseloadState<L>,
     settings: &[[f64; L]; SETTINGS],
     flows: &PlanFlows<L>,
     placed: &Placed<L>,
     cap: &[[f64; L]; AGE_BANDS],
 ) {
-    row.set(Metric::Ehcps, state.stock[l]);
+    rows.set(Metric::Ehcps, state.stock);
     for s in 0..SETTINGS {
-        row.set(Metric::BY_SETTING[s], settings[s][l]);
+        rows.set(Metric::BY_SETTING[s], settings[s]);
     }
-    let mut ceiling = 0.0;
-    let mut use_ = 0.0_f64;
+    let mut ceiling = [0.0; L];
+    let mut use_ = [0.0_f64; L];
     for a in 0..AGE_BANDS {
-        row.set(Metric::BY_AGE[a], state.ages[a][l]);
-        ceiling += cap[a][l];
-        use_ = use_.max(state.ages[a][l] / cap[a][l]);
+        rows.set(Metric::BY_AGE[a], state.ages[a]);
+        for l in 0..L {
+            ceiling[l] += cap[a][l];
+            use_[l] = use_[l].max(state.ages[a][l] / cap[a][l]);
+        }
     }
-    row.set(Metric::EhcpCeiling, ceiling);
-    row.set(Metric::CeilingUse, use_);
-    row.set(Metric::NewPlans, flows.new_plans[l]);
-    row.set(Metric::CeasedPlans, flows.ceased[l]);
-    row.set(Metric::AgedOut, flows.aged_out[l]);
-    row.set(Metric::SpecialPlaces, state.capacity[l]);
-    row.set(Metric::Overflow, placed.overflow[l]);
-    row.set(Metric::InducedPlacements, placed.induced[l]);
+    rows.set(Metric::EhcpCeiling, ceiling);
+    rows.set(Metric::CeilingUse, use_);
+    rows.set(Metric::NewPlans, flows.new_plans);
+    rows.set(Metric::CeasedPlans, flows.ceased);
+    rows.set(Metric::AgedOut, flows.aged_out);
+    rows.set(Metric::SpecialPlaces, state.capacity);
+    rows.set(Metric::Overflow, placed.overflow);
+    rows.set(Metric::InducedPlacements, placed.induced);
 }
 
-/// Writes one lane's money metrics for one year, and the comparison with reserves.
+/// Writes every lane's money metrics for one year, and the comparison with reserves.
 #[inline(always)]
-fn write_money(row: &mut Row, money: &Money, accounts: &Accounts) {
-    let (deficit, reserves) = (accounts.deficit, accounts.reserves);
-    row.set(Metric::Spend, money.spend);
-    row.set(Metric::Savings, money.savings);
-    row.set(Metric::Funding, money.funding);
-    row.set(Metric::InYearBalance, money.in_year_balance);
-    let events = &money.events;
-    row.set(Metric::SvPayment, events.safety_valve.payment);
-    row.set(Metric::SvWithheld, events.safety_valve.withheld);
-    row.set(Metric::SvBreach, f64::from(u8::from(accounts.sv_breached)));
-    row.set(
+fn write_money<const L: usize>(rows: &mut Rows<L>, money: &[Money; L], accounts: &[Accounts; L]) {
+    let by_lane = |f: fn(&Money) -> f64| -> [f64; L] { std::array::from_fn(|l| f(&money[l])) };
+    rows.set(Metric::Spend, by_lane(|m| m.spend));
+    rows.set(Metric::Savings, by_lane(|m| m.savings));
+    rows.set(Metric::Funding, by_lane(|m| m.funding));
+    rows.set(Metric::InYearBalance, by_lane(|m| m.in_year_balance));
+    rows.set(
+        Metric::SvPayment,
+        by_lane(|m| m.events.safety_valve.payment),
+    );
+    rows.set(
+        Metric::SvWithheld,
+        by_lane(|m| m.events.safety_valve.withheld),
+    );
+    rows.set(
         Metric::CouncilContribution,
-        events.safety_valve.contribution,
+        by_lane(|m| m.events.safety_valve.contribution),
     );
-    row.set(Metric::HnsgPayment, events.hnsg_payment);
-    row.set(Metric::InterimSupport, events.interim);
-    row.set(Metric::CentralPressure, events.central);
-    row.set(Metric::WrittenOff, events.written_off);
-    row.set(Metric::CumulativeDeficit, deficit);
-    row.set(Metric::Reserves, reserves);
-    row.set(
+    rows.set(Metric::HnsgPayment, by_lane(|m| m.events.hnsg_payment));
+    rows.set(Metric::InterimSupport, by_lane(|m| m.events.interim));
+    rows.set(Metric::CentralPressure, by_lane(|m| m.events.central));
+    rows.set(Metric::WrittenOff, by_lane(|m| m.events.written_off));
+    rows.set(Metric::InterestCost, by_lane(|m| m.interest));
+    let deficit = accounts.map(|a| a.deficit);
+    let reserves = accounts.map(|a| a.reserves);
+    rows.set(
+        Metric::SvBreach,
+        accounts.map(|a| f64::from(u8::from(a.sv_breached))),
+    );
+    rows.set(Metric::CumulativeDeficit, deficit);
+    rows.set(Metric::Reserves, reserves);
+    rows.set(
         Metric::DeficitToReserves,
-        deficit_to_reserves(deficit, reserves),
+        std::array::from_fn(|l| deficit_to_reserves(deficit[l], reserves[l])),
     );
-    row.set(
+    rows.set(
         Metric::DeficitExceedsReserves,
-        f64::from(u8::from(deficit > reserves)),
+        std::array::from_fn(|l| f64::from(u8::from(deficit[l] > reserves[l]))),
     );
-    row.set(Metric::Shortfall, (deficit - reserves).max(0.0));
-    row.set(Metric::InterestCost, money.interest);
+    rows.set(
+        Metric::Shortfall,
+        std::array::from_fn(|l| (deficit[l] - reserves[l]).max(0.0)),
+    );
 }
 
 /// Adds one council's tile (a block of paths) into England's sums for the block (`england`),
