@@ -304,18 +304,16 @@ impl Serialize for Correlation3 {
 /// growth), with its lower Cholesky factor (computed once, when validated).
 #[derive(Debug, Clone, Serialize)]
 pub struct Shocks {
-    correlation: [[f64; 3]; 3],
-    #[serde(skip)]
-    cholesky: [[f64; 3]; 3],
+    correlation: Correlation3,
 }
 
 impl Shocks {
     pub fn correlation(&self) -> &[[f64; 3]; 3] {
-        &self.correlation
+        self.correlation.matrix()
     }
     /// Lower Cholesky factor `L` of the correlation (`L Lᵀ = correlation`).
     pub fn cholesky(&self) -> &[[f64; 3]; 3] {
-        &self.cholesky
+        self.correlation.cholesky()
     }
 }
 

@@ -349,10 +349,8 @@ fn funding(keys: &ScenarioKeys, file: FundingFile) -> Result<Funding, InputError
 
 /// The shock correlation, checked by [`correlation3`]; its Cholesky factor is kept.
 fn shocks(keys: &ScenarioKeys, file: ShocksFile) -> Result<Shocks, InputError> {
-    let correlation = correlation3(keys, "shocks.correlation", file.correlation)?;
     Ok(Shocks {
-        correlation: *correlation.matrix(),
-        cholesky: *correlation.cholesky(),
+        correlation: correlation3(keys, "shocks.correlation", file.correlation)?,
     })
 }
 
