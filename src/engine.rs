@@ -802,6 +802,10 @@ struct YearlyFactors<const L: usize> {
     cap: Vec<[[f64; L]; AGE_BANDS]>,
     /// How far the placement trends have run, by year: they decay with step 1's growth.
     placement_clock: Vec<[TrendClock; L]>,
+    /// The share of the year's new plans that the council's own demand draws add (its level
+    /// and shocks; `1 - rate without them / rate`), by year after the latest census; 0 when no
+    /// placement group follows the plans (`placement.plans_elasticity`).
+    own_share: Vec<[f64; L]>,
 }
 
 /// Step 1's slowing of growth: the new-plan rate `rate` of a council whose plans end and age out
@@ -889,7 +893,11 @@ impl<const L: usize> YearlyFactors<L> {
             cost_factor: Vec::with_capacity(years),
             cap: Vec::with_capacity(years),
             placement_clock: Vec::with_capacity(years),
+            own_share: Vec::with_capacity(years),
         };
+        let follows_plans = scenario.placement.plans_elasticity.to_array()
+            != [0.0; placement::GROUPS]
+            || scenario.placement.capacity_plans_elasticity != 0.0;
         for t in 0..years {
             // Years since the latest census, at which the new-plan rate was set.
             let years_on = f64::from(t as i32 - council.latest_census);
@@ -900,6 +908,7 @@ impl<const L: usize> YearlyFactors<L> {
             let mut factor = [0.0; L];
             let mut cap = [[0.0; L]; AGE_BANDS];
             let mut clock = [TrendClock::linear(years_on); L];
+            let mut own = [0.0; L];
             for l in 0..L {
                 let eps = normal(&mut rng[l]);
                 shock[l] = demand.persistence * shock[l] + demand.council_shock_sd * eps;
@@ -929,6 +938,26 @@ impl<const L: usize> YearlyFactors<L> {
                     drawn
                 };
                 rate[l] = slowed * schedule.new_plan_factor[t];
+                if follows_plans && years_on > 0.0 && slowed > 0.0 {
+                    // The same rate without the council's own level and shocks: the median
+                    // path's, from which the plans' error is measured.
+                    let expected = council.new_rate
+                        * (national[l].level
+                            + national[l].trend * years_on
+                            + national[l].demand_shock[t])
+                            .exp();
+                    let expected = if scenario.decay.enabled {
+                        decayed_by(
+                            expected,
+                            council.exit_rate,
+                            national[l].long_run_growth,
+                            long_run[l].kept,
+                        )
+                    } else {
+                        expected
+                    };
+                    own[l] = 1.0 - expected / slowed;
+                }
                 factor[l] = (draws.cost_level[l] + cost_shock[l]).exp();
                 for a in 0..AGE_BANDS {
                     cap[a][l] = council.ceiling[a]
@@ -940,6 +969,7 @@ impl<const L: usize> YearlyFactors<L> {
             out.cost_factor.push(factor);
             out.cap.push(cap);
             out.placement_clock.push(clock);
+            out.own_share.push(own);
         }
         out
     }
@@ -966,6 +996,9 @@ struct CaseloadState<const L: usize> {
     places_to_date: f64,
     /// Specialist placements induced by those places so far.
     induced_to_date: f64,
+    /// The log excess of the plans over the council's expected plans that its own demand draws
+    /// have added since the latest census (`placement.plans_elasticity`).
+    plan_surprise: [f64; L],
 }
 
 impl<const L: usize> CaseloadState<L> {
@@ -987,6 +1020,7 @@ impl<const L: usize> CaseloadState<L> {
             capacity: [council.placement.capacity0; L],
             places_to_date: 0.0,
             induced_to_date: 0.0,
+            plan_surprise: [0.0; L],
         }
     }
 }
@@ -1077,6 +1111,12 @@ fn simulate_lanes<const L: usize>(
             t as i32 - council.latest_census,
             council.places_added[t],
             scenario.placement.induced_demand,
+            PlanSurprise {
+                new_plans: &flows.new_plans,
+                own_share: &yearly.own_share[t],
+                elasticity: scenario.placement.plans_elasticity.to_array(),
+                capacity_elasticity: scenario.placement.capacity_plans_elasticity,
+            },
             &mut state,
         );
         if let Some(ehcps) = council.pins.ehcps[t] {
@@ -1312,6 +1352,19 @@ fn census_step<const L: usize>(
     flows
 }
 
+/// What step 2 needs to make the placement groups follow the council's own plans
+/// (`placement.plans_elasticity`).
+struct PlanSurprise<'a, const L: usize> {
+    /// This year's new plans.
+    new_plans: &'a [f64; L],
+    /// The share of them that the council's own demand draws add.
+    own_share: &'a [f64; L],
+    /// Each group's log change per log change of the plans (specialist, post-16, AP/other).
+    elasticity: [f64; placement::GROUPS],
+    /// The state special places' log change per log change of the plans.
+    capacity_elasticity: f64,
+}
+
 /// Step 2's placements for every lane.
 struct Placed<const L: usize> {
     /// Extra specialist placements drawn from mainstream by new places this year.
@@ -1326,7 +1379,9 @@ struct Placed<const L: usize> {
 /// decay with step 1's growth where the scenario has `[decay]`), state special places
 /// grow by theirs plus the scenario's new places (each drawing `induced_demand` specialist
 /// placements from mainstream), specialist placements fill the places first and the rest go to
-/// independent special schools; the plans are then re-placed to those totals.
+/// independent special schools; the plans are then re-placed to those totals. Each group
+/// follows the plans its council's own demand draws add (`surprise`).
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn placement_step<const L: usize>(
     council: &CouncilModel,
@@ -1335,6 +1390,7 @@ fn placement_step<const L: usize>(
     years_on: i32,
     places_added: f64,
     induced_demand: f64,
+    surprise: PlanSurprise<L>,
     state: &mut CaseloadState<L>,
 ) -> Placed<L> {
     state.places_to_date += places_added;
@@ -1364,9 +1420,16 @@ fn placement_step<const L: usize>(
     }
     let mut targets = [[0.0; L]; SETTINGS];
     for l in 0..L {
+        // The new plans the council's own draws added this year, as a log change of its plans.
+        state.plan_surprise[l] +=
+            surprise.new_plans[l] * surprise.own_share[l] / plans[l].max(f64::MIN_POSITIVE);
+        let shift = surprise.elasticity.map(|e| e * state.plan_surprise[l]);
         let path = &paths[l];
-        state.capacity[l] =
-            council.placement.trend_capacity(path, &clock[l]) + state.places_to_date;
+        state.capacity[l] = council.placement.trend_capacity(
+            path,
+            &clock[l],
+            surprise.capacity_elasticity * state.plan_surprise[l],
+        ) + state.places_to_date;
         placed.induced[l] = wanted.min(mainstream[l]);
         let (lane_targets, overflow) = council.placement.targets(
             path,
@@ -1374,6 +1437,7 @@ fn placement_step<const L: usize>(
             plans[l],
             state.capacity[l],
             state.induced_to_date,
+            shift,
         );
         placed.overflow[l] = overflow;
         for (by_lane, target) in targets.iter_mut().zip(lane_targets) {

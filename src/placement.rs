@@ -253,16 +253,21 @@ impl PlacementTrend {
     }
 
     /// State special places from the trend at `clock` (before the scenario's new places).
-    pub fn trend_capacity(&self, path: &PlacementPath, clock: &TrendClock) -> f64 {
+    /// `shift` moves the places' log level: what the council's plans beyond its expected plans
+    /// add (0 for none).
+    pub fn trend_capacity(&self, path: &PlacementPath, clock: &TrendClock, shift: f64) -> f64 {
         let spread = path.capacity_growth_half_var * clock.sloped_years * clock.sloped_years;
         self.capacity0
-            * (clock.growth_change(path.capacity_growth) - spread + path.capacity_level).exp()
+            * (clock.growth_change(path.capacity_growth) - spread + path.capacity_level + shift)
+                .exp()
     }
 
     /// Setting totals for `stock` plans at `clock` (after the latest census), with `capacity` state
     /// special places and `induced` extra specialist placements drawn from mainstream by new
     /// places. Returns the totals (they add up to `stock`) and the overflow: specialist
     /// placements above the state special places, which go to independent special schools.
+    /// `shift` moves each group's log level (specialist placements; post-16 and AP/other
+    /// shares): what the council's plans beyond its expected plans add (0 for none).
     pub fn targets(
         &self,
         path: &PlacementPath,
@@ -270,6 +275,7 @@ impl PlacementTrend {
         stock: f64,
         capacity: f64,
         induced: f64,
+        shift: [f64; GROUPS],
     ) -> ([f64; SETTINGS], f64) {
         // Specialist placements: an absolute growth; post-16 and AP/other: share slopes.
         let level = |g: usize| {
@@ -279,7 +285,7 @@ impl PlacementTrend {
                 clock.share_change(path.slope[g])
             };
             let spread = path.slope_half_var[g] * clock.sloped_years * clock.sloped_years;
-            (path.log_level[g] + change - spread).exp()
+            (path.log_level[g] + change - spread + shift[g]).exp()
         };
         let trend_specialist = level(0).min(MAX_GROUP_SHARE * stock);
         let room = MAX_GROUP_SHARE - trend_specialist / stock.max(1e-9);
@@ -424,35 +430,74 @@ mod tests {
         let p = t.draw(&NO_SPREAD, &[0.0; NORMALS]);
         // At the census the shares are the census's; 250 places for 300 specialist placements:
         // 50 go to independent schools.
-        let (out, overflow) = t.targets(&p, &TrendClock::linear(0.0), 950.0, 250.0, 0.0);
+        let (out, overflow) = t.targets(
+            &p,
+            &TrendClock::linear(0.0),
+            950.0,
+            250.0,
+            0.0,
+            [0.0; GROUPS],
+        );
         let expect = [400.0, 250.0, 50.0, 150.0, 100.0];
         for s in 0..SETTINGS {
             assert!((out[s] - expect[s]).abs() < 1e-9, "{out:?}");
         }
         assert!((overflow - 50.0).abs() < 1e-9);
         // Ten more places: ten fewer independent placements.
-        let (more, overflow) = t.targets(&p, &TrendClock::linear(0.0), 950.0, 260.0, 0.0);
+        let (more, overflow) = t.targets(
+            &p,
+            &TrendClock::linear(0.0),
+            950.0,
+            260.0,
+            0.0,
+            [0.0; GROUPS],
+        );
         assert!((more[SPECIAL_INDEPENDENT] - 40.0).abs() < 1e-9, "{more:?}");
         assert!((overflow - 40.0).abs() < 1e-9);
         // Induced placements come from mainstream; plans are conserved.
-        let (ind, _) = t.targets(&p, &TrendClock::linear(0.0), 950.0, 1000.0, 10.0);
+        let (ind, _) = t.targets(
+            &p,
+            &TrendClock::linear(0.0),
+            950.0,
+            1000.0,
+            10.0,
+            [0.0; GROUPS],
+        );
         assert!((ind[MAINSTREAM] - 390.0).abs() < 1e-9);
         assert!((ind[SPECIAL_STATE] - 310.0).abs() < 1e-9);
         assert!((ind.iter().sum::<f64>() - 950.0).abs() < 1e-9);
         // A year on, specialist placements grow by their rate whatever the plans (300 x
         // exp(-0.05)); post-16's share moves by its slope.
-        let (next, _) = t.targets(&p, &TrendClock::linear(1.0), 1000.0, 1e9, 0.0);
+        let (next, _) = t.targets(
+            &p,
+            &TrendClock::linear(1.0),
+            1000.0,
+            1e9,
+            0.0,
+            [0.0; GROUPS],
+        );
         let specialist = next[SPECIAL_STATE] + next[SPECIAL_INDEPENDENT];
         assert!((specialist - 300.0 * (-0.05f64).exp()).abs() < 1e-9);
         assert!((next[POST16] - 1000.0 * 150.0 / 950.0 * (-0.02f64).exp()).abs() < 1e-9);
         assert!((next.iter().sum::<f64>() - 1000.0).abs() < 1e-9);
+        // A shift (plans above the expected plans) moves the specialist placements and the
+        // shares by exp(shift); mainstream takes the rest.
+        let shift = [0.1, 0.0, 0.2];
+        let (up, _) = t.targets(&p, &TrendClock::linear(1.0), 1000.0, 1e9, 0.0, shift);
+        let up_specialist = up[SPECIAL_STATE] + up[SPECIAL_INDEPENDENT];
+        assert!((up_specialist / specialist - 0.1f64.exp()).abs() < 1e-12);
+        assert!((up[POST16] - next[POST16]).abs() < 1e-9);
+        assert!((up[AP_OTHER] / next[AP_OTHER] - 0.2f64.exp()).abs() < 1e-12);
+        assert!((up.iter().sum::<f64>() - 1000.0).abs() < 1e-9);
+        let places = |shift| t.trend_capacity(&p, &TrendClock::linear(1.0), shift);
+        assert!((places(0.3) / places(0.0) - 0.3f64.exp()).abs() < 1e-12);
     }
 
     #[test]
     fn capacity_trend_compounds_its_growth() {
         let t = trend();
         let p = t.draw(&NO_SPREAD, &[0.0; NORMALS]);
-        let k = t.trend_capacity(&p, &TrendClock::linear(3.0));
+        let k = t.trend_capacity(&p, &TrendClock::linear(3.0), 0.0);
         assert!((k - 250.0 * (0.15f64).exp()).abs() < 1e-9);
         // A path's draw moves the level and the growth once for every year.
         let spread = PlacementSpread {
@@ -465,8 +510,8 @@ mod tests {
         z[2 * GROUPS + 1] = -1.0;
         let q = t.draw(&spread, &z);
         let ratio = |y: f64| {
-            t.trend_capacity(&q, &TrendClock::linear(y))
-                / t.trend_capacity(&p, &TrendClock::linear(y))
+            t.trend_capacity(&q, &TrendClock::linear(y), 0.0)
+                / t.trend_capacity(&p, &TrendClock::linear(y), 0.0)
         };
         // Less half the variances (the level's 0.1^2/2, the growth's 0.01^2 y^2/2), so that the
         // drawn places have the trend as their mean.
@@ -496,7 +541,7 @@ mod tests {
                 .map(|_| {
                     let z = std::array::from_fn(|_| rng.sample(rand_distr::StandardNormal));
                     let p = t.draw(&spread, &z);
-                    t.targets(&p, &clock, 1000.0, 1e9, 0.0).0[POST16]
+                    t.targets(&p, &clock, 1000.0, 1e9, 0.0, [0.0; GROUPS]).0[POST16]
                 })
                 .sum::<f64>()
                 / f64::from(n);
@@ -594,7 +639,8 @@ mod tests {
                 .iter()
                 .map(|z| {
                     let p = t.draw(&spread, z);
-                    t.targets(&p, &TrendClock::linear(0.0), 950.0, 1e9, 0.0).0[MAINSTREAM]
+                    t.targets(&p, &TrendClock::linear(0.0), 950.0, 1e9, 0.0, [0.0; GROUPS])
+                        .0[MAINSTREAM]
                 })
                 .collect();
             let n = draws.len() as f64;
@@ -652,7 +698,7 @@ mod tests {
         // In the targets: specialist placements decay toward g_LR, the shares' slopes toward 0.
         let t = trend();
         let p = t.draw(&NO_SPREAD, &[0.0; NORMALS]);
-        let (out, _) = t.targets(&p, &clock, 1000.0, 1e9, 0.0);
+        let (out, _) = t.targets(&p, &clock, 1000.0, 1e9, 0.0, [0.0; GROUPS]);
         let specialist = out[SPECIAL_STATE] + out[SPECIAL_INDEPENDENT];
         let grown = g_lr * k + (-0.05 - g_lr) * closed;
         assert!((specialist - 300.0 * grown.exp()).abs() < 1e-9, "{out:?}");
@@ -663,7 +709,7 @@ mod tests {
         assert!((out.iter().sum::<f64>() - 1000.0).abs() < 1e-9);
         // The places decay the same way toward g_LR.
         let places = 250.0 * (g_lr * k + (0.05 - g_lr) * closed).exp();
-        assert!((t.trend_capacity(&p, &clock) - places).abs() < 1e-9);
+        assert!((t.trend_capacity(&p, &clock, 0.0) - places).abs() < 1e-9);
         // Far on, the growth is g_LR a year and the shares stop moving.
         let (a, b) = (
             TrendClock::decayed(200.0, h, g_lr),
@@ -681,12 +727,12 @@ mod tests {
             let linear = TrendClock::linear(k);
             assert_eq!(linear.share_change(0.03), 0.03 * k);
             assert_eq!(linear.growth_change(-0.05), -0.05 * k);
-            let (out, _) = t.targets(&p, &linear, 1000.0, 1e9, 0.0);
+            let (out, _) = t.targets(&p, &linear, 1000.0, 1e9, 0.0, [0.0; GROUPS]);
             let specialist = out[SPECIAL_STATE] + out[SPECIAL_INDEPENDENT];
             assert!((specialist - 300.0 * (-0.05 * k).exp()).abs() < 1e-9);
             let post16 = 1000.0 * 150.0 / 950.0 * (-0.02 * k).exp();
             assert!((out[POST16] - post16).abs() < 1e-9);
-            assert!((t.trend_capacity(&p, &linear) - 250.0 * (0.05 * k).exp()).abs() < 1e-9);
+            assert!((t.trend_capacity(&p, &linear, 0.0) - 250.0 * (0.05 * k).exp()).abs() < 1e-9);
         }
         // At and before the census, and in the first projected year, a decayed clock is the
         // linear one: the trends keep their fitted pace for DECAY_DELAY years.

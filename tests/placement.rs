@@ -74,14 +74,15 @@ fn capacity_trend_reproduces_a_councils_history() {
         let p = path(c);
         let back = c
             .placement
-            .trend_capacity(&p, &TrendClock::linear(-f64::from(years)));
+            .trend_capacity(&p, &TrendClock::linear(-f64::from(years)), 0.0);
         assert!(
             util::close(back, then, 1e-9, 1e-6),
             "{}: {back} vs {then}",
             c.la_name
         );
         assert!(util::close(
-            c.placement.trend_capacity(&p, &TrendClock::linear(0.0)),
+            c.placement
+                .trend_capacity(&p, &TrendClock::linear(0.0), 0.0),
             now,
             1e-12,
             1e-9
@@ -190,6 +191,9 @@ fn offsets_from_the_trend_are_constant(
     // One spread for every council-path (the wide draws are tested on their own below), so
     // no path's post-16 share is pushed against the groups' cap.
     p.wide_share = 0.0;
+    // The places and shares do not follow the plans here (tested on its own below).
+    p.plans_elasticity = util::per_group(0.0, 0.0, 0.0);
+    p.capacity_plans_elasticity = 0.0;
     let model = util::model(&ls);
     let (cs, _) = util::sim(&model, PATHS, SEED);
     let first = t_of(&model, "2026-27");
@@ -413,4 +417,100 @@ fn every_council_of_a_path_shares_the_national_placement_draw() {
         firsts.windows(2).any(|w| (w[0] - w[1]).abs() > 1e-3),
         "{firsts:?}"
     );
+}
+
+/// Placements that follow the plans (README "Placements that follow the plans"): a council-path's
+/// specialist placements, AP/other share and places move with the log excess of its plans over
+/// the plans it would have without its own demand draws, by `placement.plans_elasticity` and
+/// `capacity_plans_elasticity`; without own draws (or with the elasticities at 0) nothing moves.
+#[test]
+fn placements_follow_the_councils_own_plans() {
+    let run = |elastic: bool, own_draws: bool| {
+        let mut ls = util::scenario();
+        let p = &mut ls.scenario.placement;
+        if !elastic {
+            p.plans_elasticity = util::per_group(0.0, 0.0, 0.0);
+            p.capacity_plans_elasticity = 0.0;
+        }
+        if !own_draws {
+            ls.scenario.demand.council_level_sd = 0.0;
+            ls.scenario.demand.council_shock_sd = 0.0;
+        }
+        let model = util::model(&ls);
+        let (cs, _) = util::sim(&model, PATHS, SEED);
+        (model, cs)
+    };
+    let (model, with) = run(true, true);
+    let (_, fixed) = run(false, true);
+    let (_, median) = run(true, false);
+    let (_, median_fixed) = run(false, false);
+    let (elasticity, capacity_elasticity) = {
+        let p = &util::scenario().scenario.placement;
+        (p.plans_elasticity, p.capacity_plans_elasticity)
+    };
+    assert!(elasticity.specialist > 0.0 && elasticity.ap_other > 0.0 && capacity_elasticity > 0.0);
+    let first = t_of(&model, "2026-27");
+    let last = t_of(&model, "2028-29");
+    let specialist = |cp: &highneeds::engine::CouncilPaths, p: usize, t: usize| {
+        cp.get(p, t, Metric::BY_SETTING[SPECIAL_STATE])
+            + cp.get(p, t, Metric::BY_SETTING[SPECIAL_INDEPENDENT])
+    };
+    let (mut points, mut fits) = (0, [Vec::new(), Vec::new(), Vec::new()]);
+    for (((a, b), c), d) in with.iter().zip(&fixed).zip(&median).zip(&median_fixed) {
+        let council = &model.councils[a.council];
+        for p in 0..a.paths {
+            for t in 0..a.years {
+                // Without own draws the elasticities change nothing, bit for bit.
+                for metric in Metric::BY_SETTING.iter().chain([&Metric::SpecialPlaces]) {
+                    assert_eq!(
+                        c.get(p, t, *metric).to_bits(),
+                        d.get(p, t, *metric).to_bits(),
+                        "{} path {p} t {t}",
+                        council.la_name
+                    );
+                }
+            }
+            if specialist(a, p, first) < 100.0 || a.get(p, first, Metric::SpecialPlaces) < 100.0 {
+                continue;
+            }
+            for t in first..=last {
+                // The groups' cap rescales the shares: skip those years.
+                let groups: f64 = [SPECIAL_STATE, SPECIAL_INDEPENDENT, POST16, AP_OTHER]
+                    .iter()
+                    .map(|s| a.get(p, t, Metric::BY_SETTING[*s]))
+                    .sum();
+                if groups / a.get(p, t, Metric::Ehcps)
+                    > highneeds::placement::MAX_GROUP_SHARE - 0.05
+                {
+                    continue;
+                }
+                // The plans' log excess over the plans without own draws (same national draws).
+                let excess = (a.get(p, t, Metric::Ehcps) / c.get(p, t, Metric::Ehcps)).ln();
+                let share = |cp: &highneeds::engine::CouncilPaths| {
+                    cp.get(p, t, Metric::BY_SETTING[AP_OTHER]) / cp.get(p, t, Metric::Ehcps)
+                };
+                fits[0].push((excess, (specialist(a, p, t) / specialist(b, p, t)).ln()));
+                fits[1].push((excess, (share(a) / share(b)).ln()));
+                fits[2].push((
+                    excess,
+                    (a.get(p, t, Metric::SpecialPlaces) / b.get(p, t, Metric::SpecialPlaces)).ln(),
+                ));
+                points += 1;
+            }
+        }
+    }
+    assert!(points > 1000, "{points}");
+    for (fit, want) in fits.iter().zip([
+        elasticity.specialist,
+        elasticity.ap_other,
+        capacity_elasticity,
+    ]) {
+        // Least-squares slope through 0 of the group's log change on the plans' log excess.
+        let slope = fit.iter().map(|(x, y)| x * y).sum::<f64>()
+            / fit.iter().map(|(x, _)| x * x).sum::<f64>();
+        assert!(
+            (slope / want - 1.0).abs() < 0.05,
+            "slope {slope} against {want}"
+        );
+    }
 }

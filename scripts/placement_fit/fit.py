@@ -180,6 +180,38 @@ def council_var(q90, v_nat, share, factor):
     return lo
 
 
+def theil_sen(x, y):
+    """Median of the pairwise slopes: a slope that heavy tails cannot swing."""
+    x, y = np.asarray(x), np.asarray(y)
+    dx = x[:, None] - x[None, :]
+    dy = y[:, None] - y[None, :]
+    upper = np.triu(np.ones_like(dx, dtype=bool), 1) & (dx != 0)
+    return float(np.median(dy[upper] / dx[upper]))
+
+
+def spearman_rho(a, b):
+    return float(np.corrcoef(pd.Series(a).rank(), pd.Series(b).rank())[0, 1])
+
+
+# Placements that follow the council's plans (`placement.plans_elasticity`, and the places'
+# `placement.capacity_plans_elasticity`): the councils' own errors (each origin and horizon's
+# median taken out) of a group against their own error of all plans. A group follows the plans where their Spearman correlation is at least 0.1 at every
+# horizon; its elasticity is the median over the horizons of the Theil-Sen slope. The sds below
+# are then fitted to what the plans do not explain: error - elasticity x own plans error.
+ELASTICITY = {}
+for g in ("specialist", "post16", "ap_other", "places"):
+    x = err.dropna(subset=[g, "ehcps"]).copy()
+    x[[g, "ehcps"]] = x[[g, "ehcps"]] - x.groupby(["H", "origin"])[[g, "ehcps"]].transform("median")
+    rho = {H: spearman_rho(y.ehcps, y[g]) for H, y in x.groupby("H")}
+    slope = {H: theil_sen(y.ehcps, y[g]) for H, y in x.groupby("H")}
+    ELASTICITY[g] = float(np.median(list(slope.values()))) if min(rho.values()) >= 0.1 else 0.0
+    print(f"{g:10s} vs own plans error: Spearman {[round(v, 2) for v in rho.values()]},"
+          f" Theil-Sen slope {[round(v, 2) for v in slope.values()]} -> elasticity {ELASTICITY[g]:.2f}"
+          f" ({'capacity_plans_elasticity' if g == 'places' else 'plans_elasticity.' + g})")
+own_plans = err.ehcps - err.groupby(["H", "origin"]).ehcps.transform("median")
+for g, b in ELASTICITY.items():
+    err[g] = err[g] - b * own_plans
+
 eng = england_errors()
 print("England's log errors of the summed council trends:")
 print(eng.round(4).to_string(index=False))

@@ -132,6 +132,7 @@ file_table! {
         wide_share: f64,
         wide_factor: f64,
         induced_demand: f64,
+        capacity_plans_elasticity: f64,
         new_places: Vec<NewPlaces>,
         new_places_rule: PlacesRule,
     }
@@ -140,6 +141,7 @@ file_table! {
         share_slope_sd: PerGroupFile,
         national_level_sd: PerGroupFile,
         national_slope_sd: PerGroupFile,
+        plans_elasticity: PerGroupFile,
     }
 }
 

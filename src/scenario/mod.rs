@@ -200,6 +200,12 @@ pub struct Placement {
     pub wide_share: f64,
     pub wide_factor: f64,
     pub induced_demand: f64,
+    /// How far each group follows the council's own plans beyond its expected plans: the log
+    /// change of specialist placements (and of the post-16 and AP/other shares) per log change
+    /// of the plans its own demand draws add (README "Placements that follow the plans").
+    pub plans_elasticity: PerGroup,
+    /// The same for the state special places (the places in use follow the plans too).
+    pub capacity_plans_elasticity: f64,
     pub new_places: Vec<NewPlaces>,
     pub new_places_rule: PlacesRule,
 }

@@ -274,7 +274,7 @@ fn placement(
         capacity_headroom,
         capacity_level_sd, capacity_growth_sd, capacity_national_level_sd,
         capacity_national_growth_sd, capacity_specialist_correlation, wide_share,
-        wide_factor, induced_demand,
+        wide_factor, induced_demand, capacity_plans_elasticity,
         new_places_rule,
     } with {
         group_correlation: correlation3(
@@ -286,6 +286,7 @@ fn placement(
         share_slope_sd: per_group(keys, "placement.share_slope_sd", file.share_slope_sd)?,
         national_level_sd: per_group(keys, "placement.national_level_sd", file.national_level_sd)?,
         national_slope_sd: per_group(keys, "placement.national_slope_sd", file.national_slope_sd)?,
+        plans_elasticity: per_group(keys, "placement.plans_elasticity", file.plans_elasticity)?,
         new_places: new_places,
     }))
 }
