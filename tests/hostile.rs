@@ -38,6 +38,18 @@ fn out_of_range_values_are_refused_with_file_line_key_value_and_range() {
             "0 to 1",
         ),
         (
+            "[placement]\nplans_elasticity = { specialist = 3.0 }",
+            "placement.plans_elasticity.specialist",
+            "3",
+            "0 to 2",
+        ),
+        (
+            "[placement]\ncapacity_plans_elasticity = -0.1",
+            "placement.capacity_plans_elasticity",
+            "-0.1",
+            "0 to 2",
+        ),
+        (
             "[costs]\ncouncil_level_sd = 1e9",
             "costs.council_level_sd",
             "1000000000",
