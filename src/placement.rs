@@ -428,54 +428,37 @@ mod tests {
     fn targets_reproduce_the_census_and_conserve_plans() {
         let t = trend();
         let p = t.draw(&NO_SPREAD, &[0.0; NORMALS]);
+        // Targets `years` after the census with no shift.
+        let at = |years, stock, capacity, induced| {
+            t.targets(
+                &p,
+                &TrendClock::linear(years),
+                stock,
+                capacity,
+                induced,
+                [0.0; GROUPS],
+            )
+        };
         // At the census the shares are the census's; 250 places for 300 specialist placements:
         // 50 go to independent schools.
-        let (out, overflow) = t.targets(
-            &p,
-            &TrendClock::linear(0.0),
-            950.0,
-            250.0,
-            0.0,
-            [0.0; GROUPS],
-        );
+        let (out, overflow) = at(0.0, 950.0, 250.0, 0.0);
         let expect = [400.0, 250.0, 50.0, 150.0, 100.0];
         for s in 0..SETTINGS {
             assert!((out[s] - expect[s]).abs() < 1e-9, "{out:?}");
         }
         assert!((overflow - 50.0).abs() < 1e-9);
         // Ten more places: ten fewer independent placements.
-        let (more, overflow) = t.targets(
-            &p,
-            &TrendClock::linear(0.0),
-            950.0,
-            260.0,
-            0.0,
-            [0.0; GROUPS],
-        );
+        let (more, overflow) = at(0.0, 950.0, 260.0, 0.0);
         assert!((more[SPECIAL_INDEPENDENT] - 40.0).abs() < 1e-9, "{more:?}");
         assert!((overflow - 40.0).abs() < 1e-9);
         // Induced placements come from mainstream; plans are conserved.
-        let (ind, _) = t.targets(
-            &p,
-            &TrendClock::linear(0.0),
-            950.0,
-            1000.0,
-            10.0,
-            [0.0; GROUPS],
-        );
+        let (ind, _) = at(0.0, 950.0, 1000.0, 10.0);
         assert!((ind[MAINSTREAM] - 390.0).abs() < 1e-9);
         assert!((ind[SPECIAL_STATE] - 310.0).abs() < 1e-9);
         assert!((ind.iter().sum::<f64>() - 950.0).abs() < 1e-9);
         // A year on, specialist placements grow by their rate whatever the plans (300 x
         // exp(-0.05)); post-16's share moves by its slope.
-        let (next, _) = t.targets(
-            &p,
-            &TrendClock::linear(1.0),
-            1000.0,
-            1e9,
-            0.0,
-            [0.0; GROUPS],
-        );
+        let (next, _) = at(1.0, 1000.0, 1e9, 0.0);
         let specialist = next[SPECIAL_STATE] + next[SPECIAL_INDEPENDENT];
         assert!((specialist - 300.0 * (-0.05f64).exp()).abs() < 1e-9);
         assert!((next[POST16] - 1000.0 * 150.0 / 950.0 * (-0.02f64).exp()).abs() < 1e-9);
