@@ -6,9 +6,10 @@ use clap::{Args, Parser, Subcommand};
 use highneeds::engine::RunConfig;
 use highneeds::export;
 use highneeds::export::manifest::Provenance;
-use highneeds::run::Inputs;
+use highneeds::run::{Inputs, Summaries};
 use highneeds::scenario::{self, LoadedScenario};
 use highneeds::seeds::Baseline;
+use highneeds::sketch::Percentiles;
 use highneeds::sweep::Shard;
 use highneeds::{FinancialYear, InputError};
 use std::path::{Path, PathBuf};
@@ -240,6 +241,37 @@ pub struct Prepared {
     pub threads: usize,
     /// `--quiet`: hide the progress bar.
     pub quiet: bool,
+    /// How `run` and `sweep` compute this run's percentiles (the other commands hold every
+    /// path).
+    pub percentiles: Percentiles,
+}
+
+/// What a command keeps of the paths it simulates, for the memory check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keeps {
+    /// Summaries only (`run`, `sweep`): above the sketch threshold the paths run in chunks.
+    Summaries,
+    /// Every path's results (`compare`, `sensitivity`, `backtest`), exact at every size.
+    EveryPath,
+}
+
+/// The environment variable that lowers (or raises) the path count above which `run` and
+/// `sweep` sketch their percentiles (for tests and checks of the sketch on small runs).
+pub const SKETCH_ABOVE_VAR: &str = "HIGHNEEDS_SKETCH_ABOVE";
+
+/// Paths above which percentiles are sketched: `HIGHNEEDS_SKETCH_ABOVE` if set, else
+/// [`highneeds::sketch::SKETCH_ABOVE_PATHS`].
+fn sketch_above() -> Result<usize> {
+    match std::env::var(SKETCH_ABOVE_VAR) {
+        Ok(v) => v.trim().parse().map_err(|_| {
+            InputError::invalid(
+                SKETCH_ABOVE_VAR,
+                format!("`{v}` is not a whole number of paths (0 or more)"),
+            )
+            .into()
+        }),
+        Err(_) => Ok(highneeds::sketch::SKETCH_ABOVE_PATHS),
+    }
 }
 
 /// When a command's work started and how long it took.
@@ -295,11 +327,18 @@ impl Prepared {
         }
     }
 
-    /// Refuses runs of `years` years that would not fit in memory (`prepare` checks the
-    /// scenario's own horizon).
+    /// Refuses runs of `years` years kept as `run` keeps them that would not fit in memory
+    /// (`prepare` checks the scenario's own horizon).
     pub fn check_memory(&self, years: usize) -> Result<()> {
+        let summaries = summaries(self.percentiles, self.baseline.councils.len());
         if let Some(available) = available_memory() {
-            highneeds::run::check_memory(self.config.paths, years, self.threads, available)?;
+            highneeds::run::check_memory_for(
+                self.config.paths,
+                years,
+                self.threads,
+                available,
+                summaries,
+            )?;
         }
         Ok(())
     }
@@ -310,15 +349,23 @@ pub fn out_dir(given: Option<PathBuf>, name: &str) -> PathBuf {
     given.unwrap_or_else(|| PathBuf::from("out").join(name))
 }
 
+/// The memory check's view of a run with `percentiles` over `councils` councils.
+fn summaries(percentiles: Percentiles, councils: usize) -> Summaries {
+    match percentiles {
+        Percentiles::Exact => Summaries::Exact,
+        Percentiles::Sketched => Summaries::Sketched { councils },
+    }
+}
+
 impl Common {
-    pub fn prepare(&self) -> Result<Prepared> {
-        self.flags.prepare(&self.scenario)
+    pub fn prepare(&self, keeps: Keeps) -> Result<Prepared> {
+        self.flags.prepare(&self.scenario, keeps)
     }
 }
 
 impl RunFlags {
     /// Loads `scenario` and the seeds; the run's paths and seed default to the scenario's.
-    pub fn prepare(&self, scenario: &Path) -> Result<Prepared> {
+    pub fn prepare(&self, scenario: &Path, keeps: Keeps) -> Result<Prepared> {
         let scenario = scenario::load(scenario)?;
         let baseline = Baseline::load(&seeds_dir(&self.seeds))?;
         let paths = self.paths.unwrap_or(scenario.scenario.run.paths);
@@ -342,10 +389,15 @@ impl RunFlags {
             );
             return Err(InputError::invalid("--threads", message).into());
         }
+        let percentiles = match keeps {
+            Keeps::Summaries => Percentiles::for_paths(paths, sketch_above()?),
+            Keeps::EveryPath => Percentiles::Exact,
+        };
         if let Some(available) = available_memory() {
             let h = &scenario.scenario.horizon;
             let years = (h.last_fy.0 - h.first_fy.0 + 1) as usize;
-            highneeds::run::check_memory(paths, years, threads, available)?;
+            let summaries = summaries(percentiles, baseline.councils.len());
+            highneeds::run::check_memory_for(paths, years, threads, available, summaries)?;
         }
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
@@ -358,6 +410,7 @@ impl RunFlags {
             pool,
             threads,
             quiet: self.quiet,
+            percentiles,
         })
     }
 }

@@ -1,7 +1,7 @@
 //! The body of each command: prepare its inputs, call the library, write the exports, print
 //! what the terminal shows. `main.rs` parses the arguments and picks one of these.
 
-use crate::args::{self, Common, RunFlags};
+use crate::args::{self, Common, Keeps, RunFlags};
 use crate::terminal;
 use anyhow::Result;
 use highneeds::backtest::Policy;
@@ -18,15 +18,16 @@ pub fn run(
     out: Option<PathBuf>,
     councils: &[String],
 ) -> Result<()> {
-    let mut p = common.prepare()?;
+    let mut p = common.prepare(Keeps::Summaries)?;
     if let Some(path) = local {
         p.baseline = p.baseline.with_local(&path)?;
     }
     export::check_run(&p.scenario, &p.baseline, councils)?;
     let out = args::out_dir(out, p.name());
-    let steps = p.baseline.councils.len() as u64;
+    let councils_n = p.baseline.councils.len();
+    let steps = highneeds::run::progress_steps(p.config.paths, councils_n, p.percentiles);
     let (result, clock) = p.with_progress(p.name(), steps, |progress| {
-        highneeds::run::project(p.inputs(), Vintage::latest(), progress)
+        highneeds::run::project_with(p.inputs(), Vintage::latest(), p.percentiles, progress)
     });
     let report = result?.report(p.name());
     export::write_run(&out, &report, &p.provenance(&clock), councils)?;
@@ -42,7 +43,7 @@ pub fn compare(
     seed_b: Option<u64>,
     out: Option<PathBuf>,
 ) -> Result<()> {
-    let p = flags.prepare(a)?;
+    let p = flags.prepare(a, Keeps::EveryPath)?;
     let seed_b = seed_b.unwrap_or(p.config.seed);
     let b = scenario::load(b)?;
     let name = format!("compare-{}-{}", p.name(), b.scenario.name);
@@ -64,16 +65,18 @@ pub fn sweep(
     local: Option<PathBuf>,
     out: Option<PathBuf>,
 ) -> Result<()> {
-    let mut p = common.prepare()?;
+    let mut p = common.prepare(Keeps::Summaries)?;
     if let Some(path) = local {
         p.baseline = p.baseline.with_local(&path)?;
     }
     let plan = highneeds::sweep::plan(&p.scenario, &p.baseline, sets, p.config, shard)?;
     p.check_memory(plan.max_years())?;
     let out = out.unwrap_or_else(|| highneeds::sweep::default_folder(&plan.manifest, shard));
-    let steps = (plan.variants.len() * p.baseline.councils.len()) as u64;
+    let per_variant =
+        highneeds::run::progress_steps(p.config.paths, p.baseline.councils.len(), p.percentiles);
+    let steps = plan.variants.len() as u64 * per_variant;
     let (done, clock) = p.with_progress("sweep", steps, |progress| {
-        highneeds::sweep::run(&plan, &p.baseline, p.threads, &out, progress)
+        highneeds::sweep::run(&plan, &p.baseline, p.threads, p.percentiles, &out, progress)
     });
     terminal::print_sweep(
         &mut std::io::stdout().lock(),
@@ -96,7 +99,7 @@ pub fn merge(shards: &[PathBuf], out: &Path) -> Result<()> {
 }
 
 pub fn sensitivity(common: Common, out: Option<PathBuf>) -> Result<()> {
-    let p = common.prepare()?;
+    let p = common.prepare(Keeps::EveryPath)?;
     let name = format!("sensitivity-{}", p.name());
     let out = args::out_dir(out, &name);
     let steps = highneeds::sensitivity::progress_steps(&p.scenario, p.baseline.councils.len());
@@ -126,7 +129,7 @@ pub fn backtest(
     policy: Policy,
     out: Option<PathBuf>,
 ) -> Result<()> {
-    let p = common.prepare()?;
+    let p = common.prepare(Keeps::EveryPath)?;
     export::size::check_backtest(&p.scenario, &p.baseline)?;
     let out = args::out_dir(
         out,

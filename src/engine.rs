@@ -28,7 +28,7 @@ pub struct RunConfig {
 }
 
 /// One path's national draws: parameters drawn once per path and shocks drawn each year.
-/// Drawn once per run ([`national_draws`]) and shared by every council.
+/// Drawn once per run or chunk of paths ([`national_draws`]) and shared by every council.
 #[derive(Debug, Clone)]
 pub struct NationalDraws {
     level: f64,
@@ -198,11 +198,16 @@ fn draw_national(model: &Model, seed: u64, path: usize) -> NationalDraws {
     }
 }
 
-/// Every path's national draws (computed once per run, shared by all councils).
-pub fn national_draws(model: &Model, config: RunConfig) -> Vec<NationalDraws> {
-    (0..config.paths)
+/// The national draws of paths `paths` (computed once per run, or per chunk of paths, and
+/// shared by all councils). Each path's draws depend only on the seed and the path's number.
+pub fn national_draws(
+    model: &Model,
+    seed: u64,
+    paths: std::ops::Range<usize>,
+) -> Vec<NationalDraws> {
+    paths
         .into_par_iter()
-        .map(|path| draw_national(model, config.seed, path))
+        .map(|path| draw_national(model, seed, path))
         .collect()
 }
 
@@ -376,6 +381,7 @@ pub fn path_parameters(
     let run = RunInputs {
         model,
         national: Vec::new(),
+        first_path: 0,
         seed: config.seed,
         delivered: None,
         placement_spread: placement_spreads(model),
@@ -599,8 +605,10 @@ pub const LANES: usize = 4;
 /// What every council and path of a run shares, set up once per run.
 struct RunInputs<'a> {
     model: &'a Model,
-    /// Per-path national draws.
+    /// Per-path national draws: `national[i]` is path `first_path + i`'s.
     national: Vec<NationalDraws>,
+    /// The first path simulated (a multiple of [`PATHS_PER_BLOCK`]): 0, or a chunk's first.
+    first_path: usize,
     seed: u64,
     /// The delivered share of a savings plan (when the scenario has one).
     delivered: Option<Beta<f64>>,
@@ -1073,7 +1081,8 @@ fn simulate_lanes<const L: usize>(
     let council = &model.councils[council_index];
     let years = schedule.years.len();
     let first_lane = first_path % PATHS_PER_BLOCK;
-    let national: [&NationalDraws; L] = std::array::from_fn(|l| &run.national[first_path + l]);
+    let national: [&NationalDraws; L] =
+        std::array::from_fn(|l| &run.national[first_path + l - run.first_path]);
     let mut rng: [Pcg64Mcg; L] =
         std::array::from_fn(|l| stream(run.seed, COUNCIL_STREAM, first_path + l, council_index));
     let draws = PathDraws::draw(
@@ -1963,9 +1972,10 @@ fn finish_england(england: &mut EnglandPaths) {
     }
 }
 
-/// Simulates one council on every path into `buffer` and adds it into England's sums. Blocks of
-/// paths run in parallel; each path adds its councils in council order (the caller's), so the
-/// sums are the same bits whatever the thread count.
+/// Simulates one council on the paths of `run` (its first path onwards, as many as `buffer`
+/// holds) into `buffer` and adds it into England's sums. Blocks of paths run in parallel; each
+/// path adds its councils in council order (the caller's), so the sums are the same bits whatever
+/// the thread count.
 fn simulate_council(
     run: &RunInputs,
     council: usize,
@@ -1974,6 +1984,7 @@ fn simulate_council(
 ) {
     let shares = band_shares(run.model, council);
     let (paths, years) = (england.paths, england.years);
+    let first = run.first_path;
     let national_tile = england.tiles().tile_len();
     let council_tile = buffer.tiles().tile_len();
     buffer.council = council;
@@ -1983,10 +1994,27 @@ fn simulate_council(
         .zip(buffer.values.par_chunks_exact_mut(council_tile))
         .enumerate()
         .for_each(|(b, (england_tile, tile))| {
-            let block = b * PATHS_PER_BLOCK..((b + 1) * PATHS_PER_BLOCK).min(paths);
+            let block = first + b * PATHS_PER_BLOCK..first + ((b + 1) * PATHS_PER_BLOCK).min(paths);
             simulate_block(run, &shares, council, block, tile);
             add_council(england_tile, tile, years);
         });
+}
+
+impl<'a> RunInputs<'a> {
+    /// What every council shares on paths `paths` (the national draws made for those paths).
+    fn new(model: &'a Model, seed: u64, paths: std::ops::Range<usize>) -> Self {
+        let mitigation = &model.scenario.mitigation;
+        RunInputs {
+            model,
+            first_path: paths.start,
+            national: national_draws(model, seed, paths),
+            seed,
+            delivered: (mitigation.savings_share > 0.0)
+                .then(|| Beta::new(mitigation.delivered_alpha, mitigation.delivered_beta).ok())
+                .flatten(),
+            placement_spread: placement_spreads(model),
+        }
+    }
 }
 
 /// Runs every council over every path (in parallel on the current rayon pool). `per_council`
@@ -2006,16 +2034,7 @@ where
     F: Fn(&CouncilPaths) -> R,
 {
     let years = model.schedule.years.len();
-    let mitigation = &model.scenario.mitigation;
-    let run = RunInputs {
-        model,
-        national: national_draws(model, config),
-        seed: config.seed,
-        delivered: (mitigation.savings_share > 0.0)
-            .then(|| Beta::new(mitigation.delivered_alpha, mitigation.delivered_beta).ok())
-            .flatten(),
-        placement_spread: placement_spreads(model),
-    };
+    let run = RunInputs::new(model, config.seed, 0..config.paths);
     let n = model.councils.len();
     let mut england = EnglandPaths::zeros(config.paths, years);
     let mut buffer = CouncilPaths::zeros(config.paths, years);
@@ -2027,6 +2046,48 @@ where
     }
     finish_england(&mut england);
     (results, england)
+}
+
+/// [`simulate`] over chunks of `chunk_paths` paths (a multiple of [`PATHS_PER_BLOCK`]), one
+/// after another, for runs too large to hold every path: for each chunk, every council in
+/// council order is simulated on the chunk's paths and handed to `per_council` (its
+/// [`CouncilPaths`] hold the chunk's paths only), then England's sums over the chunk's paths to
+/// `per_england`. `progress` is called once per council and chunk.
+///
+/// A path's random draws depend only on the seed, the path's number and the council, never on
+/// the chunk it falls in, so every path's results (and England's sums, added in council order)
+/// are the same bits as in [`simulate`] (tested).
+pub fn simulate_chunks(
+    model: &Model,
+    config: RunConfig,
+    chunk_paths: usize,
+    mut per_council: impl FnMut(&CouncilPaths),
+    mut per_england: impl FnMut(&EnglandPaths),
+    progress: &(dyn Fn() + Sync),
+) {
+    assert!(
+        chunk_paths > 0 && chunk_paths.is_multiple_of(PATHS_PER_BLOCK),
+        "a chunk is a whole number of blocks"
+    );
+    let years = model.schedule.years.len();
+    for first in (0..config.paths).step_by(chunk_paths) {
+        let paths = first..(first + chunk_paths).min(config.paths);
+        let run = RunInputs::new(model, config.seed, paths.clone());
+        let mut england = EnglandPaths::zeros(paths.len(), years);
+        let mut buffer = CouncilPaths::zeros(paths.len(), years);
+        for council in 0..model.councils.len() {
+            simulate_council(&run, council, &mut buffer, &mut england);
+            per_council(&buffer);
+            progress();
+        }
+        finish_england(&mut england);
+        per_england(&england);
+    }
+}
+
+/// How many times [`simulate_chunks`] calls `progress`: once per council and chunk.
+pub fn chunk_progress_steps(paths: usize, chunk_paths: usize, councils: usize) -> u64 {
+    (paths.div_ceil(chunk_paths) * councils) as u64
 }
 
 /// The memory [`simulate`] and the summaries hold for a run of `paths` paths over `years` years,

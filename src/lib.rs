@@ -18,6 +18,7 @@ pub mod run;
 pub mod scenario;
 pub mod seeds;
 pub mod sensitivity;
+pub mod sketch;
 pub mod summary;
 pub mod sweep;
 

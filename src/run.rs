@@ -3,11 +3,12 @@
 //! goes through a callback.
 
 use crate::calibration::{calibrate, Model, Vintage};
-use crate::engine::{simulate, EnglandPaths, RunConfig};
+use crate::engine::{simulate, simulate_chunks, RunConfig};
 use crate::error::{ImplausibleFigure, InputError};
 use crate::metric::{Metric, NationalMetric};
 use crate::scenario::LoadedScenario;
 use crate::seeds::Baseline;
+use crate::sketch::{count_over_reserves, CouncilSketch, EnglandSketch, Percentiles, CHUNK_PATHS};
 use crate::summary::{
     is_plausible, summarise_council, summarise_national, CouncilSummary, NationalSummary, Stats,
 };
@@ -17,8 +18,11 @@ pub struct RunResult {
     pub model: Model,
     pub councils: Vec<CouncilSummary>,
     pub national: NationalSummary,
-    pub national_paths: EnglandPaths,
+    /// `over_reserves[c]`: the paths on which `c` councils end the override year with a deficit
+    /// above their reserves (exact in both modes).
+    pub over_reserves: Vec<usize>,
     pub config: RunConfig,
+    pub percentiles: Percentiles,
 }
 
 /// What a projection runs on: the seeds, the scenario, and the run's size and seed.
@@ -30,17 +34,43 @@ pub struct Inputs<'a> {
 }
 
 /// Calibrates the scenario on the seeds at the vintage, then simulates and summarises it (on
-/// the current rayon pool).
+/// the current rayon pool), exactly up to [`crate::sketch::SKETCH_ABOVE_PATHS`] paths and with
+/// sketched percentiles above.
 pub fn project(
     inputs: Inputs,
     vintage: Vintage,
     progress: &(dyn Fn() + Sync),
 ) -> Result<RunResult, InputError> {
-    let model = calibrate(inputs.baseline, inputs.scenario, vintage)?;
-    Ok(simulate_and_summarise(model, inputs.config, progress))
+    let percentiles =
+        Percentiles::for_paths(inputs.config.paths, crate::sketch::SKETCH_ABOVE_PATHS);
+    project_with(inputs, vintage, percentiles, progress)
 }
 
-/// Simulates a calibrated model and summarises every council (at the override end) and England.
+/// [`project`] with its percentiles computed as `percentiles` says.
+pub fn project_with(
+    inputs: Inputs,
+    vintage: Vintage,
+    percentiles: Percentiles,
+    progress: &(dyn Fn() + Sync),
+) -> Result<RunResult, InputError> {
+    let model = calibrate(inputs.baseline, inputs.scenario, vintage)?;
+    Ok(match percentiles {
+        Percentiles::Exact => simulate_and_summarise(model, inputs.config, progress),
+        Percentiles::Sketched => simulate_and_sketch(model, inputs.config, progress),
+    })
+}
+
+/// How many times [`project_with`] calls `progress` for a run of `paths` paths over `councils`
+/// councils: once per council, and per chunk of paths when sketched.
+pub fn progress_steps(paths: usize, councils: usize, percentiles: Percentiles) -> u64 {
+    match percentiles {
+        Percentiles::Exact => councils as u64,
+        Percentiles::Sketched => crate::engine::chunk_progress_steps(paths, CHUNK_PATHS, councils),
+    }
+}
+
+/// Simulates a calibrated model and summarises every council (at the override end) and England,
+/// exactly (every path held at once).
 pub fn simulate_and_summarise(
     model: Model,
     config: RunConfig,
@@ -54,12 +84,56 @@ pub fn simulate_and_summarise(
         progress,
     );
     let national = summarise_national(&national_paths);
+    let mut over_reserves = vec![0; model.councils.len() + 1];
+    count_over_reserves(&national_paths, override_end, &mut over_reserves);
     RunResult {
         model,
         councils,
         national,
-        national_paths,
+        over_reserves,
         config,
+        percentiles: Percentiles::Exact,
+    }
+}
+
+/// [`simulate_and_summarise`] in chunks of [`CHUNK_PATHS`] paths, each column's percentiles
+/// from a sketch (see [`crate::sketch`]): the memory held does not grow with the paths beyond
+/// the sketches' bins.
+pub fn simulate_and_sketch(
+    model: Model,
+    config: RunConfig,
+    progress: &(dyn Fn() + Sync),
+) -> RunResult {
+    simulate_and_sketch_in(model, config, CHUNK_PATHS, progress)
+}
+
+/// [`simulate_and_sketch`] in chunks of `chunk_paths` paths (a multiple of
+/// [`crate::engine::PATHS_PER_BLOCK`]); the results do not depend on it (tested).
+pub fn simulate_and_sketch_in(
+    model: Model,
+    config: RunConfig,
+    chunk_paths: usize,
+    progress: &(dyn Fn() + Sync),
+) -> RunResult {
+    let override_end = model.schedule.override_end;
+    let (years, n) = (model.schedule.years.len(), model.councils.len());
+    let mut councils: Vec<CouncilSketch> = (0..n).map(|c| CouncilSketch::new(c, years)).collect();
+    let mut england = EnglandSketch::new(years, n);
+    simulate_chunks(
+        &model,
+        config,
+        chunk_paths,
+        |chunk| councils[chunk.council].add(chunk, override_end),
+        |chunk| england.add(chunk, override_end),
+        progress,
+    );
+    RunResult {
+        councils: councils.iter().map(|c| c.summary(override_end)).collect(),
+        national: england.summary(),
+        over_reserves: england.over_reserves().to_vec(),
+        model,
+        config,
+        percentiles: Percentiles::Sketched,
     }
 }
 
@@ -72,7 +146,37 @@ pub fn check_memory(
     threads: usize,
     available: u64,
 ) -> Result<(), InputError> {
-    let need = |paths| crate::engine::memory_estimate(paths, years, threads) + BASE_MEMORY;
+    check_memory_for(paths, years, threads, available, Summaries::Exact)
+}
+
+/// How a command keeps what it simulates, for the memory check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Summaries {
+    /// Every path's results held at once (the exact summaries of `run`, and `compare`,
+    /// `sensitivity`, `backtest`).
+    Exact,
+    /// A run in chunks of paths with sketched percentiles over `councils` councils.
+    Sketched { councils: usize },
+}
+
+/// [`check_memory`] for a run kept as `summaries` says (the sketched estimate is
+/// [`crate::sketch::memory_estimate`]).
+pub fn check_memory_for(
+    paths: usize,
+    years: usize,
+    threads: usize,
+    available: u64,
+    summaries: Summaries,
+) -> Result<(), InputError> {
+    let need = |paths| {
+        BASE_MEMORY
+            + match summaries {
+                Summaries::Exact => crate::engine::memory_estimate(paths, years, threads),
+                Summaries::Sketched { councils } => {
+                    crate::sketch::memory_estimate(paths, years, threads, councils)
+                }
+            }
+    };
     if need(paths) <= available {
         return Ok(());
     }
@@ -155,6 +259,8 @@ pub struct RunReport {
     /// The distribution over paths of the number of councils over reserves at the override end
     /// (counts with no path left out).
     pub councils_over_reserves: Vec<PathsWithCount>,
+    /// Whether the percentiles are exact or sketched.
+    pub percentiles: Percentiles,
 }
 
 /// The figures `run` prints when it finishes.
@@ -168,6 +274,8 @@ pub struct Headline {
     /// England's cumulative deficit (councils in deficit) at the override end.
     pub england_deficit: Stats,
     pub councils_over_reserves: Stats,
+    /// Whether the percentiles are sketched (a run above the sketch threshold).
+    pub sketched: bool,
 }
 
 impl RunResult {
@@ -177,7 +285,7 @@ impl RunResult {
             years: self.model.schedule.years.clone(),
             override_end: self.model.schedule.override_end,
         };
-        let councils_over_reserves = self.councils_over_reserves_at(horizon.override_end);
+        let councils_over_reserves = self.councils_over_reserves();
         let councils = self
             .councils
             .into_iter()
@@ -198,23 +306,14 @@ impl RunResult {
             councils,
             national: self.national,
             councils_over_reserves,
+            percentiles: self.percentiles,
         }
     }
 
-    fn councils_over_reserves_at(&self, t: usize) -> Vec<PathsWithCount> {
-        let n = self.model.councils.len();
-        let over = NationalMetric::Council(Metric::DeficitExceedsReserves);
-        let mut counts = vec![0usize; n + 1];
-        for p in 0..self.national_paths.paths {
-            let v = self
-                .national_paths
-                .get(p, t, over)
-                .round()
-                .clamp(0.0, n as f64) as usize;
-            counts[v] += 1;
-        }
-        counts
-            .into_iter()
+    fn councils_over_reserves(&self) -> Vec<PathsWithCount> {
+        self.over_reserves
+            .iter()
+            .copied()
             .enumerate()
             .filter(|(_, paths)| *paths > 0)
             .map(|(councils, paths)| PathsWithCount { councils, paths })
@@ -291,6 +390,7 @@ impl RunReport {
             councils_over_reserves: *self
                 .national
                 .get(t, NationalMetric::Council(Metric::DeficitExceedsReserves)),
+            sketched: self.percentiles == Percentiles::Sketched,
         }
     }
 }

@@ -565,11 +565,13 @@ pub struct VariantDone {
 /// Runs the plan's variants one after another (each on the current rayon pool) into `dir`, then
 /// writes the combined CSVs (not for a shard) and the manifest, and returns each variant's
 /// headline. The folder is locked against other commands while the sweep runs. `progress` is
-/// called once per finished council of any variant.
+/// called once per finished council (and chunk of paths, when sketched) of any variant. Each
+/// variant's percentiles are computed as `percentiles` says.
 pub fn run(
     plan: &Plan,
     baseline: &Baseline,
     threads: usize,
+    percentiles: crate::sketch::Percentiles,
     dir: &Path,
     progress: &(dyn Fn() + Sync),
 ) -> Result<Vec<VariantDone>> {
@@ -582,7 +584,7 @@ pub fn run(
             scenario: &variant.scenario,
             config: plan.config,
         };
-        let result = crate::run::project(inputs, Vintage::latest(), progress)?;
+        let result = crate::run::project_with(inputs, Vintage::latest(), percentiles, progress)?;
         let report = result.report(&variant.scenario.scenario.name);
         let wall_seconds = clock.elapsed().as_secs_f64();
         let provenance = Provenance {

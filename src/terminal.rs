@@ -34,6 +34,9 @@ pub fn print_headline(w: &mut impl Write, h: &Headline, wall: f64, out: &Path) -
         "councils whose deficit exceeds usable reserves: median {:.0} (90% band {:.0} to {:.0})",
         c.p50, c.p05, c.p95
     )?;
+    if h.sketched {
+        writeln!(w, "percentiles sketched (more than 100,000 paths by default): each within 0.1% of the exact order statistic; means and probabilities exact")?;
+    }
     writeln!(w, "wrote {}", out.display())?;
     Ok(())
 }

@@ -26,5 +26,6 @@ mod scenario_keys;
 mod seed_faults;
 mod seeds;
 mod sensitivity;
+mod sketch;
 mod snapshots;
 mod sweep;

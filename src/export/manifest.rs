@@ -91,6 +91,10 @@ pub struct Manifest<'a> {
     pub council_years: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub council_years_per_second: Option<f64>,
+    /// Runs above [`crate::sketch::SKETCH_ABOVE_PATHS`] paths only: how the percentiles were
+    /// sketched and how close they are (absent where they are exact).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub percentiles: Option<crate::sketch::SketchRecord>,
     pub outputs: Vec<String>,
 }
 
@@ -125,6 +129,7 @@ impl<'a> Manifest<'a> {
             wall_seconds: Some(run.wall_seconds),
             council_years,
             council_years_per_second: Some(council_years as f64 / run.wall_seconds.max(1e-9)),
+            percentiles: None,
             outputs,
         })
     }

@@ -79,7 +79,10 @@ fn write_run_files(
     })?;
     let outputs = [staged.names(), briefing::file_names(councils)].concat();
     let n = report.councils.len();
-    let manifest = Manifest::new(provenance, &report.horizon, None, n, outputs)?;
+    let mut manifest = Manifest::new(provenance, &report.horizon, None, n, outputs)?;
+    if report.percentiles == crate::sketch::Percentiles::Sketched {
+        manifest.percentiles = Some(crate::sketch::SketchRecord::new());
+    }
     let manifest = match variant {
         Some(variant) => manifest.for_variant(variant),
         None => manifest,
