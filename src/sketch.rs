@@ -175,18 +175,10 @@ impl Column {
         let mean = self.sum / self.paths as f64;
         match &self.sketch {
             None => Stats::constant(mean, f64::from_bits(self.first.unwrap_or(0))),
-            Some(sketch) => {
-                let [p05, p25, p50, p75, p95] =
-                    PERCENTILES.map(|p| sketch.quantile(p).ok().flatten().unwrap_or(f64::NAN));
-                Stats {
-                    mean,
-                    p05,
-                    p25,
-                    p50,
-                    p75,
-                    p95,
-                }
-            }
+            Some(sketch) => Stats::with_percentiles(
+                mean,
+                PERCENTILES.map(|p| sketch.quantile(p).ok().flatten().unwrap_or(f64::NAN)),
+            ),
         }
     }
 }

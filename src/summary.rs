@@ -41,13 +41,17 @@ pub enum Band {
 impl Stats {
     /// The same value on every path.
     pub fn constant(mean: f64, value: f64) -> Stats {
+        Stats::with_percentiles(mean, [value; 5])
+    }
+    /// The mean and the five [`PERCENTILES`] in their order.
+    pub fn with_percentiles(mean: f64, [p05, p25, p50, p75, p95]: [f64; 5]) -> Stats {
         Stats {
             mean,
-            p05: value,
-            p25: value,
-            p50: value,
-            p75: value,
-            p95: value,
+            p05,
+            p25,
+            p50,
+            p75,
+            p95,
         }
     }
     /// Every figure with its name: mean, p05, p25, p50, p75, p95.
@@ -110,15 +114,7 @@ fn stats_with_mean(values: &mut [f64], mean: f64) -> Stats {
     if values.iter().all(|v| v.to_bits() == first.to_bits()) {
         return Stats::constant(mean, first);
     }
-    let [p05, p25, p50, p75, p95] = percentiles(values);
-    Stats {
-        mean,
-        p05,
-        p25,
-        p50,
-        p75,
-        p95,
-    }
+    Stats::with_percentiles(mean, percentiles(values))
 }
 
 /// The five [`PERCENTILES`] of `values` (reordered in place), type 7: the order statistic at
