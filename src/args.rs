@@ -251,8 +251,10 @@ pub struct Prepared {
 pub enum Keeps {
     /// Summaries only (`run`, `sweep`): above the sketch threshold the paths run in chunks.
     Summaries,
-    /// Every path's results (`compare`, `sensitivity`, `backtest`), exact at every size.
+    /// Every path's results (`sensitivity`, `backtest`), exact at every size.
     EveryPath,
+    /// Every path's results of two runs, paired path by path (`compare`).
+    Paired,
 }
 
 /// The environment variable that lowers (or raises) the path count above which `run` and
@@ -391,12 +393,17 @@ impl RunFlags {
         }
         let percentiles = match keeps {
             Keeps::Summaries => Percentiles::for_paths(paths, sketch_above()?),
-            Keeps::EveryPath => Percentiles::Exact,
+            Keeps::EveryPath | Keeps::Paired => Percentiles::Exact,
         };
         if let Some(available) = available_memory() {
             let h = &scenario.scenario.horizon;
             let years = (h.last_fy.0 - h.first_fy.0 + 1) as usize;
-            let summaries = summaries(percentiles, baseline.councils.len());
+            let summaries = match keeps {
+                Keeps::Paired => Summaries::Paired {
+                    councils: baseline.councils.len(),
+                },
+                _ => summaries(percentiles, baseline.councils.len()),
+            };
             highneeds::run::check_memory_for(paths, years, threads, available, summaries)?;
         }
         let pool = rayon::ThreadPoolBuilder::new()

@@ -43,7 +43,7 @@ pub fn compare(
     seed_b: Option<u64>,
     out: Option<PathBuf>,
 ) -> Result<()> {
-    let p = flags.prepare(a, Keeps::EveryPath)?;
+    let p = flags.prepare(a, Keeps::Paired)?;
     let seed_b = seed_b.unwrap_or(p.config.seed);
     let b = scenario::load(b)?;
     let name = format!("compare-{}-{}", p.name(), b.scenario.name);

@@ -34,6 +34,14 @@ pub const ENGLAND_METRICS: [NationalMetric; 3] = [
     NationalMetric::Council(Metric::CentralPressure),
 ];
 
+/// The memory a comparison of `paths` paths over `years` years and `councils` councils holds,
+/// in bytes (an estimate): a run's (B's, [`crate::engine::memory_estimate`]) while both runs'
+/// per-path series of the compared metrics are held (A's whole, B's as its councils finish).
+pub fn memory_estimate(paths: usize, years: usize, threads: usize, councils: usize) -> u64 {
+    let series = (councils * COUNCIL_METRICS.len() + ENGLAND_METRICS.len()) * years;
+    crate::engine::memory_estimate(paths, years, threads) + 2 * (series * paths * 8) as u64
+}
+
 /// The distribution over paths of B - A for one quantity.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Difference {

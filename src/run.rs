@@ -157,6 +157,8 @@ pub enum Summaries {
     Exact,
     /// A run in chunks of paths with sketched percentiles over `councils` councils.
     Sketched { councils: usize },
+    /// Two runs paired path by path over `councils` councils (`compare`).
+    Paired { councils: usize },
 }
 
 /// [`check_memory`] for a run kept as `summaries` says (the sketched estimate is
@@ -174,6 +176,9 @@ pub fn check_memory_for(
                 Summaries::Exact => crate::engine::memory_estimate(paths, years, threads),
                 Summaries::Sketched { councils } => {
                     crate::sketch::memory_estimate(paths, years, threads, councils)
+                }
+                Summaries::Paired { councils } => {
+                    crate::compare::memory_estimate(paths, years, threads, councils)
                 }
             }
     };

@@ -19,6 +19,27 @@ fn paths_beyond_the_cap_exit_2_on_the_command_line() {
     }
 }
 
+/// A comparison holds both runs' per-path series of the compared metrics besides a run's own
+/// memory (about 59 KB a path for 153 councils over 12 years), so its check counts them: a
+/// size a single run may use is refused for `compare`, with the paths that would fit.
+#[test]
+fn a_comparison_counts_both_runs_per_path_series_in_its_memory_check() {
+    use highneeds::compare::{memory_estimate, COUNCIL_METRICS, ENGLAND_METRICS};
+    use highneeds::run::{check_memory_for, Summaries};
+    let (paths, years, councils) = (100_000, 12, 153);
+    let series = (councils * COUNCIL_METRICS.len() + ENGLAND_METRICS.len()) * years * paths * 8;
+    assert_eq!(
+        memory_estimate(paths, years, 2, councils),
+        highneeds::engine::memory_estimate(paths, years, 2) + 2 * series as u64
+    );
+    let two_gb = 2_000_000_000u64;
+    check_memory_for(paths, years, 2, two_gb, Summaries::Exact).expect("a run fits in 2 GB");
+    let err = check_memory_for(paths, years, 2, two_gb, Summaries::Paired { councils })
+        .expect_err("a comparison of 100,000 paths does not fit in 2 GB")
+        .to_string();
+    assert!(err.contains("use at most about"), "{err}");
+}
+
 #[test]
 fn a_run_that_does_not_fit_in_memory_is_refused_saying_how_much_and_what_to_change() {
     let half_gb = 500_000_000u64;
