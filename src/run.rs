@@ -152,8 +152,8 @@ pub fn check_memory(
 /// How a command keeps what it simulates, for the memory check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Summaries {
-    /// Every path's results held at once (the exact summaries of `run`, and `compare`,
-    /// `sensitivity`, `backtest`).
+    /// Every path's results held at once (the exact summaries of `run`, and `sensitivity`,
+    /// `backtest`).
     Exact,
     /// A run in chunks of paths with sketched percentiles over `councils` councils.
     Sketched { councils: usize },
