@@ -50,9 +50,19 @@ fn check_says_which_file_and_line_set_each_key() {
     assert!(end.contains("\"2026-03-31\""), "{end}");
     assert!(end.contains("override-2026.toml, line 20"), "{end}");
     let persistence = line_of("demand.persistence");
+    // The line where baseline.toml's [demand] section sets it (counted, not written here).
+    let baseline = std::fs::read_to_string(scenarios.join("baseline.toml")).unwrap();
+    let demand_at = baseline.lines().position(|l| l == "[demand]").unwrap();
+    let line = demand_at
+        + baseline
+            .lines()
+            .skip(demand_at)
+            .position(|l| l.starts_with("persistence = "))
+            .unwrap()
+        + 1;
     assert!(
-        persistence.contains("baseline.toml, line 39"),
-        "{persistence}"
+        persistence.contains(&format!("baseline.toml, line {line}")),
+        "{persistence} (expected line {line})"
     );
     // What it prints is TOML that gives the same values.
     let resolved: toml::Table = stdout.parse().expect("check prints TOML");

@@ -2,7 +2,9 @@
 """Fits the placement uncertainty of README "Placement uncertainty" (needs pandas and numpy).
 
 From every origin January 2021-2025, each council's trends over its last 4 Januaries (shrunk
-toward England's with weight plans / (plans + 3000)) forecast its January 1 to 3 years ahead.
+toward England's with weight plans / (plans + K), K = `placement.trend_shrinkage_plans`, 10000) forecast
+its January 1 to 3 years ahead; the trend of all plans (for the plans' own error, which the groups'
+elasticities are fitted on) is shrunk with `demand.shrinkage_plans` (10000), as the model's prior.
 The post-16 and AP/other share slopes leave out the step into the January 2023 recording break (as
 the model fits them: `placement.share_break_january`), and a share forecast across it is not scored.
 Draws are a scale mixture of normals (20% of council-paths three times as spread); for each term,
@@ -11,9 +13,10 @@ absolute log errors at 1 and 3 years. Last, the correlation of the councils' own
 the three groups (`placement.group_correlation`): Spearman's rho converted to a normal's
 correlation, checked against Kendall's and Pearson's, and against the slopes' errors. Run from the
 repository root:
-    python3 scripts/placement_fit/fit.py
+    python3 scripts/placement_fit/fit.py [TREND_SHRINKAGE_PLANS [DEMAND_SHRINKAGE_PLANS]]   (defaults: the baseline's 10000 10000)
 """
 import math
+import sys
 
 import numpy as np
 import pandas as pd
@@ -28,7 +31,9 @@ est = set(zip(e[e.status == "estimated"].la_code, e[e.status == "estimated"].jan
 est |= {(c, j) for c, j, r in zip(cas.la_code, cas.january, cas.rule) if "R3" in str(r).split("+")}
 nat = h.groupby("january").sum()
 codes = sorted(set(h.index.get_level_values(0)))
-K, HY = 3000.0, 4
+HY = 4
+K = float(sys.argv[1]) if len(sys.argv) > 1 else 10000.0  # placement.trend_shrinkage_plans
+K_PLANS = float(sys.argv[2]) if len(sys.argv) > 2 else 10000.0  # demand.shrinkage_plans
 # January 2023: the first census of the person-level SEN2 return. Post-16 and AP/other are
 # recorded on a new basis from then (England's AP/other share jumped from 8.2% to 10.7% while
 # post-16's fell from 16.5% to 14.8%), so their trends are fitted and scored on one side of it.
@@ -79,7 +84,8 @@ def forecasts(o):
         # All plans (the total's count error, for the correlation section below).
         own = np.log(x.loc[o, "ehcps"] / x.loc[lo, "ehcps"]) / span
         eng = np.log(nat.loc[o, "ehcps"] / nat.loc[lo, "ehcps"]) / span
-        slope["ehcps"] = w * own + (1 - w) * eng
+        wp = x.loc[o, "ehcps"] / (x.loc[o, "ehcps"] + K_PLANS)
+        slope["ehcps"] = wp * own + (1 - wp) * eng
         out[c] = slope
     return out
 
