@@ -78,9 +78,12 @@ pub struct SafetyValveTerms {
     /// Years in which the agreement cuts spend: from the signing FY, when it was signed after
     /// the calibration window (otherwise the fitted costs already hold its effect).
     pub savings_live: Vec<bool>,
-    /// The council's overspend over the calibration window as a share of its HNB (at least 0):
-    /// the base of the cut.
+    /// The council's overspend over the calibration window as a share of its HNB (at least 0).
     pub pre_overspend_share: f64,
+    /// The base of the cut: `pre_overspend_share`, times `1 - safety_valve.caseload_share` where
+    /// the latest census is at or after the agreement's first January (it already shows the
+    /// slower caseload that part of the measured cut is).
+    pub cut_base: f64,
 }
 
 /// A council's calibrated starting point.
@@ -1499,6 +1502,14 @@ fn safety_valve_terms(
         .map(|(_, v)| v)
         .sum();
     let signed_after_window = agreement.cohort > costs.window_end;
+    let pre_overspend_share = costs.overspend_share.max(0.0);
+    // The signing FY's January is the first census that can show the agreement's caseload.
+    let caseload_known = calibration.history.latest_january >= agreement.cohort.end_year();
+    let cut_base = if caseload_known {
+        pre_overspend_share * (1.0 - ls.scenario.safety_valve.caseload_share)
+    } else {
+        pre_overspend_share
+    };
     let savings_live = years
         .iter()
         .map(|fy| signed_after_window && *fy >= agreement.cohort)
@@ -1509,7 +1520,8 @@ fn safety_valve_terms(
         live,
         due_after_hnsg,
         savings_live,
-        pre_overspend_share: costs.overspend_share.max(0.0),
+        pre_overspend_share,
+        cut_base,
     })
 }
 

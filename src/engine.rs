@@ -1625,11 +1625,11 @@ fn mitigation_step(gross: f64, savings_share: f64, ramp: f64, delivered: f64) ->
 
 /// Step 5's safety-valve cut for one lane: after an agreement signed later than the calibration
 /// window, the drawn share of the council's pre-agreement overspend (as a share of this year's
-/// HNB).
+/// HNB), less the caseload part where the census already shows it (`cut_base`).
 #[inline(always)]
 fn safety_valve_saving(council: &CouncilModel, t: usize, share: f64, hnb: f64) -> f64 {
     match &council.safety_valve {
-        Some(sv) if sv.savings_live[t] => share * sv.pre_overspend_share * hnb,
+        Some(sv) if sv.savings_live[t] => share * sv.cut_base * hnb,
         _ => 0.0,
     }
 }

@@ -128,6 +128,24 @@ fn out_of_range_values_are_refused_with_file_line_key_value_and_range() {
             "0 to 20",
         ),
         (
+            "[safety_valve]\ncaseload_share = 1.5",
+            "safety_valve.caseload_share",
+            "1.5",
+            "0 to 1",
+        ),
+        (
+            "[safety_valve]\ncaseload_share = nan",
+            "safety_valve.caseload_share",
+            "NaN",
+            "0 to 1",
+        ),
+        (
+            "[safety_valve]\ncaseload_share = -0.25",
+            "safety_valve.caseload_share",
+            "-0.25",
+            "0 to 1",
+        ),
+        (
             "[demand]\ntrend_mean = 0.5",
             "demand.trend_mean",
             "0.5",

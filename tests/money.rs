@@ -209,6 +209,132 @@ fn safety_valve_savings_apply_only_after_the_window() {
     ));
 }
 
+/// Where the latest census is at or after the agreement's first January, the cut leaves out
+/// `safety_valve.caseload_share` of it (the census already shows the slower caseload): origin
+/// 2022-23 knows January 2023, inside Kent's signing FY (2022-23); origin 2021-22 (January 2022)
+/// does not, nor does 2022-23 know Bristol's (signed 2023-24). At 0 the cut is whole everywhere,
+/// bit for bit, and at the latest vintage (no cut) the output is the same whatever the share.
+#[test]
+fn safety_valve_cut_leaves_out_the_caseload_a_known_census_shows() {
+    const BRISTOL: u16 = 801;
+    let b = util::baseline();
+    let ls = util::scenario();
+    let share = ls.scenario.safety_valve.caseload_share;
+    assert!(
+        share > 0.0 && share < 1.0,
+        "baseline caseload_share {share}"
+    );
+    // As the back-test does: money starts at the last balance published by the origin's end.
+    let at = |ls: &highneeds::scenario::LoadedScenario, origin: &str| {
+        let money = b.councils[0]
+            .deficits
+            .keys()
+            .rev()
+            .copied()
+            .find(|f| *f <= fy(origin))
+            .unwrap();
+        let moved = ls.moved_to_window(money.next(), fy("2034-35")).unwrap();
+        calibrate(b, &moved, Vintage::as_of_with_policy(fy(origin))).unwrap()
+    };
+    let terms = |model: &highneeds::calibration::Model, code: u16| {
+        model.councils[council_index(model, code)]
+            .safety_valve
+            .clone()
+            .expect("policy as happened: agreement known")
+    };
+    // Every council with an agreement, every origin: the base is cut only where the census
+    // reaches the signing FY, and whole (bit for bit) at caseload_share 0.
+    let mut neutral = ls.clone();
+    neutral.scenario.safety_valve.caseload_share = 0.0;
+    let (mut known, mut unknown) = (0, 0);
+    for origin in ["2020-21", "2021-22", "2022-23", "2023-24", "2024-25"] {
+        let (model, whole) = (at(&ls, origin), at(&neutral, origin));
+        for (c, w) in model.councils.iter().zip(&whole.councils) {
+            let (Some(sv), Some(svw)) = (&c.safety_valve, &w.safety_valve) else {
+                continue;
+            };
+            assert_eq!(svw.cut_base.to_bits(), svw.pre_overspend_share.to_bits());
+            assert_eq!(
+                sv.pre_overspend_share.to_bits(),
+                svw.pre_overspend_share.to_bits()
+            );
+            let cohort = b
+                .council(c.la_code)
+                .unwrap()
+                .safety_valve
+                .as_ref()
+                .unwrap()
+                .cohort;
+            // `latest_census` counts from the first projected FY.
+            if model.schedule.years[0].0 + c.latest_census >= cohort.0 {
+                known += 1;
+                let cut = sv.pre_overspend_share * (1.0 - share);
+                assert_eq!(sv.cut_base.to_bits(), cut.to_bits(), "{}", c.la_name);
+            } else {
+                unknown += 1;
+                assert_eq!(sv.cut_base.to_bits(), sv.pre_overspend_share.to_bits());
+            }
+        }
+    }
+    assert!(known > 0 && unknown > 0, "{known} known, {unknown} not");
+    let kent = terms(&at(&ls, "2022-23"), KENT);
+    let t22 = t_of(&at(&ls, "2022-23"), "2022-23");
+    assert!(kent.savings_live[t22] && kent.pre_overspend_share > 0.05);
+    assert!(kent.cut_base < kent.pre_overspend_share);
+    let before = terms(&at(&ls, "2021-22"), KENT);
+    assert_eq!(
+        before.cut_base.to_bits(),
+        before.pre_overspend_share.to_bits()
+    );
+    let bristol = terms(&at(&ls, "2022-23"), BRISTOL);
+    assert_eq!(
+        bristol.cut_base.to_bits(),
+        bristol.pre_overspend_share.to_bits()
+    );
+    // Kent's spend from 2022-23 (savings_mean 0.5, sd 0): the share leaves 0.5 x share x the
+    // pre-agreement overspend share x HNB in.
+    let spend = |caseload_share: f64| {
+        let mut ls = ls.clone();
+        ls.scenario.safety_valve.savings_mean = 0.5;
+        ls.scenario.safety_valve.savings_sd = 0.0;
+        ls.scenario.safety_valve.caseload_share = caseload_share;
+        let model = at(&ls, "2022-23");
+        let ci = council_index(&model, KENT);
+        let (cps, _) = sim(&model, 4, SEED);
+        (
+            cps[ci].get(1, t22, Metric::Spend),
+            cps[ci].get(1, t22, Metric::Funding),
+        )
+    };
+    let ((cut, hnb), (whole, _)) = (spend(share), spend(0.0));
+    assert!(util::close(
+        cut - whole,
+        0.5 * share * kent.pre_overspend_share * hnb,
+        1e-9,
+        1.0
+    ));
+    // The latest vintage applies no cut: every council's money is the same whatever the share.
+    let run = |caseload_share: f64| {
+        let mut ls = util::scenario();
+        ls.scenario.safety_valve.caseload_share = caseload_share;
+        let model = util::model(&ls);
+        let years = model.schedule.years.len();
+        let (cps, _) = sim(&model, 3, SEED);
+        let mut bits = Vec::new();
+        for cp in &cps {
+            for path in 0..3 {
+                for t in 0..years {
+                    for m in [Metric::Spend, Metric::CumulativeDeficit] {
+                        bits.push(cp.get(path, t, m).to_bits());
+                    }
+                }
+            }
+        }
+        bits
+    };
+    assert_eq!(run(0.0), run(1.0));
+}
+
 /// The back-test scores spend and deficits for safety-valve and other councils, in % of HNB;
 /// it runs from 2022-23, whose closing balance was not published.
 #[test]

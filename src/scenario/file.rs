@@ -236,6 +236,7 @@ file_table! {
         council_contribution_share: f64,
         savings_mean: f64,
         savings_sd: f64,
+        caseload_share: f64,
     }
 }
 

@@ -389,6 +389,10 @@ pub struct SafetyValve {
     /// the council's pre-agreement overspend (drawn once per council and path, Normal(mean, sd)).
     pub savings_mean: f64,
     pub savings_sd: f64,
+    /// The share of that cut which is the council's slower caseload: left out of the cut where
+    /// the latest census is at or after the agreement's first January (the census already shows
+    /// it). 0 leaves the cut whole.
+    pub caseload_share: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -192,6 +192,7 @@ pub const KEYS: &[(&str, Rule)] = &[
     ("safety_valve.council_contribution_share", Rule::Number(closed(0.0, 1.0, SHARE))),
     ("safety_valve.savings_mean", Rule::Number(closed(-1.0, 2.0, "a share of the overspend"))),
     ("safety_valve.savings_sd", Rule::Number(closed(0.0, 1.0, "a standard deviation of that share"))),
+    ("safety_valve.caseload_share", Rule::Number(closed(0.0, 1.0, "a share of the cut"))),
     ("reform.enabled", Rule::Text(SWITCH)),
     ("reform.start_fy", ANY_YEAR),
     ("reform.new_plan_rate_change", Rule::Number(closed(-1.0, 1.0, "a relative change"))),

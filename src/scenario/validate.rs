@@ -482,7 +482,7 @@ fn after_override(
 fn safety_valve(keys: &ScenarioKeys, file: SafetyValveFile) -> Result<SafetyValve, InputError> {
     Ok(read_table!(keys, file, "safety_valve" => SafetyValve {
         last_payment_fy, tolerance, withhold, withhold_share, release_when_back_on_track,
-        council_contribution_share, savings_mean, savings_sd,
+        council_contribution_share, savings_mean, savings_sd, caseload_share,
     }))
 }
 
