@@ -20,7 +20,9 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED = ROOT.parent / "shared" / "data" / "derived"
+# ../shared next to the checkout (from a worktree under ../wt/NAME, two levels up).
+SHARED = next(p / "shared" / "data" / "derived" for p in ROOT.parents
+              if (p / "shared" / "data" / "derived").is_dir())
 GRID = [0, 1000, 2000, 3000, 5000, 7500, 10000, 15000, 20000, 30000, 50000, 1e12]
 HISTORY = 4
 HORIZONS = (1, 2, 3)
@@ -61,7 +63,8 @@ def table(label, count, weight, origins, bounds=None):
     return best[0]
 
 
-def main():
+def all_plans():
+    """All plans by council (rows) and January (columns): SEN2 2010-2022, then seeds/ehcps.csv."""
     hist = pd.read_csv(SHARED / "ehcp_statements_total_by_la_2010_2022.csv")
     hist = hist[(hist.geographic_level == "Local authority") & (hist.characteristic_age == "Total")]
     hist = hist.assign(la_code=hist.old_la_code.astype(int))
@@ -70,7 +73,11 @@ def main():
     plans = plans.reindex(seeds.index)
     for y in seeds.columns:
         plans[y] = seeds[y]
-    plans = plans.sort_index(axis=1)
+    return plans.sort_index(axis=1)
+
+
+def main():
+    plans = all_plans()
     table("All plans (demand.shrinkage_plans)", plans, plans, range(2015, 2026), bounds=(-0.05, 0.20))
     # The same on origins whose targets are all before the back-test windows (January 2016-2021).
     table("All plans, targets before the back-test windows", plans, plans, range(2015, 2019), bounds=(-0.05, 0.20))

@@ -30,6 +30,7 @@ starts from already shows the slower caseload (`safety_valve.caseload_share`).
 
 Run from the repository root: python3 scripts/sv_caseload/fit.py
 """
+import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -44,15 +45,12 @@ SHRINK = 10000.0
 
 
 def plans_table():
-    hist = pd.read_csv(SHARED / "ehcp_statements_total_by_la_2010_2022.csv")
-    hist = hist[(hist.geographic_level == "Local authority") & (hist.characteristic_age == "Total")]
-    hist = hist.assign(la_code=hist.old_la_code.astype(int))
-    plans = hist.pivot_table(index="la_code", columns="time_period", values="Total_all", aggfunc="sum")
-    seeds = pd.read_csv(ROOT / "seeds" / "ehcps.csv").pivot(index="la_code", columns="january", values="ehcps")
-    plans = plans.reindex(seeds.index)
-    for y in seeds.columns:
-        plans[y] = seeds[y]
-    return plans.sort_index(axis=1)
+    """All plans by council and January (the loader of scripts/growth_shrinkage/fit.py)."""
+    spec = importlib.util.spec_from_file_location(
+        "growth_shrinkage", ROOT / "scripts" / "growth_shrinkage" / "fit.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.all_plans()
 
 
 def excess(plans, j):
