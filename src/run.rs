@@ -56,7 +56,9 @@ pub fn project_with(
     let model = calibrate(inputs.baseline, inputs.scenario, vintage)?;
     Ok(match percentiles {
         Percentiles::Exact => simulate_and_summarise(model, inputs.config, progress),
-        Percentiles::Sketched => simulate_and_sketch(model, inputs.config, progress),
+        Percentiles::Sketched => {
+            simulate_and_sketch_in(model, inputs.config, CHUNK_PATHS, progress)
+        }
     })
 }
 
@@ -96,19 +98,10 @@ pub fn simulate_and_summarise(
     }
 }
 
-/// [`simulate_and_summarise`] in chunks of [`CHUNK_PATHS`] paths, each column's percentiles
-/// from a sketch (see [`crate::sketch`]): the memory held does not grow with the paths beyond
-/// the sketches' bins.
-pub fn simulate_and_sketch(
-    model: Model,
-    config: RunConfig,
-    progress: &(dyn Fn() + Sync),
-) -> RunResult {
-    simulate_and_sketch_in(model, config, CHUNK_PATHS, progress)
-}
-
-/// [`simulate_and_sketch`] in chunks of `chunk_paths` paths (a multiple of
-/// [`crate::engine::PATHS_PER_BLOCK`]); the results do not depend on it (tested).
+/// [`simulate_and_summarise`] in chunks of `chunk_paths` paths (a multiple of
+/// [`crate::engine::PATHS_PER_BLOCK`]; runs use [`CHUNK_PATHS`]), each column's percentiles from
+/// a sketch (see [`crate::sketch`]): the memory held does not grow with the paths beyond the
+/// sketches' bins. The results do not depend on the chunk size (tested).
 pub fn simulate_and_sketch_in(
     model: Model,
     config: RunConfig,
