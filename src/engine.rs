@@ -921,8 +921,8 @@ impl<const L: usize> YearlyFactors<L> {
                 let eps = normal(&mut rng[l]);
                 shock[l] = demand.persistence * shock[l] + demand.council_shock_sd * eps;
                 let eps_cost = normal(&mut rng[l]);
-                cost_shock[l] =
-                    demand.persistence * cost_shock[l] + scenario.costs.council_noise_sd * eps_cost;
+                cost_shock[l] = scenario.costs.noise_persistence * cost_shock[l]
+                    + scenario.costs.council_noise_sd * eps_cost;
                 let drawn = council.new_rate
                     * (level[l]
                         + national[l].trend * years_on

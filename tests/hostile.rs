@@ -71,6 +71,12 @@ fn out_of_range_values_are_refused_with_file_line_key_value_and_range() {
             "[costs]\ncouncil_noise_sd = nan",
             "costs.council_noise_sd",
             "NaN",
+            "0 to 0.5",
+        ),
+        (
+            "[costs]\nnoise_persistence = 1.5",
+            "costs.noise_persistence",
+            "1.5",
             "0 to 1",
         ),
         (

@@ -168,6 +168,7 @@ file_table! {
         inflation_noise_sd: f64,
         council_level_sd: f64,
         council_noise_sd: f64,
+        noise_persistence: f64,
         non_plan_share: f64,
         non_plan_driver: NonPlanDriver,
         scale_min: f64,

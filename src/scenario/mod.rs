@@ -229,6 +229,9 @@ pub struct Costs {
     pub inflation_noise_sd: f64,
     pub council_level_sd: f64,
     pub council_noise_sd: f64,
+    /// AR(1) coefficient of the council's yearly spend shock (1: a random walk, whose spread grows
+    /// with the years ahead).
+    pub noise_persistence: f64,
     pub non_plan_share: f64,
     /// What non-plan spend grows with after the origin (besides mainstream cost inflation).
     pub non_plan_driver: NonPlanDriver,
