@@ -53,6 +53,11 @@ pub struct NationalDraws {
     demand_shock: Vec<f64>,
     cost_noise: Vec<f64>,
     funding_noise: Vec<f64>,
+    /// `exp(level + trend x years on + demand shock)` in each year, for each latest census that a
+    /// council has ([`census_years`] order, then by year): the new-plan rate's factor on the
+    /// path without a council's own draws, the same for every council with that census (empty
+    /// when no placement group follows the plans).
+    median_rate: Vec<f64>,
 }
 
 /// The long-run draws' effect `k` years after a council's latest census (`k >= 0`), the same
@@ -130,7 +135,23 @@ fn normal(rng: &mut Pcg64Mcg) -> f64 {
     rng.sample::<f64, _>(StandardNormal)
 }
 
-fn draw_national(model: &Model, seed: u64, path: usize) -> NationalDraws {
+/// The distinct latest censuses of the councils (years from the first FY), in increasing order:
+/// [`NationalDraws`]'s `median_rate` has a row for each.
+fn census_years(model: &Model) -> Vec<i32> {
+    let mut years: Vec<i32> = model.councils.iter().map(|c| c.latest_census).collect();
+    years.sort_unstable();
+    years.dedup();
+    years
+}
+
+/// Whether any placement group (or the state special places) follows the council's own plans
+/// (`placement.plans_elasticity`, `capacity_plans_elasticity`).
+fn follows_plans(scenario: &Scenario) -> bool {
+    scenario.placement.plans_elasticity.to_array() != [0.0; placement::GROUPS]
+        || scenario.placement.capacity_plans_elasticity != 0.0
+}
+
+fn draw_national(model: &Model, seed: u64, path: usize, censuses: &[i32]) -> NationalDraws {
     let scenario = &model.scenario;
     let years = model.schedule.years.len();
     let mut rng = stream(seed, NATIONAL_STREAM, path, 0);
@@ -178,7 +199,21 @@ fn draw_national(model: &Model, seed: u64, path: usize) -> NationalDraws {
         &mut stream(seed, NATIONAL_PLACEMENT_STREAM, path, 0),
         scenario.placement.capacity_specialist_correlation,
     );
+    let median_rate = if follows_plans(scenario) {
+        censuses
+            .iter()
+            .flat_map(|&census| {
+                demand_shock.iter().enumerate().map(move |(t, shock)| {
+                    let years_on = f64::from(t as i32 - census);
+                    (level + trend * years_on + shock).exp()
+                })
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     NationalDraws {
+        median_rate,
         placement,
         half_life,
         long_run_growth,
@@ -205,9 +240,10 @@ pub fn national_draws(
     seed: u64,
     paths: std::ops::Range<usize>,
 ) -> Vec<NationalDraws> {
+    let censuses = census_years(model);
     paths
         .into_par_iter()
-        .map(|path| draw_national(model, seed, path))
+        .map(|path| draw_national(model, seed, path, &censuses))
         .collect()
 }
 
@@ -385,6 +421,7 @@ pub fn path_parameters(
         seed: config.seed,
         delivered: None,
         placement_spread: placement_spreads(model),
+        censuses: Vec::new(),
     };
     let weights = |f: fn(&CouncilModel) -> f64| council_weights(model, f);
     let (by_plans, by_hnb, by_deficit) = (
@@ -405,7 +442,7 @@ pub fn path_parameters(
     (0..config.paths)
         .into_par_iter()
         .map(|path| {
-            let n = draw_national(model, config.seed, path);
+            let n = draw_national(model, config.seed, path, &[]);
             let mut out = [0.0; PathParameter::COUNT];
             let mut set = |p: PathParameter, v: f64| out[p.index()] = v;
             set(PathParameter::DemandLevel, n.level);
@@ -615,6 +652,9 @@ struct RunInputs<'a> {
     /// The placement draws' spreads: a council-path's own part plus the national part, for a
     /// council-path drawn narrow and one drawn wide (`placement.wide_factor`).
     placement_spread: [SpreadParts; 2],
+    /// The councils' distinct latest censuses ([`census_years`]): the rows of each path's
+    /// `median_rate` table.
+    censuses: Vec<i32>,
 }
 
 /// The placement draws' spreads of `RunInputs::placement_spread`: narrow, then wide.
@@ -804,16 +844,22 @@ fn correlated_placement_normals(rng: &mut Pcg64Mcg, rho: f64) -> [f64; placement
 /// on the state, so they (and their `exp`) are worked out before the year loop, in the same draw
 /// order; the year loop is then plain arithmetic.
 struct YearlyFactors<const L: usize> {
-    new_rate: Vec<[f64; L]>,
-    cost_factor: Vec<[f64; L]>,
-    /// The most plans each age band may hold (prevalence ceiling x population), by year.
-    cap: Vec<[[f64; L]; AGE_BANDS]>,
-    /// How far the placement trends have run, by year: they decay with step 1's growth.
-    placement_clock: Vec<[TrendClock; L]>,
+    /// By year (one allocation for the council's lanes).
+    years: Vec<YearFactors<L>>,
+}
+
+/// One year's [`YearlyFactors`].
+struct YearFactors<const L: usize> {
+    new_rate: [f64; L],
+    cost_factor: [f64; L],
+    /// The most plans each age band may hold (prevalence ceiling x population).
+    cap: [[f64; L]; AGE_BANDS],
+    /// How far the placement trends have run: they decay with step 1's growth.
+    placement_clock: [TrendClock; L],
     /// The share of the year's new plans that the council's own demand draws add (its level
-    /// and shocks; `1 - rate without them / rate`), by year after the latest census; 0 when no
+    /// and shocks; `1 - rate without them / rate`), in years after the latest census; 0 when no
     /// placement group follows the plans (`placement.plans_elasticity`).
-    own_share: Vec<[f64; L]>,
+    own_share: [f64; L],
 }
 
 /// Step 1's slowing of growth: the new-plan rate `rate` of a council whose plans end and age out
@@ -876,7 +922,7 @@ impl<const L: usize> YearlyFactors<L> {
         scenario: &Scenario,
     ) -> Option<Saturation<'a, L>> {
         scenario.ceiling.enabled.then(|| Saturation {
-            cap: &self.cap[t],
+            cap: &self.years[t].cap,
             saturation0: &council.saturation0,
             shape: scenario.ceiling.shape,
         })
@@ -897,15 +943,20 @@ impl<const L: usize> YearlyFactors<L> {
         let mut shock = [0.0; L];
         let mut cost_shock = [0.0; L];
         let mut out = YearlyFactors {
-            new_rate: Vec::with_capacity(years),
-            cost_factor: Vec::with_capacity(years),
-            cap: Vec::with_capacity(years),
-            placement_clock: Vec::with_capacity(years),
-            own_share: Vec::with_capacity(years),
+            years: Vec::with_capacity(years),
         };
-        let follows_plans = scenario.placement.plans_elasticity.to_array()
-            != [0.0; placement::GROUPS]
-            || scenario.placement.capacity_plans_elasticity != 0.0;
+        let follows_plans = follows_plans(scenario);
+        // The council's row of each path's `median_rate` table (there when `follows_plans`).
+        let median_row = run
+            .censuses
+            .iter()
+            .position(|&census| census == council.latest_census)
+            .unwrap_or(0)
+            * years;
+        // The ceiling per unit of population growth: `ceiling x population`, the same in every
+        // year and lane.
+        let ceiling_population: [f64; AGE_BANDS] =
+            std::array::from_fn(|a| council.ceiling[a] * council.population[a]);
         for t in 0..years {
             // Years since the latest census, at which the new-plan rate was set.
             let years_on = f64::from(t as i32 - council.latest_census);
@@ -949,11 +1000,7 @@ impl<const L: usize> YearlyFactors<L> {
                 if follows_plans && years_on > 0.0 && slowed > 0.0 {
                     // The same rate without the council's own level and shocks: the median
                     // path's, from which the plans' error is measured.
-                    let expected = council.new_rate
-                        * (national[l].level
-                            + national[l].trend * years_on
-                            + national[l].demand_shock[t])
-                            .exp();
+                    let expected = council.new_rate * national[l].median_rate[median_row + t];
                     let expected = if scenario.decay.enabled {
                         decayed_by(
                             expected,
@@ -968,16 +1015,16 @@ impl<const L: usize> YearlyFactors<L> {
                 }
                 factor[l] = (draws.cost_level[l] + cost_shock[l]).exp();
                 for a in 0..AGE_BANDS {
-                    cap[a][l] = council.ceiling[a]
-                        * council.population[a]
-                        * long_run[l].population_growth[a];
+                    cap[a][l] = ceiling_population[a] * long_run[l].population_growth[a];
                 }
             }
-            out.new_rate.push(rate);
-            out.cost_factor.push(factor);
-            out.cap.push(cap);
-            out.placement_clock.push(clock);
-            out.own_share.push(own);
+            out.years.push(YearFactors {
+                new_rate: rate,
+                cost_factor: factor,
+                cap,
+                placement_clock: clock,
+                own_share: own,
+            });
         }
         out
     }
@@ -1108,7 +1155,7 @@ fn simulate_lanes<const L: usize>(
             &model.structure,
             t,
             &shares[t],
-            &yearly.new_rate[t],
+            &yearly.years[t].new_rate,
             ceiling,
             &mut state,
         );
@@ -1116,13 +1163,13 @@ fn simulate_lanes<const L: usize>(
         let placed = placement_step(
             council,
             &draws.placement,
-            &yearly.placement_clock[t],
+            &yearly.years[t].placement_clock,
             t as i32 - council.latest_census,
             council.places_added[t],
             scenario.placement.induced_demand,
             PlanSurprise {
                 new_plans: &flows.new_plans,
-                own_share: &yearly.own_share[t],
+                own_share: &yearly.years[t].own_share,
                 elasticity: scenario.placement.plans_elasticity.to_array(),
                 capacity_elasticity: scenario.placement.capacity_plans_elasticity,
             },
@@ -1142,7 +1189,7 @@ fn simulate_lanes<const L: usize>(
             &mut state,
         );
         let money: [Money; L] = std::array::from_fn(|l| {
-            let gross = (plan_spend[l] + state.non_plan[l]) * yearly.cost_factor[t][l];
+            let gross = (plan_spend[l] + state.non_plan[l]) * yearly.years[t].cost_factor[l];
             let lane = draws.lane_year(l, t, gross, funding_factor);
             finances(model, council, national[l], &lane, &mut accounts[l])
         });
@@ -1156,7 +1203,7 @@ fn simulate_lanes<const L: usize>(
             &settings,
             &flows,
             &placed,
-            &yearly.cap[t],
+            &yearly.years[t].cap,
         );
         write_money(&mut rows, &money, &accounts);
     }
@@ -2013,6 +2060,7 @@ impl<'a> RunInputs<'a> {
                 .then(|| Beta::new(mitigation.delivered_alpha, mitigation.delivered_beta).ok())
                 .flatten(),
             placement_spread: placement_spreads(model),
+            censuses: census_years(model),
         }
     }
 }
@@ -2097,11 +2145,11 @@ pub fn chunk_progress_steps(paths: usize, chunk_paths: usize, councils: usize) -
 pub fn memory_estimate(paths: usize, years: usize, threads: usize) -> u64 {
     let tiles = paths.div_ceil(PATHS_PER_BLOCK) as u64 * PATHS_PER_BLOCK as u64;
     let per_path_year = (Metric::COUNT + NationalMetric::COUNT) as u64 * 8;
-    // National draws: the struct, three yearly series, the long-run table (a row for each year
-    // after a census, `years + 1` at most in a run that starts the year after its census) and the
-    // allocator's headers.
+    // National draws: the struct, four yearly series (the median rate's for one census), the
+    // long-run table (a row for each year after a census, `years + 1` at most in a run that
+    // starts the year after its census) and the allocator's headers.
     let draws = (std::mem::size_of::<NationalDraws>()
-        + 3 * (years * 8 + 16)
+        + 4 * (years * 8 + 16)
         + (years + 1) * std::mem::size_of::<LongRunYear>()
         + 16) as u64;
     let columns = threads as u64 * paths as u64 * COLUMNS_AT_ONCE as u64 * 8;
