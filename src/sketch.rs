@@ -42,11 +42,12 @@ pub const RELATIVE_ACCURACY: f64 = 0.001;
 /// ever merges bins (which would lose the guarantee for the smallest values).
 pub const MAX_BINS: u32 = 18_432;
 
-/// The memory a column's summary holds on average in a sketched run, in bytes: a sketch's bins
-/// (8 bytes each, as many as the column's values span, about 4,600 per factor of 10), its
+/// The memory a column's summary holds on average in a sketched run, in bytes: its bins' counts
+/// (4 bytes each, as many as the column's values span, about 4,600 per factor of 10), its
 /// header, and nothing for the columns that are the same on every path: set so that the
-/// estimate is about 5% above the peak measured at 1,000,000 paths (1.37 GB). See
-/// [`memory_estimate`].
+/// estimate was about 5% above the peak measured at 1,000,000 paths (1.37 GB) when each bin
+/// took 8 bytes in the crate's own store; with the counts kept as `u32` it is about twice what
+/// a column holds (0.71 GB against 1.20 GB at 200,000 paths). See [`memory_estimate`].
 pub const BYTES_PER_COLUMN: u64 = 18_000;
 
 /// The memory a sketched run of `paths` paths over `years` years and `councils` councils holds,
@@ -116,56 +117,274 @@ impl Default for SketchRecord {
     }
 }
 
+/// The crate's bin key ([`Config::key`], `floor(ln(x) / ln(gamma))`) of `x > min_possible`,
+/// worked out without a call to `ln` for almost every value: the logarithm from `x`'s exponent
+/// and a short series for its mantissa (absolute error below 1e-10, a few hundred-millionths of
+/// a bin), and the crate's own `key` only where the result lies within [`KEY_MARGIN`] of a bin's
+/// edge, where the two computations could round to different sides. So every value gets the
+/// crate's key, bit for bit (tested).
+#[derive(Clone, Copy)]
+struct Keys {
+    config: Config,
+    /// `1 / ln(gamma)`.
+    per_ln: f64,
+}
+
+/// How close (in bins) to a bin's edge a value's approximate key may come before the crate's
+/// `key` decides it: far above the approximation's error (below 1e-7 bins).
+const KEY_MARGIN: f64 = 1e-5;
+
+impl Keys {
+    fn new(config: Config) -> Self {
+        Keys {
+            config,
+            per_ln: 1.0 / config.gamma.ln(),
+        }
+    }
+
+    /// `ln(x) / ln(gamma)` to within about 1e-7, for a positive normal `x`: the key before
+    /// rounding down.
+    #[inline]
+    fn estimate(&self, x: f64) -> f64 {
+        ln(x) * self.per_ln
+    }
+
+    /// The crate's key of `x > 0` from its `estimate`: the estimate rounded down where it is not
+    /// within [`KEY_MARGIN`] of a whole number, else the crate's own `key`.
+    #[inline]
+    fn key_from(&self, x: f64, estimate: f64) -> i32 {
+        let truncated = estimate as i32;
+        let floor = truncated - i32::from((truncated as f64) > estimate);
+        let fraction = estimate - floor as f64;
+        if fraction > KEY_MARGIN
+            && fraction < 1.0 - KEY_MARGIN
+            && x >= f64::MIN_POSITIVE
+            && estimate.abs() < 1e9
+        {
+            floor
+        } else {
+            self.config.key(x)
+        }
+    }
+
+    #[cfg(test)]
+    fn key(&self, x: f64) -> i32 {
+        self.key_from(x, self.estimate(x))
+    }
+
+    /// A value whose key is `key` and which is above `floor` (the sketch's zero threshold):
+    /// the crate's value for the bin, or, if that is not above `floor` (the lowest bin), the
+    /// least double above `floor` in the bin. `None` if the bin has no such value.
+    fn representative(&self, key: i32, floor: f64) -> Option<f64> {
+        let value = self.config.value(key);
+        if value > floor && self.config.key(value) == key {
+            return Some(value);
+        }
+        // The least positive double above `floor` whose key is at least `key` (keys do not
+        // fall as values rise).
+        let (mut low, mut high) = (floor.to_bits() + 1, f64::MAX.to_bits());
+        while low < high {
+            let middle = low + (high - low) / 2;
+            if self.config.key(f64::from_bits(middle)) >= key {
+                high = middle;
+            } else {
+                low = middle + 1;
+            }
+        }
+        let value = f64::from_bits(low);
+        (self.config.key(value) == key).then_some(value)
+    }
+}
+
+/// The natural logarithm of a positive normal `x`, to within about 1e-10: `x = m 2^e` with
+/// `m` in [sqrt(1/2), sqrt(2)), and `ln m = 2 (s + s^3/3 + ... + s^11/11)`, `s = (m-1)/(m+1)`
+/// (`|s|` < 0.172, so the terms left out add up to less than 2e-11).
+#[inline]
+fn ln(x: f64) -> f64 {
+    let bits = x.to_bits();
+    let mut exponent = ((bits >> 52) & 0x7ff) as f64 - 1023.0;
+    let mut m = f64::from_bits((bits & ((1 << 52) - 1)) | (1023 << 52));
+    if m > std::f64::consts::SQRT_2 {
+        m *= 0.5;
+        exponent += 1.0;
+    }
+    let s = (m - 1.0) / (m + 1.0);
+    let s2 = s * s;
+    let series = 1.0
+        + s2 * (1.0 / 3.0
+            + s2 * (1.0 / 5.0 + s2 * (1.0 / 7.0 + s2 * (1.0 / 9.0 + s2 * (1.0 / 11.0)))));
+    exponent * std::f64::consts::LN_2 + 2.0 * s * series
+}
+
+/// How many values fell in each of a sign's bins (the crate's keys), dense between the least and
+/// the greatest key seen.
+#[derive(Clone, Default)]
+struct Bins {
+    /// The key of `counts[0]`.
+    offset: i32,
+    counts: Vec<u32>,
+}
+
+impl Bins {
+    #[inline]
+    fn increment(&mut self, key: i32) {
+        let index = key.wrapping_sub(self.offset) as u32 as usize;
+        match self.counts.get_mut(index) {
+            Some(count) => *count += 1,
+            None => self.add(key, 1),
+        }
+    }
+
+    /// Adds `count` values in bin `key`, widening the bins (with room for 64 more on the side
+    /// that grows) if `key` is outside them.
+    fn add(&mut self, key: i32, count: u32) {
+        if self.counts.is_empty() {
+            self.offset = key;
+            self.counts.push(0);
+        }
+        let end = self.offset + self.counts.len() as i32;
+        if key < self.offset {
+            let low = key - 64;
+            let mut counts = vec![0; (self.offset - low) as usize];
+            counts.append(&mut self.counts);
+            self.counts = counts;
+            self.offset = low;
+        } else if key >= end {
+            self.counts.resize((key + 65 - self.offset) as usize, 0);
+        }
+        self.counts[(key - self.offset) as usize] += count;
+    }
+
+    /// Each bin with values in it: (key, count).
+    fn filled(&self) -> impl Iterator<Item = (i32, u32)> + '_ {
+        self.counts
+            .iter()
+            .enumerate()
+            .filter(|(_, count)| **count > 0)
+            .map(|(i, count)| (self.offset + i as i32, *count))
+    }
+}
+
+/// A column's values binned as a DDSketch bins them (the crate's keys, each sign apart, and the
+/// values counted as zero): the sketch itself is built from these counts when the column is
+/// summarised ([`Histogram::sketch`]), so its bins hold the same counts as a sketch fed every
+/// value one at a time, and it answers the same percentiles.
+#[derive(Clone, Default)]
+struct Histogram {
+    positive: Bins,
+    negative: Bins,
+    zeros: u64,
+}
+
+impl Histogram {
+    /// Adds `count` values `v` (finite), as `DDSketch::add_with_count` bins them.
+    fn add(&mut self, keys: &Keys, zero_below: f64, v: f64, count: u32) {
+        if v > zero_below {
+            self.positive.add(keys.config.key(v), count);
+        } else if v < -zero_below {
+            self.negative.add(keys.config.key(-v), count);
+        } else {
+            self.zeros += u64::from(count);
+        }
+    }
+
+    /// Adds the finite ones of `values`, with `estimates` as scratch: first every value's
+    /// approximate key (a loop the compiler vectorises), then the bins.
+    fn add_all(&mut self, keys: &Keys, zero_below: f64, values: &[f64], estimates: &mut Vec<f64>) {
+        estimates.clear();
+        estimates.extend(values.iter().map(|v| keys.estimate(v.abs())));
+        for (&v, &estimate) in values.iter().zip(estimates.iter()) {
+            if v > zero_below {
+                if v.is_finite() {
+                    self.positive.increment(keys.key_from(v, estimate));
+                }
+            } else if v < -zero_below {
+                if v.is_finite() {
+                    self.negative.increment(keys.key_from(-v, estimate));
+                }
+            } else if !v.is_nan() {
+                self.zeros += 1;
+            }
+        }
+    }
+
+    /// The DDSketch holding these counts: each bin's count added at once with a value of that
+    /// bin, the least and greatest bins first (so the sketch sizes its store once).
+    fn sketch(&self, keys: &Keys, zero_below: f64) -> DDSketch {
+        let mut sketch = DDSketch::new(keys.config);
+        for (bins, sign) in [(&self.positive, 1.0), (&self.negative, -1.0)] {
+            let mut filled: Vec<(i32, u32)> = bins.filled().collect();
+            if filled.len() > 2 {
+                let last = filled.len() - 1;
+                filled.swap(1, last);
+            }
+            for (key, count) in filled {
+                let value = keys
+                    .representative(key, zero_below)
+                    .expect("a bin that holds values has a value above the zero threshold");
+                sketch.add_with_count(sign * value, u64::from(count));
+            }
+        }
+        sketch.add_with_count(0.0, self.zeros);
+        sketch
+    }
+}
+
 /// One column's summary so far: the sum of its values in path order, and its values while they
-/// are all the same, then a sketch.
+/// are all the same, then their bins.
 #[derive(Clone)]
 struct Column {
     sum: f64,
     paths: u64,
     /// The first value's bits, and whether every value so far has had them.
     first: Option<u64>,
-    sketch: Option<Box<DDSketch>>,
+    bins: Option<Box<Histogram>>,
     /// Values smaller in size count as zero.
     zero_below: f64,
+    keys: Keys,
 }
 
 impl Column {
     fn new(decimals: usize) -> Self {
+        let zero_below = 0.5 * 10f64.powi(-(decimals as i32));
         Column {
             sum: -0.0,
             paths: 0,
             first: None,
-            sketch: None,
-            zero_below: 0.5 * 10f64.powi(-(decimals as i32)),
+            bins: None,
+            zero_below,
+            keys: Keys::new(Config::new(RELATIVE_ACCURACY, MAX_BINS, zero_below)),
         }
     }
 
-    /// Adds the next paths' values, in path order.
-    fn add(&mut self, values: &[f64]) {
+    /// Adds the next paths' values, in path order (`scratch`: room for the bins' work).
+    fn add(&mut self, values: &[f64], scratch: &mut Vec<f64>) {
+        let paths = self.paths + values.len() as u64;
+        assert!(
+            paths <= u64::from(u32::MAX),
+            "a sketched column counts at most 2^32 - 1 paths"
+        );
         for v in values {
             self.sum += v;
         }
-        if self.sketch.is_none() {
+        if self.bins.is_none() {
             let first = *self.first.get_or_insert(values[0].to_bits());
             if values.iter().all(|v| v.to_bits() == first) {
-                self.paths += values.len() as u64;
+                self.paths = paths;
                 return;
             }
-            let mut sketch =
-                DDSketch::new(Config::new(RELATIVE_ACCURACY, MAX_BINS, self.zero_below));
+            let mut bins = Histogram::default();
             let constant = f64::from_bits(first);
-            if constant.is_finite() {
-                sketch.add_with_count(constant, self.paths);
+            // A value that is not finite makes the sum, and so the mean, not finite: the run is
+            // refused (`RunReport::check_figures`), so the bins need not count it.
+            if constant.is_finite() && self.paths > 0 {
+                bins.add(&self.keys, self.zero_below, constant, self.paths as u32);
             }
-            self.sketch = Some(Box::new(sketch));
+            self.bins = Some(Box::new(bins));
         }
-        let sketch = self.sketch.as_mut().expect("made above");
-        // A value that is not finite makes the sum, and so the mean, not finite: the run is
-        // refused (`RunReport::check_figures`), so the sketch need not see it.
-        for &v in values.iter().filter(|v| v.is_finite()) {
-            sketch.add(v);
-        }
-        self.paths += values.len() as u64;
+        let bins = self.bins.as_mut().expect("made above");
+        bins.add_all(&self.keys, self.zero_below, values, scratch);
+        self.paths = paths;
     }
 
     fn stats(&self) -> Stats {
@@ -173,12 +392,15 @@ impl Column {
             return Stats::default();
         }
         let mean = self.sum / self.paths as f64;
-        match &self.sketch {
+        match &self.bins {
             None => Stats::constant(mean, f64::from_bits(self.first.unwrap_or(0))),
-            Some(sketch) => Stats::with_percentiles(
-                mean,
-                PERCENTILES.map(|p| sketch.quantile(p).ok().flatten().unwrap_or(f64::NAN)),
-            ),
+            Some(bins) => {
+                let sketch = bins.sketch(&self.keys, self.zero_below);
+                Stats::with_percentiles(
+                    mean,
+                    PERCENTILES.map(|p| sketch.quantile(p).ok().flatten().unwrap_or(f64::NAN)),
+                )
+            }
         }
     }
 }
@@ -191,9 +413,10 @@ fn add_table(columns: &mut [Column], tiles: Tiles, values: &[f64]) {
         .enumerate()
         .for_each(|(t, year)| {
             let mut column = vec![0.0; tiles.paths];
+            let mut scratch = Vec::with_capacity(tiles.paths);
             for (k, summary) in year.iter_mut().enumerate() {
                 tiles.column(values, t, k, &mut column);
-                summary.add(&column);
+                summary.add(&column, &mut scratch);
             }
         });
 }
@@ -352,10 +575,10 @@ mod tests {
     #[test]
     fn a_column_stays_exact_while_constant_and_keeps_its_count_when_it_stops_being() {
         let mut c = Column::new(0);
-        c.add(&[7.0; 100]);
+        c.add(&[7.0; 100], &mut Vec::new());
         let s = c.stats();
         assert_eq!((s.mean, s.p05, s.p95), (7.0, 7.0, 7.0));
-        c.add(&[1000.0; 100]);
+        c.add(&[1000.0; 100], &mut Vec::new());
         let s = c.stats();
         // Half the values are 7, half 1000: p25 near 7 and p75 near 1000, within 0.1%.
         assert!((s.p25 - 7.0).abs() <= 7.0 * RELATIVE_ACCURACY, "{s:?}");
@@ -364,6 +587,85 @@ mod tests {
             "{s:?}"
         );
         assert_eq!(s.mean, (7.0 * 100.0 + 1000.0 * 100.0) / 200.0);
+    }
+
+    /// Values from a fixed generator: log-uniform over 25 factors of 10, both signs, and the
+    /// doubles next to many bins' edges.
+    fn awkward_values(config: &Config) -> Vec<f64> {
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let mut values: Vec<f64> = (0..200_000)
+            .map(|_| 10f64.powf(next() * 25.0 - 6.0) * if next() < 0.3 { -1.0 } else { 1.0 })
+            .collect();
+        for key in (-8_000..18_000).step_by(7) {
+            let edge = config.pow_gamma(key);
+            for step in -3i64..=3 {
+                values.push(f64::from_bits((edge.to_bits() as i64 + step) as u64));
+            }
+        }
+        values
+    }
+
+    #[test]
+    fn keys_are_the_crates_bit_for_bit() {
+        let config = Config::new(RELATIVE_ACCURACY, MAX_BINS, 0.5);
+        let keys = Keys::new(config);
+        let mut asked = 0;
+        for v in awkward_values(&config) {
+            let x = v.abs();
+            assert_eq!(keys.key(x), config.key(x), "{x:e}");
+            let estimate = ln(x) * keys.per_ln;
+            asked += usize::from(
+                (estimate - estimate.floor()).min(1.0 - (estimate - estimate.floor()))
+                    <= KEY_MARGIN,
+            );
+            assert!(
+                (ln(x) - x.ln()).abs() < 1e-10,
+                "{x:e}: {} against {}",
+                ln(x),
+                x.ln()
+            );
+        }
+        // Only values next to a bin's edge ask the crate.
+        assert!(asked < 30_000, "{asked}");
+    }
+
+    #[test]
+    fn binned_columns_answer_as_a_sketch_fed_one_value_at_a_time() {
+        for decimals in [0, 4] {
+            let mut column = Column::new(decimals);
+            let values = awkward_values(&column.keys.config);
+            let mut one_at_a_time = DDSketch::new(column.keys.config);
+            // A constant start, then everything in chunks, with zeros and non-finite values.
+            let mut all = vec![3.25; 1000];
+            all.extend(values.iter().map(|v| v * 1e-3).filter(|v| v.abs() < 1e12));
+            all.extend([0.0, -0.0, 1e-7, f64::NAN, f64::INFINITY, 0.4]);
+            for chunk in all.chunks(4096) {
+                column.add(chunk, &mut Vec::new());
+            }
+            for &v in all.iter().filter(|v| v.is_finite()) {
+                one_at_a_time.add(v);
+            }
+            let got = column.stats().percentiles();
+            for (p, got) in PERCENTILES.iter().zip(got) {
+                let want = one_at_a_time.quantile(*p).unwrap().unwrap();
+                assert_eq!(got.to_bits(), want.to_bits(), "p = {p}: {got} != {want}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_bin_below_the_crates_value_gets_a_representative_above_the_zero_threshold() {
+        let config = Config::new(RELATIVE_ACCURACY, MAX_BINS, 0.5);
+        let keys = Keys::new(config);
+        let key = config.key(0.5000001);
+        let value = keys.representative(key, 0.5).expect("a value");
+        assert!(value > 0.5 && config.key(value) == key);
     }
 
     #[test]
@@ -383,7 +685,7 @@ mod tests {
     fn values_smaller_than_half_the_last_digit_count_as_zero() {
         let mut c = Column::new(0);
         let values: Vec<f64> = (0..1000).map(|i| if i < 600 { 0.3 } else { 5e6 }).collect();
-        c.add(&values);
+        c.add(&values, &mut Vec::new());
         assert_eq!(c.stats().p50, 0.0);
         assert!((c.stats().p95 - 5e6).abs() <= 5e6 * RELATIVE_ACCURACY);
     }
