@@ -45,10 +45,11 @@ pub const MAX_BINS: u32 = 18_432;
 /// The memory a column's summary holds on average in a sketched run, in bytes: its bins' counts
 /// (4 bytes each, as many as the column's values span, about 4,600 per factor of 10), its
 /// header, and nothing for the columns that are the same on every path: set so that the
-/// estimate was about 5% above the peak measured at 1,000,000 paths (1.37 GB) when each bin
-/// took 8 bytes in the crate's own store; with the counts kept as `u32` it is about twice what
-/// a column holds (0.71 GB against 1.20 GB at 200,000 paths). See [`memory_estimate`].
-pub const BYTES_PER_COLUMN: u64 = 18_000;
+/// estimate with `highneeds run`'s 64 MiB base (0.87 GB) is about 5% above the peak measured at
+/// 1,000,000 paths on 2 threads with the counts kept as `u32` (0.83 GB, 810,976 KiB, main
+/// `d1a80ac`; it was 18,000 for the crate's own 8-byte store and a 1.37 GB peak). See
+/// [`memory_estimate`].
+pub const BYTES_PER_COLUMN: u64 = 9_600;
 
 /// The memory a sketched run of `paths` paths over `years` years and `councils` councils holds,
 /// in bytes (an estimate): one chunk's results (as [`crate::engine::memory_estimate`] for a
