@@ -25,8 +25,6 @@ smallest residual is the fit.
 
 Run from the repository root:  python3 scripts/spend_noise/fit.py
 """
-import itertools
-
 import numpy as np
 import pandas as pd
 
@@ -85,20 +83,16 @@ def shock_coefficient(horizons, rho):
 
 
 def fit(variances, rho):
-    """Least squares of variance = level^2 + shock_coefficient x noise^2, both at least 0."""
-    best = None
-    design = [(1.0, shock_coefficient(hs, rho)) for hs in variances]
-    target = list(variances.values())
-    for level2, noise2 in itertools.chain(
-            [tuple(np.linalg.lstsq(np.array(design), np.array(target), rcond=None)[0])],
-            [(0.0, np.dot([b for _, b in design], target) / np.dot([b for _, b in design], [b for _, b in design]))],
-            [(np.mean(target), 0.0)]):
-        if level2 < 0 or noise2 < 0:
-            continue
-        sse = sum((level2 + b * noise2 - v) ** 2 for (_, b), v in zip(design, target))
-        if best is None or sse < best[0]:
-            best = (sse, level2, noise2)
-    return best
+    """Least squares of variance = level^2 + shock_coefficient x noise^2, both at least 0: with
+    two parameters the optimum is the unconstrained solution when it is feasible, else the
+    better of the two one-parameter fits. Returns (sum of squares, level^2, noise^2)."""
+    a = np.array([[1.0, shock_coefficient(hs, rho)] for hs in variances])
+    v = np.array(list(variances.values()))
+    candidates = [np.linalg.lstsq(a, v, rcond=None)[0],
+                  np.array([0.0, a[:, 1] @ v / (a[:, 1] @ a[:, 1])]),
+                  np.array([v.mean(), 0.0])]
+    return min((float(np.sum((a @ x - v) ** 2)), x[0], x[1])
+               for x in candidates if (x >= 0).all())
 
 
 def main():
