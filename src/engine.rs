@@ -151,6 +151,12 @@ fn follows_plans(scenario: &Scenario) -> bool {
         || scenario.placement.capacity_plans_elasticity != 0.0
 }
 
+/// Whether spend follows the council's own plans at less than one for one
+/// (`costs.plans_response` below 1; see [`OwnPlans`]).
+fn spend_responds(scenario: &Scenario) -> bool {
+    scenario.costs.plans_response != 1.0
+}
+
 fn draw_national(model: &Model, seed: u64, path: usize, censuses: &[i32]) -> NationalDraws {
     let scenario = &model.scenario;
     let years = model.schedule.years.len();
@@ -199,7 +205,7 @@ fn draw_national(model: &Model, seed: u64, path: usize, censuses: &[i32]) -> Nat
         &mut stream(seed, NATIONAL_PLACEMENT_STREAM, path, 0),
         scenario.placement.capacity_specialist_correlation,
     );
-    let median_rate = if follows_plans(scenario) {
+    let median_rate = if follows_plans(scenario) || spend_responds(scenario) {
         censuses
             .iter()
             .flat_map(|&census| {
@@ -860,6 +866,14 @@ struct YearFactors<const L: usize> {
     /// and shocks; `1 - rate without them / rate`), in years after the latest census; 0 when no
     /// placement group follows the plans (`placement.plans_elasticity`).
     own_share: [f64; L],
+    /// The new-plan rate without the council's own draws over the rate with them (the median
+    /// path's new plans per new plan), times the elasticity of the rate to the council's own
+    /// log deviation (1 without decay), in years after the latest census; 0 before, and when
+    /// spend follows the plans one for one (`costs.plans_response` 1).
+    median_share: [f64; L],
+    /// The council's own log deviation of its new-plan rate (its level plus its shock; step
+    /// 1's draws), when spend does not follow the plans one for one.
+    own_log: [f64; L],
 }
 
 /// Step 1's slowing of growth: the new-plan rate `rate` of a council whose plans end and age out
@@ -946,6 +960,7 @@ impl<const L: usize> YearlyFactors<L> {
             years: Vec::with_capacity(years),
         };
         let follows_plans = follows_plans(scenario);
+        let responds = spend_responds(scenario);
         // The council's row of each path's `median_rate` table (there when `follows_plans`).
         let median_row = run
             .censuses
@@ -968,6 +983,8 @@ impl<const L: usize> YearlyFactors<L> {
             let mut cap = [[0.0; L]; AGE_BANDS];
             let mut clock = [TrendClock::linear(years_on); L];
             let mut own = [0.0; L];
+            let mut median_share = [0.0; L];
+            let mut own_log = [0.0; L];
             for l in 0..L {
                 let eps = normal(&mut rng[l]);
                 shock[l] = demand.persistence * shock[l] + demand.council_shock_sd * eps;
@@ -997,7 +1014,7 @@ impl<const L: usize> YearlyFactors<L> {
                     drawn
                 };
                 rate[l] = slowed * schedule.new_plan_factor[t];
-                if follows_plans && years_on > 0.0 && slowed > 0.0 {
+                if (follows_plans || responds) && years_on > 0.0 && slowed > 0.0 {
                     // The same rate without the council's own level and shocks: the median
                     // path's, from which the plans' error is measured.
                     let expected = council.new_rate * national[l].median_rate[median_row + t];
@@ -1011,7 +1028,22 @@ impl<const L: usize> YearlyFactors<L> {
                     } else {
                         expected
                     };
-                    own[l] = 1.0 - expected / slowed;
+                    if follows_plans {
+                        own[l] = 1.0 - expected / slowed;
+                    }
+                    if responds {
+                        // Times the elasticity of the slowed rate to the own deviation (the
+                        // decay moves the rate toward a fixed rate, keeping `kept` of it).
+                        let elasticity = if scenario.decay.enabled {
+                            long_run[l].kept * drawn / slowed
+                        } else {
+                            1.0
+                        };
+                        median_share[l] = expected / slowed * elasticity;
+                    }
+                }
+                if responds {
+                    own_log[l] = draws.demand_level[l] + shock[l];
                 }
                 factor[l] = (draws.cost_level[l] + cost_shock[l]).exp();
                 for a in 0..AGE_BANDS {
@@ -1024,6 +1056,8 @@ impl<const L: usize> YearlyFactors<L> {
                 cap,
                 placement_clock: clock,
                 own_share: own,
+                median_share,
+                own_log,
             });
         }
         out
@@ -1146,6 +1180,7 @@ fn simulate_lanes<const L: usize>(
     let per_plan = scenario.costs.non_plan_driver == NonPlanDriver::Plans;
     let mut state = CaseloadState::<L>::start(council, per_plan);
     let mut accounts = [Accounts::start(council); L];
+    let mut own_plans = OwnPlans::<L>::start(scenario);
 
     for t in 0..years {
         // 1. Demand, or this year's census where it is known.
@@ -1181,6 +1216,7 @@ fn simulate_lanes<const L: usize>(
         // 3. Costs.
         let noise: [f64; L] = std::array::from_fn(|l| national[l].cost_noise[t]);
         let settings = caseload_totals(&mut state);
+        let response = own_plans.year(&yearly.years[t], &flows, &state.stock);
         let plan_spend = cost_step(
             &inflation,
             &noise,
@@ -1189,7 +1225,8 @@ fn simulate_lanes<const L: usize>(
             &mut state,
         );
         let money: [Money; L] = std::array::from_fn(|l| {
-            let gross = (plan_spend[l] + state.non_plan[l]) * yearly.years[t].cost_factor[l];
+            let gross =
+                (plan_spend[l] + state.non_plan[l]) * yearly.years[t].cost_factor[l] * response[l];
             let lane = draws.lane_year(l, t, gross, funding_factor);
             finances(model, council, national[l], &lane, &mut accounts[l])
         });
@@ -1206,6 +1243,107 @@ fn simulate_lanes<const L: usize>(
             &yearly.years[t].cap,
         );
         write_money(&mut rows, &money, &accounts);
+    }
+}
+
+/// The most years `costs.plans_response_years` may be (the window [`OwnPlans`] keeps).
+pub const MAX_RESPONSE_YEARS: usize = 10;
+
+/// How far a council's spend follows the plans its own demand draws add
+/// (`costs.plans_response`, beta, over `costs.plans_response_years`, W). Spend is the
+/// caseload's cost x `exp((beta - 1) u + (1 - beta^2) v / 2)`, where `u` is the first-order log
+/// excess of the council's plans over the median path's that its own draws made in the last W
+/// years and `v` its variance: `u = sum over those years of b x`, `x` the year's own log
+/// deviation of the new-plan rate (the council's level plus its AR(1) shock, both normal with
+/// mean 0) and `b` that year's new plans at the median path's rate over the plans in force
+/// (times the rate's elasticity to `x` under decay; 0 in census years). An excess made earlier
+/// than W years ago is followed one for one (spend has caught up with it). `v` is the
+/// variance of that sum given the weights, from the level's sd and the shock's AR(1)
+/// covariances (the scenario's), so for a normal `u` and plans `∝ exp(u)` the council's
+/// expected spend is the same as at one for one, `E[exp(u) x factor] = E[exp(u)]`, and
+/// England's with it; the spread across councils and paths narrows and the median path spends
+/// a little more. At beta 1 the factor is exactly 1.
+struct OwnPlans<const L: usize> {
+    beta: f64,
+    window: usize,
+    level_var: f64,
+    shock_var0: f64,
+    persistence: f64,
+    /// Years seen so far.
+    year: usize,
+    /// By year modulo the window: `b`, `x` by lane, and the variance of that year's shock (its
+    /// AR(1) from 0 in the first year).
+    weight: [[f64; L]; MAX_RESPONSE_YEARS],
+    deviation: [[f64; L]; MAX_RESPONSE_YEARS],
+    shock_var: [f64; MAX_RESPONSE_YEARS],
+}
+
+impl<const L: usize> OwnPlans<L> {
+    fn start(scenario: &Scenario) -> Self {
+        let demand = &scenario.demand;
+        OwnPlans {
+            beta: scenario.costs.plans_response,
+            window: (scenario.costs.plans_response_years as usize).clamp(1, MAX_RESPONSE_YEARS),
+            level_var: demand.council_level_sd * demand.council_level_sd,
+            shock_var0: demand.council_shock_sd * demand.council_shock_sd,
+            persistence: demand.persistence,
+            year: 0,
+            weight: [[0.0; L]; MAX_RESPONSE_YEARS],
+            deviation: [[0.0; L]; MAX_RESPONSE_YEARS],
+            shock_var: [0.0; MAX_RESPONSE_YEARS],
+        }
+    }
+
+    /// This year's spend factor, after step 1's `flows` with `plans` in force (step 3's).
+    fn year(
+        &mut self,
+        factors: &YearFactors<L>,
+        flows: &PlanFlows<L>,
+        plans: &[f64; L],
+    ) -> [f64; L] {
+        if self.beta == 1.0 {
+            return [1.0; L];
+        }
+        let w = self.window;
+        let rho = self.persistence;
+        let now = self.year % w;
+        let last_var = if self.year == 0 {
+            0.0
+        } else {
+            self.shock_var[(self.year - 1) % w]
+        };
+        self.shock_var[now] = rho * rho * last_var + self.shock_var0;
+        for l in 0..L {
+            self.weight[now][l] = if plans[l] > 0.0 {
+                flows.new_plans[l] * factors.median_share[l] / plans[l]
+            } else {
+                0.0
+            };
+            self.deviation[now][l] = factors.own_log[l];
+        }
+        // The window's years, oldest first: `k` years before this one.
+        let span = w.min(self.year + 1);
+        let slot = |k: usize| (self.year - k) % w;
+        let mut out = [1.0; L];
+        for l in 0..L {
+            let mut excess = 0.0;
+            let mut var = 0.0;
+            for i in (0..span).rev() {
+                let bi = self.weight[slot(i)][l];
+                excess += bi * self.deviation[slot(i)][l];
+                for j in (0..span).rev() {
+                    let bj = self.weight[slot(j)][l];
+                    // Cov of the shocks `i` and `j` years back: rho^|i - j| x the earlier's var.
+                    let earlier = slot(i.max(j));
+                    let cov =
+                        self.level_var + rho.powi(i.abs_diff(j) as i32) * self.shock_var[earlier];
+                    var += bi * bj * cov;
+                }
+            }
+            out[l] = ((self.beta - 1.0) * excess + (1.0 - self.beta * self.beta) * var / 2.0).exp();
+        }
+        self.year += 1;
+        out
     }
 }
 

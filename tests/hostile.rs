@@ -80,6 +80,12 @@ fn out_of_range_values_are_refused_with_file_line_key_value_and_range() {
             "0 to 1",
         ),
         (
+            "[costs]\nplans_response = -0.1",
+            "costs.plans_response",
+            "-0.1",
+            "0 to 1",
+        ),
+        (
             "[mitigation]\ndelivered_alpha = inf",
             "mitigation.delivered_alpha",
             "inf",

@@ -4,7 +4,7 @@
 use crate::util::{self, fy, sim, t_of, SEED};
 use highneeds::backtest::{backtest_with, scores, Group, Policy, Target};
 use highneeds::calibration::{calibrate, Vintage};
-use highneeds::engine::RunConfig;
+use highneeds::engine::{CouncilPaths, RunConfig};
 use highneeds::metric::Metric;
 use highneeds::run::Inputs;
 use highneeds::scenario::NonPlanDriver;
@@ -111,6 +111,7 @@ fn non_plan_spend_follows_plans_in_force() {
     c.inflation_noise_sd = 0.0;
     c.council_level_sd = 0.0;
     c.council_noise_sd = 0.0;
+    c.plans_response = 1.0;
     let spend_of = |driver: NonPlanDriver| {
         let mut ls = ls.clone();
         ls.scenario.costs.non_plan_driver = driver;
@@ -207,6 +208,85 @@ fn council_spend_shock_is_a_random_walk_at_persistence_one() {
         "AR(0.5) sd {last} against {stationary}"
     );
     assert!(sd(&walk[years - 1]) > 2.5 * last);
+}
+
+/// `costs.plans_response`: a council's spend follows the plans its own demand draws add at
+/// less than one for one (0.3 in the baseline, the record's slope of spend on plans across
+/// councils; README "Calibration", Spend), so across paths the log spend of a council moves
+/// with its log plans at about 0.3 where it moved at about 1, while its expected spend and
+/// England's stay those of one for one (the factor is normalised by the variance of the own
+/// excess) in the years before the prevalence ceiling binds.
+#[test]
+fn spend_follows_own_plans_at_the_plans_response_keeping_expected_spend() {
+    let paths = 1000;
+    let run = |response: f64| {
+        let mut ls = util::scenario();
+        ls.scenario.costs.council_noise_sd = 0.0;
+        ls.scenario.costs.plans_response = response;
+        let mut model = util::model(&ls);
+        for council in &mut model.councils {
+            council.safety_valve = None;
+        }
+        let (cps, _) = sim(&model, paths, SEED);
+        (model, cps)
+    };
+    let (model, one) = run(1.0);
+    let (_, low) = run(0.3);
+    let years = model.schedule.years.len();
+    let ci = model
+        .councils
+        .iter()
+        .position(|c| c.la_code == 850)
+        .expect("Hampshire");
+    // The slope of log spend on log plans across paths, three years after the census.
+    let t = (model.councils[ci].latest_census + 3) as usize;
+    let slope = |cps: &[CouncilPaths]| {
+        let x: Vec<f64> = (0..paths)
+            .map(|p| cps[ci].get(p, t, Metric::Ehcps).ln())
+            .collect();
+        let y: Vec<f64> = (0..paths)
+            .map(|p| cps[ci].get(p, t, Metric::Spend).ln())
+            .collect();
+        let (mx, my) = (
+            x.iter().sum::<f64>() / paths as f64,
+            y.iter().sum::<f64>() / paths as f64,
+        );
+        let sxy: f64 = x.iter().zip(&y).map(|(a, b)| (a - mx) * (b - my)).sum();
+        let sxx: f64 = x.iter().map(|a| (a - mx) * (a - mx)).sum();
+        sxy / sxx
+    };
+    let (s1, s3) = (slope(&one), slope(&low));
+    assert!(s1 > 0.8, "one for one: slope {s1}");
+    assert!(
+        (s3 - 0.3).abs() < 0.15 && s3 < s1 - 0.4,
+        "0.3: slope {s3} (one for one {s1})"
+    );
+    // Expected spend kept: the council's mean and England's, every year to three years after
+    // the census.
+    let mean = |cps: &[CouncilPaths], c: Option<usize>, t: usize| {
+        let councils: Vec<usize> = c.map_or((0..cps.len()).collect(), |c| vec![c]);
+        councils
+            .iter()
+            .map(|&c| {
+                (0..paths)
+                    .map(|p| cps[c].get(p, t, Metric::Spend))
+                    .sum::<f64>()
+            })
+            .sum::<f64>()
+            / paths as f64
+    };
+    for t in 0..=t.min(years - 1) {
+        let england = mean(&low, None, t) / mean(&one, None, t);
+        assert!(
+            (england - 1.0).abs() < 0.003,
+            "year {t}: England's mean spend x{england}"
+        );
+        let council = mean(&low, Some(ci), t) / mean(&one, Some(ci), t);
+        assert!(
+            (council - 1.0).abs() < 0.02,
+            "year {t}: Hampshire's mean spend x{council}"
+        );
+    }
 }
 
 /// An agreement signed after the calibration window cuts spend by the drawn share of the

@@ -169,6 +169,8 @@ file_table! {
         council_level_sd: f64,
         council_noise_sd: f64,
         noise_persistence: f64,
+        plans_response: f64,
+        plans_response_years: u32,
         non_plan_share: f64,
         non_plan_driver: NonPlanDriver,
         scale_min: f64,

@@ -232,6 +232,12 @@ pub struct Costs {
     /// AR(1) coefficient of the council's yearly spend shock (1: a random walk, whose spread grows
     /// with the years ahead).
     pub noise_persistence: f64,
+    /// How far a council's spend follows the plans its own demand draws add: 1 = one for one
+    /// (spend = caseload x unit costs), 0 = not at all; see `engine::OwnPlans`.
+    pub plans_response: f64,
+    /// The years over which spend follows a plan surprise at `plans_response`; an excess made
+    /// earlier is followed one for one.
+    pub plans_response_years: u32,
     pub non_plan_share: f64,
     /// What non-plan spend grows with after the origin (besides mainstream cost inflation).
     pub non_plan_driver: NonPlanDriver,

@@ -310,7 +310,7 @@ fn per_setting(
 fn costs(keys: &ScenarioKeys, file: CostsFile) -> Result<Costs, InputError> {
     Ok(read_table!(keys, file, "costs" => Costs {
         price_fy, inflation_sd, inflation_noise_sd, council_level_sd, council_noise_sd,
-        noise_persistence, non_plan_share, non_plan_driver, scale_min, scale_max,
+        noise_persistence, plans_response, plans_response_years, non_plan_share, non_plan_driver, scale_min, scale_max,
     } with {
         unit_cost: per_setting(keys, "costs.unit_cost", file.unit_cost)?,
         inflation: per_setting(keys, "costs.inflation", file.inflation)?,
