@@ -349,6 +349,9 @@ pub fn replace<const L: usize>(
     if !moves.contains(&true) {
         return;
     }
+    // Each setting's share of the released plans, worked out once rather than per band.
+    let gets: [[f64; L]; SETTINGS] =
+        std::array::from_fn(|s| std::array::from_fn(|l| shortfall[s][l] / total_shortfall[l]));
     for band in cells.iter_mut() {
         let mut released = [0.0; L];
         for s in 0..SETTINGS {
@@ -357,9 +360,8 @@ pub fn replace<const L: usize>(
             }
         }
         for (s, cell) in band.iter_mut().enumerate() {
-            let placed: [f64; L] = std::array::from_fn(|l| {
-                cell[l] * keep[s][l] + released[l] * shortfall[s][l] / total_shortfall[l]
-            });
+            let placed: [f64; L] =
+                std::array::from_fn(|l| cell[l] * keep[s][l] + released[l] * gets[s][l]);
             *cell = std::array::from_fn(|l| if moves[l] { placed[l] } else { cell[l] });
         }
     }
@@ -756,6 +758,7 @@ mod tests {
         if total_shortfall <= 0.0 {
             return;
         }
+        let gets = shortfall.map(|v| v / total_shortfall);
         for band in cells.iter_mut() {
             let mut released = 0.0;
             for (s, cell) in band.iter_mut().enumerate() {
@@ -763,7 +766,7 @@ mod tests {
                 *cell *= keep[s];
             }
             for (s, cell) in band.iter_mut().enumerate() {
-                *cell += released * shortfall[s] / total_shortfall;
+                *cell += released * gets[s];
             }
         }
     }
