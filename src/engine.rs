@@ -1283,6 +1283,7 @@ impl<const L: usize> OwnPlans<L> {
         let demand = &scenario.demand;
         OwnPlans {
             beta: scenario.costs.plans_response,
+            // `plans_response_years` is 1 to `MAX_RESPONSE_YEARS` (`scenario::ranges`).
             window: (scenario.costs.plans_response_years as usize).clamp(1, MAX_RESPONSE_YEARS),
             level_var: demand.council_level_sd * demand.council_level_sd,
             shock_var0: demand.council_shock_sd * demand.council_shock_sd,
@@ -1321,26 +1322,41 @@ impl<const L: usize> OwnPlans<L> {
             };
             self.deviation[now][l] = factors.own_log[l];
         }
-        // The window's years, oldest first: `k` years before this one.
+        // The window's slots, oldest first, and the covariances of their deviations (the same
+        // in every lane): the level's variance plus the shocks', `rho^|i - j|` x the earlier
+        // year's variance.
         let span = w.min(self.year + 1);
-        let slot = |k: usize| (self.year - k) % w;
-        let mut out = [1.0; L];
-        for l in 0..L {
-            let mut excess = 0.0;
-            let mut var = 0.0;
-            for i in (0..span).rev() {
-                let bi = self.weight[slot(i)][l];
-                excess += bi * self.deviation[slot(i)][l];
-                for j in (0..span).rev() {
-                    let bj = self.weight[slot(j)][l];
-                    // Cov of the shocks `i` and `j` years back: rho^|i - j| x the earlier's var.
-                    let earlier = slot(i.max(j));
-                    let cov =
-                        self.level_var + rho.powi(i.abs_diff(j) as i32) * self.shock_var[earlier];
-                    var += bi * bj * cov;
+        let mut slots = [0; MAX_RESPONSE_YEARS];
+        let mut powers = [1.0; MAX_RESPONSE_YEARS];
+        for k in 0..span {
+            slots[k] = (self.year + w - (span - 1 - k)) % w;
+            if k > 0 {
+                powers[k] = powers[k - 1] * rho;
+            }
+        }
+        let mut excess = [0.0; L];
+        let mut var = [0.0; L];
+        for i in 0..span {
+            let bi = &self.weight[slots[i]];
+            let xi = &self.deviation[slots[i]];
+            for l in 0..L {
+                excess[l] += bi[l] * xi[l];
+            }
+            for j in 0..span {
+                let cov = self.level_var + powers[i.abs_diff(j)] * self.shock_var[slots[i.min(j)]];
+                let bj = &self.weight[slots[j]];
+                for l in 0..L {
+                    var[l] += bi[l] * bj[l] * cov;
                 }
             }
-            out[l] = ((self.beta - 1.0) * excess + (1.0 - self.beta * self.beta) * var / 2.0).exp();
+        }
+        let mut out = [1.0; L];
+        for l in 0..L {
+            if excess[l] != 0.0 || var[l] != 0.0 {
+                out[l] = ((self.beta - 1.0) * excess[l]
+                    + (1.0 - self.beta * self.beta) * var[l] / 2.0)
+                    .exp();
+            }
         }
         self.year += 1;
         out

@@ -150,7 +150,7 @@ pub const KEYS: &[(&str, Rule)] = &[
     ("costs.council_noise_sd", Rule::Number(closed(0.0, 0.5, LOG_SD))),
     ("costs.noise_persistence", Rule::Number(closed(0.0, 1.0, "an AR(1) coefficient (1 = a random walk)"))),
     ("costs.plans_response", Rule::Number(closed(0.0, 1.0, "the share of its own plans' change that a council's spend follows (1 = one for one)"))),
-    ("costs.plans_response_years", Rule::Whole(closed(1.0, 10.0, "years (a plan surprise older than this is followed one for one)"))),
+    ("costs.plans_response_years", Rule::Whole(closed(1.0, crate::engine::MAX_RESPONSE_YEARS as f64, "years (a plan surprise older than this is followed one for one)"))),
     ("costs.non_plan_share", Rule::Number(below(0.0, 0.9, SHARE))),
     ("costs.non_plan_driver", Rule::Text("`plans` or `prices`")),
     ("costs.scale_min", Rule::Number(above(0.0, 1.0, "a cost scale"))),
