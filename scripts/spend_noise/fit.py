@@ -35,7 +35,10 @@ INFLATION = {"mainstream": 0.030, "special_state": 0.035, "special_independent":
 PRICE_JANUARY = 2024  # costs.price_fy 2023-24
 
 
-def scale_changes():
+def record():
+    """Implied spend, caseload cost and January plans by council for 2020-21, 2021-22 and the
+    mean of 2022-24 (DataFrames with those columns), and the councils scored: without a
+    safety-valve agreement and with every balance real. Also used by scripts/spend_response."""
     d = pd.read_csv("seeds/deficits.csv")
     h = pd.read_csv("seeds/hnb.csv")
     i = pd.read_csv("seeds/sv_instalments.csv")
@@ -59,14 +62,26 @@ def scale_changes():
     cost = c.groupby(["la_code", "january"]).cost.sum()
     cost[cost.index.isin(estimated.index)] = np.nan
     cost = cost.unstack()
-    k = pd.DataFrame({
-        "2020-21": spend(["2020-21"], "2020-03-31", "2021-03-31") / cost[2021],
-        "2021-22": spend(["2021-22"], "2021-03-31", "2022-03-31") / cost[2022],
-        "2022-24": spend(["2022-23", "2023-24"], "2022-03-31", "2024-03-31")
-        / ((cost[2023] + cost[2024]) / 2),
-    })
-    ok = real.all(axis=1) & ~k.index.isin(sv)
-    logk = np.log(k[ok]).dropna()
+    plans = c.groupby(["la_code", "january"]).plans.sum().unstack()
+    by_period = {
+        "spend": pd.DataFrame({
+            "2020-21": spend(["2020-21"], "2020-03-31", "2021-03-31"),
+            "2021-22": spend(["2021-22"], "2021-03-31", "2022-03-31"),
+            "2022-24": spend(["2022-23", "2023-24"], "2022-03-31", "2024-03-31"),
+        }),
+        "cost": pd.DataFrame({"2020-21": cost[2021], "2021-22": cost[2022],
+                              "2022-24": (cost[2023] + cost[2024]) / 2}),
+        "plans": pd.DataFrame({"2020-21": plans[2021], "2021-22": plans[2022],
+                               "2022-24": (plans[2023] + plans[2024]) / 2}),
+    }
+    ok = real.all(axis=1) & ~real.index.isin(sv)
+    return by_period, ok[ok].index
+
+
+def scale_changes():
+    r, councils = record()
+    k = (r["spend"] / r["cost"]).reindex(councils)
+    logk = np.log(k).dropna()
     return {
         (1,): logk["2021-22"] - logk["2020-21"],
         (1, 2): logk["2022-24"] - logk["2021-22"],

@@ -20,7 +20,6 @@ import importlib.util
 import pathlib
 
 import numpy as np
-import pandas as pd
 from scipy.stats import theilslopes
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -31,52 +30,11 @@ _spec.loader.exec_module(noise)
 SPANS = {(1,): ("2020-21", "2021-22"), (1, 2): ("2021-22", "2022-24"), (2, 3): ("2020-21", "2022-24")}
 
 
-def record():
-    """Implied spend, caseload cost and plans by council and period, and the councils scored."""
-    d = pd.read_csv("seeds/deficits.csv")
-    h = pd.read_csv("seeds/hnb.csv")
-    i = pd.read_csv("seeds/sv_instalments.csv")
-    c = pd.read_csv("seeds/caseload.csv")
-    sv = set(pd.read_csv("seeds/safety_valve.csv").la_code)
-    balance = d.pivot(index="la_code", columns="balance_date", values="cumulative_deficit")
-    real = d.assign(r=d.status == "real").pivot(index="la_code", columns="balance_date", values="r")
-    hnb = h.pivot(index="la_code", columns="fy", values="hnb_after_deductions")
-    paid = i.pivot_table(index="la_code", columns="fy", values="amount", aggfunc="sum")
-    paid = paid.reindex(hnb.index).fillna(0.0)
-
-    def received(fy):
-        return paid[fy] if fy in paid.columns else 0.0
-
-    def spend(fys, first, last):
-        return (sum(hnb[fy] + received(fy) for fy in fys) + balance[last] - balance[first]) / len(fys)
-
-    estimated = c[c.rule.isin(["R3", "R5"])].groupby(["la_code", "january"]).size()
-    c["cost"] = [p * noise.UNIT[s] * (1 + noise.INFLATION[s]) ** (j - noise.PRICE_JANUARY)
-                 for p, s, j in zip(c.plans, c.setting, c.january)]
-    cost = c.groupby(["la_code", "january"]).cost.sum()
-    cost[cost.index.isin(estimated.index)] = np.nan
-    cost = cost.unstack()
-    plans = c.groupby(["la_code", "january"]).plans.sum().unstack()
-    out = {
-        "spend": pd.DataFrame({
-            "2020-21": spend(["2020-21"], "2020-03-31", "2021-03-31"),
-            "2021-22": spend(["2021-22"], "2021-03-31", "2022-03-31"),
-            "2022-24": spend(["2022-23", "2023-24"], "2022-03-31", "2024-03-31"),
-        }),
-        "cost": pd.DataFrame({"2020-21": cost[2021], "2021-22": cost[2022],
-                              "2022-24": (cost[2023] + cost[2024]) / 2}),
-        "plans": pd.DataFrame({"2020-21": plans[2021], "2021-22": plans[2022],
-                               "2022-24": (plans[2023] + plans[2024]) / 2}),
-    }
-    ok = real.all(axis=1) & ~real.index.isin(sv)
-    return out, ok[ok].index
-
-
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--beta", type=float, default=0.3)
     beta = parser.parse_args().beta
-    r, councils = record()
+    r, councils = noise.record()
     print("span (years ahead)  councils  Theil-Sen slope of dlog spend on dlog plans (95%)")
     residual_var = {}
     for hs, (a, b) in SPANS.items():
