@@ -56,7 +56,7 @@ pub struct NationalDraws {
     /// `exp(level + trend x years on + demand shock)` in each year, for each latest census that a
     /// council has ([`census_years`] order, then by year): the new-plan rate's factor on the
     /// path without a council's own draws, the same for every council with that census (empty
-    /// when no placement group follows the plans).
+    /// when no placement group follows the plans and spend follows them one for one).
     median_rate: Vec<f64>,
 }
 
@@ -961,7 +961,8 @@ impl<const L: usize> YearlyFactors<L> {
         };
         let follows_plans = follows_plans(scenario);
         let responds = spend_responds(scenario);
-        // The council's row of each path's `median_rate` table (there when `follows_plans`).
+        // The council's row of each path's `median_rate` table (there when `follows_plans` or
+        // `responds`).
         let median_row = run
             .censuses
             .iter()
