@@ -18,7 +18,7 @@
 //! answer depends only on how many values fell in each of its bins, so sketched results are the
 //! same bits at every thread count.
 
-use crate::engine::{CouncilPaths, EnglandPaths, Tiles};
+use crate::engine::{CouncilPaths, EnglandPaths, Tiles, COLUMNS_AT_ONCE, PATHS_PER_BLOCK};
 use crate::metric::{Metric, NationalMetric};
 use crate::summary::{CouncilSummary, NationalSummary, OverrideEnd, Stats, PERCENTILES};
 use rayon::prelude::*;
@@ -359,15 +359,24 @@ impl Column {
     }
 
     /// Adds the next paths' values, in path order (`scratch`: room for the bins' work).
+    #[cfg(test)]
     fn add(&mut self, values: &[f64], scratch: &mut Vec<f64>) {
+        let mut sum = self.sum;
+        for v in values {
+            sum += v;
+        }
+        self.add_summed(values, sum, scratch);
+    }
+
+    /// [`Column::add`] with the sum already carried on over `values` (from `self.sum`, in path
+    /// order: see [`copy_columns`]).
+    fn add_summed(&mut self, values: &[f64], sum: f64, scratch: &mut Vec<f64>) {
         let paths = self.paths + values.len() as u64;
         assert!(
             paths <= u64::from(u32::MAX),
             "a sketched column counts at most 2^32 - 1 paths"
         );
-        for v in values {
-            self.sum += v;
-        }
+        self.sum = sum;
         if self.bins.is_none() {
             let first = *self.first.get_or_insert(values[0].to_bits());
             if values.iter().all(|v| v.to_bits() == first) {
@@ -406,20 +415,74 @@ impl Column {
     }
 }
 
+thread_local! {
+    /// Each thread's [`COLUMNS_AT_ONCE`] columns and the bins' scratch for [`add_table`], kept
+    /// from one chunk to the next (allocated afresh, their pages were faulted in every time).
+    static SCRATCH: std::cell::RefCell<(Vec<f64>, Vec<f64>)> =
+        const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+}
+
 /// Columns `[t * width + k]` of results laid out in `tiles`, fed one year per task (each column
-/// gets its values in path order, whatever the thread count).
+/// gets its values in path order, whatever the thread count), [`COLUMNS_AT_ONCE`] metrics at a
+/// time with their sums carried on in one pass ([`copy_columns`]).
 fn add_table(columns: &mut [Column], tiles: Tiles, values: &[f64]) {
+    let paths = tiles.paths;
+    if paths == 0 {
+        return;
+    }
     columns
         .par_chunks_mut(tiles.width)
         .enumerate()
         .for_each(|(t, year)| {
-            let mut column = vec![0.0; tiles.paths];
-            let mut scratch = Vec::with_capacity(tiles.paths);
-            for (k, summary) in year.iter_mut().enumerate() {
-                tiles.column(values, t, k, &mut column);
-                summary.add(&column, &mut scratch);
-            }
+            SCRATCH.with_borrow_mut(|(out, scratch)| {
+                out.resize(COLUMNS_AT_ONCE * paths, 0.0);
+                for (g, group) in year.chunks_mut(COLUMNS_AT_ONCE).enumerate() {
+                    let first = g * COLUMNS_AT_ONCE;
+                    let mut sums = [0.0; COLUMNS_AT_ONCE];
+                    for (sum, column) in sums.iter_mut().zip(group.iter()) {
+                        *sum = column.sum;
+                    }
+                    copy_columns(tiles, values, t, first..first + group.len(), out, &mut sums);
+                    for ((summary, column), sum) in
+                        group.iter_mut().zip(out.chunks_exact(paths)).zip(sums)
+                    {
+                        summary.add_summed(column, sum, scratch);
+                    }
+                }
+            })
         });
+}
+
+/// Copies the columns (t, k) of the metrics `metrics` (at most [`COLUMNS_AT_ONCE`]) into `out`
+/// (one after another, `tiles.paths` values each, in path order), and adds each one's values to
+/// its `sums[i]` in path order: the same bits as adding them one by one after the column's
+/// earlier values, but the metrics' additions are independent chains, interleaved so the CPU
+/// overlaps them (as [`Tiles::columns`], which starts every sum from -0.0).
+fn copy_columns(
+    tiles: Tiles,
+    values: &[f64],
+    t: usize,
+    metrics: std::ops::Range<usize>,
+    out: &mut [f64],
+    sums: &mut [f64; COLUMNS_AT_ONCE],
+) {
+    const B: usize = PATHS_PER_BLOCK;
+    let count = metrics.len();
+    assert!(count <= COLUMNS_AT_ONCE && out.len() >= count * tiles.paths);
+    let tile_len = tiles.years * tiles.width * B;
+    let part = (t * tiles.width + metrics.start) * B..(t * tiles.width + metrics.end) * B;
+    for (b, tile) in values.chunks_exact(tile_len).enumerate() {
+        let lanes = (tiles.paths - b * B).min(B);
+        let src = &tile[part.clone()];
+        for (i, column) in out.chunks_exact_mut(tiles.paths).take(count).enumerate() {
+            column[b * B..b * B + lanes].copy_from_slice(&src[i * B..i * B + lanes]);
+        }
+        for lane in 0..lanes {
+            for (i, sum) in sums[..count].iter_mut().enumerate() {
+                *sum += src[i * B + lane];
+            }
+        }
+    }
 }
 
 /// A mean and its Monte Carlo standard error, merged chunk by chunk (Chan et al.'s pairwise
@@ -610,6 +673,46 @@ mod tests {
             }
         }
         values
+    }
+
+    #[test]
+    fn columns_are_copied_with_their_sums_carried_on_in_path_order() {
+        // Three tiles, the last one partial; every sum must be the bits of adding the column's
+        // values one by one after its earlier sum.
+        let tiles = Tiles {
+            paths: 2 * PATHS_PER_BLOCK + 5,
+            years: 3,
+            width: 37,
+        };
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        let values: Vec<f64> =
+            (0..tiles.paths.div_ceil(PATHS_PER_BLOCK) * 3 * 37 * PATHS_PER_BLOCK)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    (x >> 11) as f64 / (1u64 << 40) as f64 - 1000.0
+                })
+                .collect();
+        let mut out = vec![0.0; COLUMNS_AT_ONCE * tiles.paths];
+        let mut want = vec![0.0; tiles.paths];
+        for t in 0..tiles.years {
+            for metrics in [0..COLUMNS_AT_ONCE, COLUMNS_AT_ONCE..37, 36..37] {
+                let earlier: Vec<f64> = metrics.clone().map(|k| k as f64 * 0.1 - 1.7).collect();
+                let mut sums = [0.0; COLUMNS_AT_ONCE];
+                sums[..earlier.len()].copy_from_slice(&earlier);
+                copy_columns(tiles, &values, t, metrics.clone(), &mut out, &mut sums);
+                for (i, k) in metrics.enumerate() {
+                    tiles.column(&values, t, k, &mut want);
+                    assert_eq!(&out[i * tiles.paths..(i + 1) * tiles.paths], &want[..]);
+                    let mut sum = earlier[i];
+                    for v in &want {
+                        sum += v;
+                    }
+                    assert_eq!(sums[i].to_bits(), sum.to_bits(), "t {t}, metric {k}");
+                }
+            }
+        }
     }
 
     #[test]
