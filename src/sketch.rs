@@ -135,6 +135,17 @@ struct Keys {
 /// `key` decides it: far above the approximation's error (below 1e-7 bins).
 const KEY_MARGIN: f64 = 1e-5;
 
+/// 1.5 * 2^52: a whole number `k` of size below 2^31 plus this is exact, with `k` in the low
+/// 32 bits of its bits (two's complement); and `(x + KEY_BITS) - KEY_BITS` is `x` rounded to the
+/// nearest whole number for `|x|` below 2^51.
+const KEY_BITS: f64 = 6_755_399_441_055_744.0;
+
+/// The key held in the bits of `key + KEY_BITS` ([`Keys::sure_key_bits`]).
+#[inline]
+fn key_of_bits(bits: u64) -> i32 {
+    bits as u32 as i32
+}
+
 impl Keys {
     fn new(config: Config) -> Self {
         Keys {
@@ -150,27 +161,36 @@ impl Keys {
         ln(x) * self.per_ln
     }
 
-    /// The crate's key of `x > 0` from its `estimate`: the estimate rounded down where it is not
-    /// within [`KEY_MARGIN`] of a whole number, else the crate's own `key`.
-    #[inline]
-    fn key_from(&self, x: f64, estimate: f64) -> i32 {
-        let truncated = estimate as i32;
-        let floor = truncated - i32::from((truncated as f64) > estimate);
-        let fraction = estimate - floor as f64;
-        if fraction > KEY_MARGIN
-            && fraction < 1.0 - KEY_MARGIN
-            && x >= f64::MIN_POSITIVE
-            && estimate.abs() < 1e9
-        {
-            floor
-        } else {
-            self.config.key(x)
+    /// The crate's key of `x > 0`: the sure key, else the crate's own.
+    #[cfg(test)]
+    fn key(&self, x: f64) -> i32 {
+        match self.sure_key_bits(x) {
+            0 => self.config.key(x),
+            bits => key_of_bits(bits),
         }
     }
 
-    #[cfg(test)]
-    fn key(&self, x: f64) -> i32 {
-        self.key_from(x, self.estimate(x))
+    /// The crate's key of `x`, if `x` is positive, normal and finite and its estimate is not
+    /// within [`KEY_MARGIN`] of a bin's edge, as the bits of `key + 1.5 * 2^52` (the key is
+    /// their low 32 bits: [`key_of_bits`]); else 0, which no key has. No branches and no
+    /// conversions to integers, so a column's keys are worked out by a loop the compiler
+    /// vectorises.
+    #[inline]
+    fn sure_key_bits(&self, x: f64) -> u64 {
+        let estimate = self.estimate(x);
+        // The estimate rounded to the nearest whole number, then down.
+        let nearest = (estimate + KEY_BITS) - KEY_BITS;
+        let floor = nearest - if nearest > estimate { 1.0 } else { 0.0 };
+        let fraction = estimate - floor;
+        let sure = (fraction > KEY_MARGIN)
+            & (fraction < 1.0 - KEY_MARGIN)
+            & (f64::MIN_POSITIVE..=f64::MAX).contains(&x)
+            & (estimate.abs() < 1e9);
+        if sure {
+            (floor + KEY_BITS).to_bits()
+        } else {
+            0
+        }
     }
 
     /// A value whose key is `key` and which is above `floor` (the sketch's zero threshold):
@@ -289,22 +309,27 @@ impl Histogram {
         }
     }
 
-    /// Adds the finite ones of `values`, with `estimates` as scratch: first every value's
-    /// approximate key (a loop the compiler vectorises), then the bins.
-    fn add_all(&mut self, keys: &Keys, zero_below: f64, values: &[f64], estimates: &mut Vec<f64>) {
-        estimates.clear();
-        estimates.extend(values.iter().map(|v| keys.estimate(v.abs())));
-        for (&v, &estimate) in values.iter().zip(estimates.iter()) {
-            if v > zero_below {
-                if v.is_finite() {
-                    self.positive.increment(keys.key_from(v, estimate));
+    /// Adds the finite ones of `values`, with `keys_of` as scratch: first every value's key
+    /// where it is sure ([`Keys::sure_key_bits`], a loop the compiler vectorises), then the
+    /// bins.
+    fn add_all(&mut self, keys: &Keys, zero_below: f64, values: &[f64], keys_of: &mut Vec<u64>) {
+        keys_of.clear();
+        keys_of.resize(values.len(), 0);
+        for (key, v) in keys_of.iter_mut().zip(values) {
+            *key = keys.sure_key_bits(v.abs());
+        }
+        for (&v, &bits) in values.iter().zip(keys_of.iter()) {
+            if bits != 0 {
+                // `v` is finite and not zero.
+                if v > zero_below {
+                    self.positive.increment(key_of_bits(bits));
+                } else if v < -zero_below {
+                    self.negative.increment(key_of_bits(bits));
+                } else {
+                    self.zeros += 1;
                 }
-            } else if v < -zero_below {
-                if v.is_finite() {
-                    self.negative.increment(keys.key_from(-v, estimate));
-                }
-            } else if !v.is_nan() {
-                self.zeros += 1;
+            } else if v.is_finite() {
+                self.add(keys, zero_below, v, 1);
             }
         }
     }
@@ -360,7 +385,7 @@ impl Column {
 
     /// Adds the next paths' values, in path order (`scratch`: room for the bins' work).
     #[cfg(test)]
-    fn add(&mut self, values: &[f64], scratch: &mut Vec<f64>) {
+    fn add(&mut self, values: &[f64], scratch: &mut Vec<u64>) {
         let mut sum = self.sum;
         for v in values {
             sum += v;
@@ -370,7 +395,7 @@ impl Column {
 
     /// [`Column::add`] with the sum already carried on over `values` (from `self.sum`, in path
     /// order: see [`copy_columns`]).
-    fn add_summed(&mut self, values: &[f64], sum: f64, scratch: &mut Vec<f64>) {
+    fn add_summed(&mut self, values: &[f64], sum: f64, scratch: &mut Vec<u64>) {
         let paths = self.paths + values.len() as u64;
         assert!(
             paths <= u64::from(u32::MAX),
@@ -418,7 +443,7 @@ impl Column {
 thread_local! {
     /// Each thread's [`COLUMNS_AT_ONCE`] columns and the bins' scratch for [`add_table`], kept
     /// from one chunk to the next (allocated afresh, their pages were faulted in every time).
-    static SCRATCH: std::cell::RefCell<(Vec<f64>, Vec<f64>)> =
+    static SCRATCH: std::cell::RefCell<(Vec<f64>, Vec<u64>)> =
         const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
 }
 
