@@ -540,10 +540,23 @@ impl Tiles {
         metrics: std::ops::Range<usize>,
         out: &mut [f64],
     ) -> [f64; COLUMNS_AT_ONCE] {
+        let mut sums = [-0.0; COLUMNS_AT_ONCE];
+        self.columns_onto(values, t, metrics, out, &mut sums);
+        sums
+    }
+    /// [`Tiles::columns`], adding each column's values to its `sums[i]` (in path order, after
+    /// whatever it already holds: a column's earlier chunks) instead of starting from -0.0.
+    pub(crate) fn columns_onto(
+        self,
+        values: &[f64],
+        t: usize,
+        metrics: std::ops::Range<usize>,
+        out: &mut [f64],
+        sums: &mut [f64; COLUMNS_AT_ONCE],
+    ) {
         const B: usize = PATHS_PER_BLOCK;
         let count = metrics.len();
         assert!(count <= COLUMNS_AT_ONCE && out.len() >= count * self.paths);
-        let mut sums = [-0.0; COLUMNS_AT_ONCE];
         let part = (t * self.width + metrics.start) * B..(t * self.width + metrics.end) * B;
         for (b, tile) in values.chunks_exact(self.tile_len()).enumerate() {
             let lanes = (self.paths - b * B).min(B);
@@ -557,7 +570,6 @@ impl Tiles {
                 }
             }
         }
-        sums
     }
 }
 

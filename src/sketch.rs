@@ -18,7 +18,7 @@
 //! answer depends only on how many values fell in each of its bins, so sketched results are the
 //! same bits at every thread count.
 
-use crate::engine::{CouncilPaths, EnglandPaths, Tiles, COLUMNS_AT_ONCE, PATHS_PER_BLOCK};
+use crate::engine::{CouncilPaths, EnglandPaths, Tiles, COLUMNS_AT_ONCE};
 use crate::metric::{Metric, NationalMetric};
 use crate::summary::{CouncilSummary, NationalSummary, OverrideEnd, Stats, PERCENTILES};
 use rayon::prelude::*;
@@ -394,7 +394,7 @@ impl Column {
     }
 
     /// [`Column::add`] with the sum already carried on over `values` (from `self.sum`, in path
-    /// order: see [`copy_columns`]).
+    /// order: see [`Tiles::columns_onto`]).
     fn add_summed(&mut self, values: &[f64], sum: f64, scratch: &mut Vec<u64>) {
         let paths = self.paths + values.len() as u64;
         assert!(
@@ -449,7 +449,7 @@ thread_local! {
 
 /// Columns `[t * width + k]` of results laid out in `tiles`, fed one year per task (each column
 /// gets its values in path order, whatever the thread count), [`COLUMNS_AT_ONCE`] metrics at a
-/// time with their sums carried on in one pass ([`copy_columns`]).
+/// time with their sums carried on in one pass ([`Tiles::columns_onto`]).
 fn add_table(columns: &mut [Column], tiles: Tiles, values: &[f64]) {
     let paths = tiles.paths;
     if paths == 0 {
@@ -467,7 +467,7 @@ fn add_table(columns: &mut [Column], tiles: Tiles, values: &[f64]) {
                     for (sum, column) in sums.iter_mut().zip(group.iter()) {
                         *sum = column.sum;
                     }
-                    copy_columns(tiles, values, t, first..first + group.len(), out, &mut sums);
+                    tiles.columns_onto(values, t, first..first + group.len(), out, &mut sums);
                     for ((summary, column), sum) in
                         group.iter_mut().zip(out.chunks_exact(paths)).zip(sums)
                     {
@@ -476,38 +476,6 @@ fn add_table(columns: &mut [Column], tiles: Tiles, values: &[f64]) {
                 }
             })
         });
-}
-
-/// Copies the columns (t, k) of the metrics `metrics` (at most [`COLUMNS_AT_ONCE`]) into `out`
-/// (one after another, `tiles.paths` values each, in path order), and adds each one's values to
-/// its `sums[i]` in path order: the same bits as adding them one by one after the column's
-/// earlier values, but the metrics' additions are independent chains, interleaved so the CPU
-/// overlaps them (as [`Tiles::columns`], which starts every sum from -0.0).
-fn copy_columns(
-    tiles: Tiles,
-    values: &[f64],
-    t: usize,
-    metrics: std::ops::Range<usize>,
-    out: &mut [f64],
-    sums: &mut [f64; COLUMNS_AT_ONCE],
-) {
-    const B: usize = PATHS_PER_BLOCK;
-    let count = metrics.len();
-    assert!(count <= COLUMNS_AT_ONCE && out.len() >= count * tiles.paths);
-    let tile_len = tiles.years * tiles.width * B;
-    let part = (t * tiles.width + metrics.start) * B..(t * tiles.width + metrics.end) * B;
-    for (b, tile) in values.chunks_exact(tile_len).enumerate() {
-        let lanes = (tiles.paths - b * B).min(B);
-        let src = &tile[part.clone()];
-        for (i, column) in out.chunks_exact_mut(tiles.paths).take(count).enumerate() {
-            column[b * B..b * B + lanes].copy_from_slice(&src[i * B..i * B + lanes]);
-        }
-        for lane in 0..lanes {
-            for (i, sum) in sums[..count].iter_mut().enumerate() {
-                *sum += src[i * B + lane];
-            }
-        }
-    }
 }
 
 /// A mean and its Monte Carlo standard error, merged chunk by chunk (Chan et al.'s pairwise
@@ -660,6 +628,7 @@ pub fn count_over_reserves(england: &EnglandPaths, t: usize, counts: &mut [usize
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::PATHS_PER_BLOCK;
 
     #[test]
     fn a_column_stays_exact_while_constant_and_keeps_its_count_when_it_stops_being() {
@@ -726,7 +695,7 @@ mod tests {
                 let earlier: Vec<f64> = metrics.clone().map(|k| k as f64 * 0.1 - 1.7).collect();
                 let mut sums = [0.0; COLUMNS_AT_ONCE];
                 sums[..earlier.len()].copy_from_slice(&earlier);
-                copy_columns(tiles, &values, t, metrics.clone(), &mut out, &mut sums);
+                tiles.columns_onto(&values, t, metrics.clone(), &mut out, &mut sums);
                 for (i, k) in metrics.enumerate() {
                     tiles.column(&values, t, k, &mut want);
                     assert_eq!(&out[i * tiles.paths..(i + 1) * tiles.paths], &want[..]);
