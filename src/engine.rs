@@ -12,7 +12,8 @@ use crate::caseload::{
 };
 use crate::metric::{Metric, NationalMetric};
 use crate::placement::{
-    self, PlacementPath, PlacementSpread, SpreadParts, TrendClock, DECAY_DELAY,
+    self, ClockLanes, PlacementLanes, PlacementPath, PlacementSpread, SpreadParts, TrendClock,
+    DECAY_DELAY,
 };
 use crate::scenario::{Hnsg, NonPlanDriver, Regime, Scenario};
 use rand::{Rng, SeedableRng};
@@ -756,7 +757,7 @@ struct PathDraws<const L: usize> {
     /// agreement signed later than its calibration window (drawn for every council).
     sv_saving: [f64; L],
     /// Placement-share and state special capacity trends (README "Placement uncertainty").
-    placement: [PlacementPath; L],
+    placement: PlacementLanes<L>,
 }
 
 impl<const L: usize> PathDraws<L> {
@@ -801,9 +802,9 @@ impl<const L: usize> PathDraws<L> {
                 let mut r = stream(run.seed, SV_SAVINGS_STREAM, first_path + l, council);
                 sv.savings_mean + sv.savings_sd * normal(&mut r)
             }),
-            placement: std::array::from_fn(|l| {
+            placement: PlacementLanes::new(&std::array::from_fn(|l| {
                 draw_placement(run, council, first_path + l, national[l])
-            }),
+            })),
         };
         for (l, r) in rng.iter_mut().enumerate() {
             draws.demand_level[l] = scenario.demand.council_level_sd * normal(r);
@@ -873,7 +874,7 @@ struct YearFactors<const L: usize> {
     /// The most plans each age band may hold (prevalence ceiling x population).
     cap: [[f64; L]; AGE_BANDS],
     /// How far the placement trends have run: they decay with step 1's growth.
-    placement_clock: [TrendClock; L],
+    placement_clock: ClockLanes<L>,
     /// The share of the year's new plans that the council's own demand draws add (its level
     /// and shocks; `1 - rate without them / rate`), in years after the latest census; 0 when no
     /// placement group follows the plans (`placement.plans_elasticity`).
@@ -994,7 +995,7 @@ impl<const L: usize> YearlyFactors<L> {
             let mut rate = [0.0; L];
             let mut factor = [0.0; L];
             let mut cap = [[0.0; L]; AGE_BANDS];
-            let mut clock = [TrendClock::linear(years_on); L];
+            let mut clock = ClockLanes::splat(TrendClock::linear(years_on));
             let mut own = [0.0; L];
             let mut median_share = [0.0; L];
             let mut own_log = [0.0; L];
@@ -1015,7 +1016,7 @@ impl<const L: usize> YearlyFactors<L> {
                     if years_on <= 0.0 {
                         drawn
                     } else {
-                        clock[l] = long_run[l].clock;
+                        clock.set(l, long_run[l].clock);
                         decayed_by(
                             drawn,
                             council.exit_rate,
@@ -1608,8 +1609,8 @@ struct Placed<const L: usize> {
 #[inline(always)]
 fn placement_step<const L: usize>(
     council: &CouncilModel,
-    paths: &[PlacementPath; L],
-    clock: &[TrendClock; L],
+    paths: &PlacementLanes<L>,
+    clock: &ClockLanes<L>,
     years_on: i32,
     places_added: f64,
     induced_demand: f64,
@@ -1641,32 +1642,31 @@ fn placement_step<const L: usize>(
             }
         }
     }
-    let mut targets = [[0.0; L]; SETTINGS];
+    // The new plans the council's own draws added this year, as a log change of its plans.
     for l in 0..L {
-        // The new plans the council's own draws added this year, as a log change of its plans.
         state.plan_surprise[l] +=
             surprise.new_plans[l] * surprise.own_share[l] / plans[l].max(f64::MIN_POSITIVE);
-        let shift = surprise.elasticity.map(|e| e * state.plan_surprise[l]);
-        let path = &paths[l];
-        state.capacity[l] = council.placement.trend_capacity(
-            path,
-            &clock[l],
-            surprise.capacity_elasticity * state.plan_surprise[l],
-        ) + state.places_to_date;
-        placed.induced[l] = wanted.min(mainstream[l]);
-        let (lane_targets, overflow) = council.placement.targets(
-            path,
-            &clock[l],
-            plans[l],
-            state.capacity[l],
-            state.induced_to_date,
-            shift,
-        );
-        placed.overflow[l] = overflow;
-        for (by_lane, target) in targets.iter_mut().zip(lane_targets) {
-            by_lane[l] = target;
-        }
     }
+    let shift = surprise
+        .elasticity
+        .map(|e| state.plan_surprise.map(|v| e * v));
+    let capacity_shift = state
+        .plan_surprise
+        .map(|v| surprise.capacity_elasticity * v);
+    let trend = council
+        .placement
+        .trend_capacities(paths, clock, &capacity_shift);
+    state.capacity = trend.map(|v| v + state.places_to_date);
+    placed.induced = mainstream.map(|v| wanted.min(v));
+    let (targets, overflow) = council.placement.lane_targets(
+        paths,
+        clock,
+        &plans,
+        &state.capacity,
+        state.induced_to_date,
+        &shift,
+    );
+    placed.overflow = overflow;
     placement::replace(&mut state.cells, &targets);
     placed
 }

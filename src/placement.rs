@@ -308,6 +308,147 @@ impl PlacementTrend {
     }
 }
 
+/// [`TrendClock`]s of `L` lanes side by side (structure of arrays): lane `l` of each field is
+/// lane `l`'s clock's.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ClockLanes<const L: usize> {
+    pub years: [f64; L],
+    pub sloped_years: [f64; L],
+    pub long_run_growth: [f64; L],
+}
+
+impl<const L: usize> ClockLanes<L> {
+    /// Every lane's clock `clock`.
+    pub fn splat(clock: TrendClock) -> Self {
+        ClockLanes {
+            years: [clock.years; L],
+            sloped_years: [clock.sloped_years; L],
+            long_run_growth: [clock.long_run_growth; L],
+        }
+    }
+
+    /// Sets lane `l`'s clock.
+    pub fn set(&mut self, l: usize, clock: TrendClock) {
+        self.years[l] = clock.years;
+        self.sloped_years[l] = clock.sloped_years;
+        self.long_run_growth[l] = clock.long_run_growth;
+    }
+
+    /// [`TrendClock::growth_change`] of each lane.
+    #[inline(always)]
+    fn growth_change(&self, growth: &[f64; L]) -> [f64; L] {
+        std::array::from_fn(|l| {
+            self.long_run_growth[l] * self.years[l]
+                + (growth[l] - self.long_run_growth[l]) * self.sloped_years[l]
+        })
+    }
+
+    /// `half_var x tau^2` of each lane: what a trend drawn with that half variance is lowered by.
+    #[inline(always)]
+    fn spread(&self, half_var: &[f64; L]) -> [f64; L] {
+        std::array::from_fn(|l| half_var[l] * self.sloped_years[l] * self.sloped_years[l])
+    }
+}
+
+/// [`PlacementPath`]s of `L` lanes side by side (structure of arrays): lane `l` of each field is
+/// lane `l`'s path's.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PlacementLanes<const L: usize> {
+    pub log_level: [[f64; L]; GROUPS],
+    pub slope: [[f64; L]; GROUPS],
+    pub slope_half_var: [[f64; L]; GROUPS],
+    pub capacity_level: [f64; L],
+    pub capacity_growth: [f64; L],
+    pub capacity_growth_half_var: [f64; L],
+}
+
+impl<const L: usize> PlacementLanes<L> {
+    pub fn new(paths: &[PlacementPath; L]) -> Self {
+        let by_group = |field: fn(&PlacementPath) -> &[f64; GROUPS]| -> [[f64; L]; GROUPS] {
+            std::array::from_fn(|g| std::array::from_fn(|l| field(&paths[l])[g]))
+        };
+        PlacementLanes {
+            log_level: by_group(|p| &p.log_level),
+            slope: by_group(|p| &p.slope),
+            slope_half_var: by_group(|p| &p.slope_half_var),
+            capacity_level: paths.map(|p| p.capacity_level),
+            capacity_growth: paths.map(|p| p.capacity_growth),
+            capacity_growth_half_var: paths.map(|p| p.capacity_growth_half_var),
+        }
+    }
+}
+
+impl PlacementTrend {
+    /// [`PlacementTrend::trend_capacity`] of every lane (a lone path's operations in the same
+    /// order, tested bit for bit), worked side by side so that the CPU can vectorise them.
+    #[inline(always)]
+    pub fn trend_capacities<const L: usize>(
+        &self,
+        paths: &PlacementLanes<L>,
+        clock: &ClockLanes<L>,
+        shift: &[f64; L],
+    ) -> [f64; L] {
+        let change = clock.growth_change(&paths.capacity_growth);
+        let spread = clock.spread(&paths.capacity_growth_half_var);
+        let log: [f64; L] =
+            std::array::from_fn(|l| change[l] - spread[l] + paths.capacity_level[l] + shift[l]);
+        let grown = log.map(f64::exp);
+        grown.map(|v| self.capacity0 * v)
+    }
+
+    /// [`PlacementTrend::targets`] of every lane (a lone path's operations in the same order,
+    /// tested bit for bit), worked side by side so that the CPU can vectorise them: the setting
+    /// totals `[setting][lane]` and each lane's overflow.
+    #[inline(always)]
+    pub fn lane_targets<const L: usize>(
+        &self,
+        paths: &PlacementLanes<L>,
+        clock: &ClockLanes<L>,
+        stock: &[f64; L],
+        capacity: &[f64; L],
+        induced: f64,
+        shift: &[[f64; L]; GROUPS],
+    ) -> ([[f64; L]; SETTINGS], [f64; L]) {
+        // Specialist placements: an absolute growth; post-16 and AP/other: share slopes.
+        let growth = clock.growth_change(&paths.slope[0]);
+        let log: [[f64; L]; GROUPS] = std::array::from_fn(|g| {
+            let spread = clock.spread(&paths.slope_half_var[g]);
+            std::array::from_fn(|l| {
+                let change = if g == 0 {
+                    growth[l]
+                } else {
+                    paths.slope[g][l] * clock.sloped_years[l]
+                };
+                paths.log_level[g][l] + change - spread[l] + shift[g][l]
+            })
+        });
+        let [specialist_level, post16_level, ap_level] = log.map(|by_lane| by_lane.map(f64::exp));
+        let mut out = [[0.0; L]; SETTINGS];
+        let mut overflow = [0.0; L];
+        for l in 0..L {
+            let trend_specialist = specialist_level[l].min(MAX_GROUP_SHARE * stock[l]);
+            let room = MAX_GROUP_SHARE - trend_specialist / stock[l].max(1e-9);
+            let sum = post16_level[l] + ap_level[l];
+            let (post16, ap) = if sum > room {
+                (post16_level[l] * room / sum, ap_level[l] * room / sum)
+            } else {
+                (post16_level[l], ap_level[l])
+            };
+            let mainstream = stock[l] * (1.0 - post16 - ap) - trend_specialist;
+            let moved = induced.min(mainstream);
+            let specialist = trend_specialist + moved;
+            let state = specialist.min(capacity[l].max(0.0));
+            out[MAINSTREAM][l] = mainstream - moved;
+            out[SPECIAL_STATE][l] = state;
+            out[SPECIAL_INDEPENDENT][l] = specialist - state;
+            out[POST16][l] = stock[l] * post16;
+            out[AP_OTHER][l] = stock[l] * ap;
+            overflow[l] = specialist - state;
+        }
+        (out, overflow)
+    }
+}
+
 /// Re-places every lane's plans (`cells[band][setting][lane]`) so that the setting totals equal
 /// the lane's `targets[setting][lane]` (which add up to its plans), by a minimal move like the
 /// phase transfer's: a setting above its target releases its surplus from every age band in
@@ -349,20 +490,33 @@ pub fn replace<const L: usize>(
     if !moves.contains(&true) {
         return;
     }
-    // Each setting's share of the released plans, worked out once rather than per band.
+    // Each setting's share of the released plans, and the share of its plans that it releases,
+    // worked out once rather than per band.
     let gets: [[f64; L]; SETTINGS] =
         std::array::from_fn(|s| std::array::from_fn(|l| shortfall[s][l] / total_shortfall[l]));
+    let releases: [[f64; L]; SETTINGS] = keep.map(|by_lane| by_lane.map(|k| 1.0 - k));
+    // Every lane is moved; a lane that keeps its plans (rare) gets them back afterwards.
+    let kept = moves.contains(&false).then_some(*cells);
     for band in cells.iter_mut() {
         let mut released = [0.0; L];
         for s in 0..SETTINGS {
             for l in 0..L {
-                released[l] += band[s][l] * (1.0 - keep[s][l]);
+                released[l] += band[s][l] * releases[s][l];
             }
         }
         for (s, cell) in band.iter_mut().enumerate() {
-            let placed: [f64; L] =
-                std::array::from_fn(|l| cell[l] * keep[s][l] + released[l] * gets[s][l]);
-            *cell = std::array::from_fn(|l| if moves[l] { placed[l] } else { cell[l] });
+            *cell = std::array::from_fn(|l| cell[l] * keep[s][l] + released[l] * gets[s][l]);
+        }
+    }
+    if let Some(kept) = kept {
+        for (band, kept_band) in cells.iter_mut().zip(&kept) {
+            for (cell, kept_cell) in band.iter_mut().zip(kept_band) {
+                for l in 0..L {
+                    if !moves[l] {
+                        cell[l] = kept_cell[l];
+                    }
+                }
+            }
         }
     }
 }
@@ -832,6 +986,104 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn lanes_get_their_targets_and_places_as_lone_paths_bit_for_bit() {
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let t = trend();
+        // How often each branch was taken: an overflow, mainstream emptied by the induced
+        // placements, the places below zero.
+        let (mut overflows, mut emptied, mut negative) = (0, 0, 0);
+        for round in 0..2000 {
+            // Wide spreads and long horizons, so that the groups' shares are sometimes scaled to
+            // their room, the induced placements sometimes exceed mainstream, the specialist
+            // trend sometimes meets its cap, and the places are sometimes negative.
+            let spread = PlacementSpread {
+                level_sd: [0.3 + next(), 0.5 + 2.0 * next(), 0.5 + 2.0 * next()],
+                slope_sd: [0.1 * next(), 0.2 * next(), 0.2 * next()],
+                capacity_level_sd: next(),
+                capacity_growth_sd: 0.1 * next(),
+            };
+            let mut paths = [t.draw(&spread, &[0.0; NORMALS]); 4];
+            let mut clocks = [TrendClock::linear(0.0); 4];
+            let mut stock = [0.0; 4];
+            let mut capacity = [0.0; 4];
+            let mut shift = [[0.0; 4]; GROUPS];
+            let mut capacity_shift = [0.0; 4];
+            for l in 0..4 {
+                let z: [f64; NORMALS] = std::array::from_fn(|_| 6.0 * next() - 3.0);
+                paths[l] = t.draw(&spread, &z);
+                let years = (30.0 * next()).floor() - 4.0;
+                clocks[l] = if round % 3 == 0 {
+                    TrendClock::linear(years)
+                } else {
+                    TrendClock::decayed(years, 5.0 + 20.0 * next(), 0.03 * next() - 0.01)
+                };
+                stock[l] = match (round + l) % 13 {
+                    0 => 0.0,
+                    1 => 0.5 * next(),
+                    _ => 2000.0 * next(),
+                };
+                capacity[l] = 600.0 * next() - 100.0;
+                for by_lane in shift.iter_mut() {
+                    by_lane[l] = next() - 0.5;
+                }
+                capacity_shift[l] = next() - 0.5;
+            }
+            let induced = 300.0 * next();
+            let lanes = PlacementLanes::new(&paths);
+            let mut clock = ClockLanes::splat(clocks[0]);
+            for (l, c) in clocks.iter().enumerate() {
+                clock.set(l, *c);
+            }
+            let places = t.trend_capacities(&lanes, &clock, &capacity_shift);
+            let (targets, overflow) =
+                t.lane_targets(&lanes, &clock, &stock, &capacity, induced, &shift);
+            for l in 0..4 {
+                let one = t.trend_capacity(&paths[l], &clocks[l], capacity_shift[l]);
+                assert_eq!(
+                    places[l].to_bits(),
+                    one.to_bits(),
+                    "round {round}, lane {l}"
+                );
+                let (out, over) = t.targets(
+                    &paths[l],
+                    &clocks[l],
+                    stock[l],
+                    capacity[l],
+                    induced,
+                    shift.map(|by_lane| by_lane[l]),
+                );
+                assert_eq!(
+                    overflow[l].to_bits(),
+                    over.to_bits(),
+                    "round {round}, lane {l}"
+                );
+                overflows += usize::from(over > 0.0);
+                emptied += usize::from(out[MAINSTREAM] == 0.0 && induced > 0.0);
+                negative += usize::from(capacity[l] < 0.0);
+                for s in 0..SETTINGS {
+                    assert_eq!(
+                        targets[s][l].to_bits(),
+                        out[s].to_bits(),
+                        "round {round}, lane {l}, setting {s}"
+                    );
+                }
+            }
+        }
+        for count in [overflows, emptied, negative] {
+            assert!(
+                count > 100 && count < 7900,
+                "{overflows} {emptied} {negative}"
+            );
         }
     }
 
