@@ -56,6 +56,15 @@ macro_rules! file_table {
                 })*
                 $($(self.$table.overlay(child.$table, &key_path(table, stringify!($table)), file, set_by);)*)?
             }
+
+            /// Pushes onto `unset` the dotted path of every key no file set, in the order the
+            /// keys are declared (the order `highneeds check` prints them).
+            fn unset_keys(&self, table: &str, unset: &mut Vec<String>) {
+                $(if self.$key.is_none() {
+                    unset.push(key_path(table, stringify!($key)));
+                })*
+                $($(self.$table.unset_keys(&key_path(table, stringify!($table)), unset);)*)?
+            }
         }
     };
 }
@@ -79,6 +88,21 @@ file_table! {
         after_override: AfterOverrideFile, safety_valve: SafetyValveFile, reform: ReformFile,
         // The long run: growth that slows, the prevalence ceiling, population.
         decay: DecayFile, ceiling: CeilingFile, population: PopulationFile,
+    }
+}
+
+/// The keys a scenario may leave out; every other key must be set, in the file or a file it
+/// extends.
+const OPTIONAL_KEYS: [&str; 2] = ["extends", "sensitivity"];
+
+impl ScenarioFile {
+    /// The keys that every scenario must set and that no file of the chain set, in the order
+    /// `highneeds check` prints keys.
+    pub(super) fn missing_keys(&self) -> Vec<String> {
+        let mut unset = Vec::new();
+        self.unset_keys("", &mut unset);
+        unset.retain(|key| !OPTIONAL_KEYS.contains(&key.as_str()));
+        unset
     }
 }
 

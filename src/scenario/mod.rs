@@ -661,14 +661,17 @@ pub fn load_with(path: &Path, settings: &[Setting]) -> Result<LoadedScenario, In
         .map(|&(_, index)| &chain[index]);
     let sensitivity_entries = merged.sensitivity.clone().unwrap_or_default();
     let keys = resolve_keys(path, &chain, &merged, set_by)?;
-    let scenario = validate::validate(&validate::ScenarioKeys::new(path, &keys), merged.clone())?;
+    let files: Vec<PathBuf> = chain
+        .iter()
+        .filter(|file| !file.on_command_line)
+        .map(|file| file.path.clone())
+        .collect();
+    let missing = validate::MissingKeys::new(merged.missing_keys(), files.clone());
+    let checked = validate::ScenarioKeys::new(path, &keys).with_missing(&missing);
+    let scenario = validate::validate(&checked, merged.clone())?;
     let mut loaded = LoadedScenario {
         scenario,
-        files: chain
-            .iter()
-            .filter(|file| !file.on_command_line)
-            .map(|file| file.path.clone())
-            .collect(),
+        files,
         keys,
         sensitivity: Vec::new(),
         merged,
@@ -888,6 +891,21 @@ fn resolve_keys(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The keys reported missing together are exactly those validation requires: the keys the
+    /// baseline sets, less the optional `sensitivity`.
+    #[test]
+    fn the_missing_keys_of_an_empty_file_are_the_keys_the_baseline_sets() {
+        let baseline = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/baseline.toml");
+        let set: Vec<String> = load(&baseline)
+            .expect("the baseline loads")
+            .keys
+            .into_iter()
+            .map(|k| k.key)
+            .filter(|k| k != "sensitivity")
+            .collect();
+        assert_eq!(ScenarioFile::default().missing_keys(), set);
+    }
 
     #[test]
     fn long_quoted_values_are_cut() {

@@ -21,37 +21,186 @@ use crate::error::InputError;
 use crate::FinancialYear;
 use std::collections::BTreeMap;
 use std::fmt::Display;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The largest schools block transfer allowed without the Secretary of State's approval.
 const TRANSFER_CAP_WITHOUT_APPROVAL: f64 = 0.005;
 /// Tolerance for the unit diagonal and symmetry of a correlation matrix.
 const CORRELATION_TOLERANCE: f64 = 1e-9;
 
+/// The bundled `scenarios/baseline.toml` of this release, built into the program: a scenario
+/// that leaves keys out is told the values this release's baseline gives them, wherever the
+/// program is run from and whichever files sit beside the scenario.
+const RELEASE_BASELINE: &str = include_str!("../../scenarios/baseline.toml");
+
+/// The keys that no file of a scenario's chain sets, reported all at once with the files read
+/// and the values the release's baseline gives them (so a file written for an earlier release
+/// is mended in one go, not one key per attempt).
+#[derive(Debug)]
+pub(super) struct MissingKeys {
+    /// Dotted keys, in the order `highneeds check` prints keys.
+    keys: Vec<String>,
+    /// The files read, child first.
+    files: Vec<PathBuf>,
+}
+
+impl MissingKeys {
+    pub(super) fn new(keys: Vec<String>, files: Vec<PathBuf>) -> Self {
+        MissingKeys { keys, files }
+    }
+
+    /// One error at `top` (the file the user named) naming every missing key.
+    fn error(&self, top: &Path) -> InputError {
+        InputError::invalid(top, self.message())
+    }
+
+    /// `error` (found before the first missing key) followed by the missing keys.
+    fn after(&self, error: InputError, top: &Path) -> InputError {
+        let also = format!("{}: {}", top.display(), self.message());
+        match error {
+            InputError::Invalid { path, message } => InputError::Invalid {
+                path,
+                message: format!("{message}\n{also}"),
+            },
+            InputError::AtLine {
+                path,
+                line,
+                message,
+            } => InputError::AtLine {
+                path,
+                line,
+                message: format!("{message}\n{also}"),
+            },
+            unreadable @ InputError::Unreadable { .. } => unreadable,
+        }
+    }
+
+    /// What is missing, the files read, each key with the baseline's value (as `highneeds check`
+    /// prints keys), and how to mend the file.
+    fn message(&self) -> String {
+        let head = match self.keys.as_slice() {
+            [key] => format!("key `{key}` is missing: set it in this file or in a file it extends"),
+            keys => format!(
+                "{} keys are missing: set them in this file or in a file it extends",
+                keys.len()
+            ),
+        };
+        let read: Vec<String> = self.files.iter().map(|f| f.display().to_string()).collect();
+        // Read as a scenario file (numbers as their keys' types), so each value is shown as
+        // `highneeds check` shows it.
+        let baseline = toml::from_str::<ScenarioFile>(RELEASE_BASELINE)
+            .ok()
+            .and_then(|file| toml::Table::try_from(file).ok());
+        let lines: Vec<String> = self
+            .keys
+            .iter()
+            .map(|key| match baseline.as_ref().and_then(|b| dotted(b, key)) {
+                Some(value) => format!("  {key} = {value}"),
+                None => format!("  {key}"),
+            })
+            .collect();
+        let read = if read.is_empty() {
+            String::new()
+        } else {
+            format!(" (files read: {})", read.join(", which extends "))
+        };
+        format!(
+            "{head}{read}; this release's scenarios/baseline.toml sets:\n{}\n{}",
+            lines.join("\n"),
+            self.mend()
+        )
+    }
+
+    /// How to mend the chain: copy the values, or make its last file extend a baseline.
+    fn mend(&self) -> String {
+        let example = self
+            .keys
+            .iter()
+            .find_map(|key| key.rsplit_once('.'))
+            .map(|(table, name)| {
+                format!(" (`{table}.{name} = ...` is `{name} = ...` under `[{table}]`)")
+            })
+            .unwrap_or_default();
+        let copy = format!("Copy these values{example}");
+        let Some(root) = self.files.last() else {
+            return format!("{copy}.");
+        };
+        if root.file_name() == Some("baseline.toml".as_ref()) {
+            return format!("{copy}.");
+        }
+        // A baseline.toml beside it, unless it is in the chain already (extending it would loop).
+        let beside = root.with_file_name("baseline.toml");
+        let canonical = |path: &Path| std::fs::canonicalize(path).ok();
+        let in_chain = self
+            .files
+            .iter()
+            .any(|file| canonical(file).is_some_and(|f| Some(f) == canonical(&beside)));
+        let extends = if beside.is_file() && !in_chain {
+            "\"baseline.toml\"".to_string()
+        } else {
+            format!(
+                "\"<path to scenarios/baseline.toml, relative to {}>\"",
+                root.display()
+            )
+        };
+        format!(
+            "{copy}, or add `extends = {extends}` to {} to take every key it leaves out from the baseline.",
+            root.display()
+        )
+    }
+}
+
+/// The value at dotted `key` in a parsed file.
+fn dotted<'a>(table: &'a toml::Table, key: &str) -> Option<&'a toml::Value> {
+    let mut segments = key.split('.');
+    let mut value = table.get(segments.next()?)?;
+    for segment in segments {
+        value = value.get(segment)?;
+    }
+    Some(value)
+}
+
 /// Reads keys of the merged file, checking presence and ranges, and reports errors at the
 /// file and line that set each key.
 pub(super) struct ScenarioKeys<'a> {
     top: &'a Path,
     resolved: &'a [ResolvedKey],
+    /// The keys no file sets: reported together by the first of them that validation reads, and
+    /// after any other error found before it.
+    missing: Option<&'a MissingKeys>,
 }
 
 impl<'a> ScenarioKeys<'a> {
     pub(super) fn new(top: &'a Path, resolved: &'a [ResolvedKey]) -> Self {
-        ScenarioKeys { top, resolved }
+        ScenarioKeys {
+            top,
+            resolved,
+            missing: None,
+        }
     }
 
-    /// An error about `key`, at the file and line that set it.
+    /// The same, reporting `missing` together.
+    pub(super) fn with_missing(self, missing: &'a MissingKeys) -> Self {
+        ScenarioKeys {
+            missing: (!missing.keys.is_empty()).then_some(missing),
+            ..self
+        }
+    }
+
+    /// An error about `key`, at the file and line that set it (followed by the missing keys).
     fn fail(&self, key: &str, message: impl Display) -> InputError {
-        key_error(self.top, self.resolved, key, &message.to_string())
+        let error = key_error(self.top, self.resolved, key, &message.to_string());
+        match self.missing {
+            Some(missing) => missing.after(error, self.top),
+            None => error,
+        }
     }
 
     /// The value of a key that every scenario must set (in its file or a file it extends).
     fn get<T>(&self, key: &str, value: Option<T>) -> Result<T, InputError> {
-        value.ok_or_else(|| {
-            InputError::invalid(
-                self.top,
-                format!("key `{key}` is missing: set it in this file or in a file it extends"),
-            )
+        value.ok_or_else(|| match self.missing {
+            Some(missing) if missing.keys.iter().any(|k| k == key) => missing.error(self.top),
+            _ => MissingKeys::new(vec![key.to_string()], Vec::new()).error(self.top),
         })
     }
 
