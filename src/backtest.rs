@@ -139,6 +139,9 @@ pub struct Scored {
     pub forecast: Stats,
     /// Probability integral transform: share of paths below the actual (ties count half).
     pub pit: f64,
+    /// The first `MODEL_TRUTHS` paths' values (councils only): each path in turn taken as what
+    /// happened, for the ranges `Score` expects of its own statistics if the model is right.
+    pub truths: Vec<f64>,
 }
 
 impl Scored {
@@ -162,6 +165,7 @@ impl Scored {
             actual,
             forecast: stats(&mut values.to_vec()),
             pit: pit(values, actual),
+            truths: Vec::new(),
         }
     }
     pub fn in_band(&self, band: Band) -> bool {
@@ -606,6 +610,7 @@ impl Scoring<'_> {
                         la_name: seed.la_name.clone(),
                         hnb: hnb_over(seed, fy, w.span),
                         safety_valve: seed.safety_valve.is_some(),
+                        truths: values[..values.len().min(MODEL_TRUTHS)].to_vec(),
                         ..Scored::new((w.target, fy, w.span), self.origin, actual, values)
                     });
                 }
@@ -766,9 +771,20 @@ pub struct Score {
     /// Median over councils of the median's error in % of the council's HNB (money targets;
     /// NaN otherwise).
     pub bias_hnb_pct: f64,
+    /// A 90% confidence interval for `bias_hnb_pct` over which councils the group holds
+    /// (`median_interval`; NaN where the group is too small or the target is not money).
+    pub bias_hnb_pct_ci90: (f64, f64),
     pub mdape: f64,
     pub coverage_50: f64,
     pub coverage_90: f64,
+    /// What the model expects of `coverage_50`, `coverage_90` and `bias_hnb_pct` if it is
+    /// right: the 5th and 95th percentiles of each over the paths taken in turn as what
+    /// happened (`Scored::truths`), so with the model's own national draws shared by the
+    /// councils, not as if councils were independent.
+    pub coverage_50_model: (f64, f64),
+    pub coverage_90_model: (f64, f64),
+    pub bias_pct_model: (f64, f64),
+    pub bias_hnb_pct_model: (f64, f64),
     /// Share of PIT values in each fifth (0-0.2, ..., 0.8-1): flat means calibrated.
     pub pit_fifths: [f64; 5],
     pub england: Option<EnglandScore>,
@@ -789,6 +805,50 @@ fn median(mut v: Vec<f64>) -> f64 {
     stats(&mut v).p50
 }
 
+/// Paths taken in turn as what happened for a score's model ranges (the first ones; paths are
+/// independent draws, so any of them would do).
+pub const MODEL_TRUTHS: usize = 1000;
+
+/// The 5th and 95th percentiles of `values` (NaN where there are none).
+fn range_90(mut values: Vec<f64>) -> (f64, f64) {
+    if values.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    let s = stats(&mut values);
+    (s.p05, s.p95)
+}
+
+/// A distribution-free confidence interval for the median of the population `values` are an
+/// independent sample of: the order statistics `x(k)` and `x(n + 1 - k)` (1-based), with `k`
+/// the largest for which `P(Binomial(n, 1/2) < k) <= (1 - level) / 2`, so the interval holds
+/// the median with probability at least `level` whatever the distribution (Hollander, Wolfe
+/// and Chicken, *Nonparametric statistical methods*, section 3.6). NaN where `n` is too small
+/// for the level (fewer than 5 values at 90%) or a value is not finite.
+pub fn median_interval(values: &[f64], level: f64) -> (f64, f64) {
+    let n = values.len();
+    if n == 0 || values.iter().any(|v| !v.is_finite()) {
+        return (f64::NAN, f64::NAN);
+    }
+    let tail = (1.0 - level) / 2.0;
+    // P(B = i) for B ~ Binomial(n, 1/2), from P(B = 0) = 2^-n (no underflow below n = 1,000).
+    let mut p = 0.5f64.powi(n as i32);
+    let (mut below, mut k) = (0.0, 0);
+    for i in 0..n {
+        if below + p > tail {
+            break;
+        }
+        below += p;
+        k = i + 1;
+        p *= (n - i) as f64 / (i + 1) as f64;
+    }
+    if k == 0 {
+        return (f64::NAN, f64::NAN);
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    (sorted[k - 1], sorted[n - k])
+}
+
 impl Score {
     /// Scores the council rows of one target and year, and England's row if there is one.
     fn of(
@@ -799,10 +859,54 @@ impl Score {
     ) -> Score {
         let n = councils.len().max(1) as f64;
         let share_in = |band| councils.iter().filter(|r| r.in_band(band)).count() as f64 / n;
+        // Each path taken as what happened: the coverages and the median's error it gives.
+        let truths = councils.iter().map(|r| r.truths.len()).min().unwrap_or(0);
+        let model_coverage = |band| {
+            range_90(
+                (0..truths)
+                    .map(|j| {
+                        let held = councils
+                            .iter()
+                            .filter(|r| r.forecast.in_band(band, r.truths[j]));
+                        held.count() as f64 / n
+                    })
+                    .collect(),
+            )
+        };
+        let floor = target.pct_error_floor();
+        let model_pct_error = range_90(
+            (0..truths)
+                .filter(|_| !councils.is_empty())
+                .map(|j| {
+                    let errors = councils.iter().map(|r| r.truths[j]).zip(councils.iter());
+                    let errors = errors
+                        .filter(|(v, _)| v.abs() >= floor)
+                        .map(|(v, r)| 100.0 * (r.forecast.p50 - v) / v.abs());
+                    median(errors.collect())
+                })
+                .filter(|m| !m.is_nan())
+                .collect(),
+        );
+        let with_hnb: Vec<&&Scored> = councils
+            .iter()
+            .filter(|r| r.hnb_error().is_some())
+            .collect();
+        let model_hnb_error = range_90(
+            (0..truths)
+                .filter(|_| !with_hnb.is_empty())
+                .map(|j| {
+                    let errors = with_hnb
+                        .iter()
+                        .map(|r| 100.0 * (r.forecast.p50 - r.truths[j]) / r.hnb);
+                    median(errors.collect())
+                })
+                .collect(),
+        );
         let mut fifths = [0.0; 5];
         for r in councils {
             fifths[((r.pit * 5.0) as usize).min(4)] += 1.0 / n;
         }
+        let hnb_errors: Vec<f64> = councils.iter().filter_map(|r| r.hnb_error()).collect();
         Score {
             target,
             fy,
@@ -812,7 +916,8 @@ impl Score {
             councils: councils.len(),
             bias: median(councils.iter().map(|r| r.error()).collect()),
             bias_pct: median(councils.iter().filter_map(|r| r.pct_error()).collect()),
-            bias_hnb_pct: median(councils.iter().filter_map(|r| r.hnb_error()).collect()),
+            bias_hnb_pct_ci90: median_interval(&hnb_errors, 0.9),
+            bias_hnb_pct: median(hnb_errors),
             mdape: median(
                 councils
                     .iter()
@@ -821,6 +926,10 @@ impl Score {
             ),
             coverage_50: share_in(Band::Central50),
             coverage_90: share_in(Band::Central90),
+            coverage_50_model: model_coverage(Band::Central50),
+            coverage_90_model: model_coverage(Band::Central90),
+            bias_pct_model: model_pct_error,
+            bias_hnb_pct_model: model_hnb_error,
             pit_fifths: fifths,
             england: england.map(|e| EnglandScore {
                 actual: e.actual,
@@ -879,7 +988,7 @@ pub fn scores(bt: &Backtest) -> Vec<Score> {
 /// A short plain-text table for the terminal and the README.
 pub fn table(bt: &Backtest) -> String {
     let mut s = format!(
-        "back-test from the end of {} (policy {}; {} scored forecasts)\n{:<19} {:<21} {:>2} {:<6} {:>4} {:>12} {:>7} {:>6} {:>7} {:>6} {:>6}\n",
+        "back-test from the end of {} (policy {}; {} scored forecasts)\n{:<19} {:<21} {:>2} {:<6} {:>4} {:>12} {:>7} {:>6} {:>13} {:>7} {:>6} {:>6}\n",
         bt.origin,
         bt.policy.name(),
         bt.rows.len(),
@@ -891,6 +1000,7 @@ pub fn table(bt: &Backtest) -> String {
         "bias(p50)",
         "bias%",
         "%HNB",
+        "%HNB 90% CI",
         "MdAPE%",
         "cov50",
         "cov90"
@@ -907,13 +1017,19 @@ pub fn table(bt: &Backtest) -> String {
         } else {
             String::new()
         };
+        let (lo, hi) = sc.bias_hnb_pct_ci90;
+        let hnb_ci = if sc.target.is_money() && lo.is_finite() && hi.is_finite() {
+            format!("{lo:.1} to {hi:.1}")
+        } else {
+            String::new()
+        };
         let group = match sc.group {
             Group::All => "all",
             Group::SafetyValve => "SV",
             Group::Other => "others",
         };
         s.push_str(&format!(
-            "{:<19} {:<21} {:>2} {:<6} {:>4} {:>12} {:>7.1} {:>6} {:>7.1} {:>5.0}% {:>5.0}%\n",
+            "{:<19} {:<21} {:>2} {:<6} {:>4} {:>12} {:>7.1} {:>6} {:>13} {:>7.1} {:>5.0}% {:>5.0}%\n",
             sc.target.name(),
             sc.target.period(sc.fy, sc.span),
             sc.horizon,
@@ -922,6 +1038,7 @@ pub fn table(bt: &Backtest) -> String {
             bias,
             sc.bias_pct,
             hnb,
+            hnb_ci,
             sc.mdape,
             100.0 * sc.coverage_50,
             100.0 * sc.coverage_90
@@ -969,4 +1086,106 @@ fn notes_under(bt: &Backtest, sc: &Score, off_track: &[OffTrackScore]) -> String
         }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+    use rand_pcg::Pcg64Mcg;
+
+    /// 100 councils' forecasts of a deficit over 1,000 paths, each path's values from `draw`
+    /// (path, council), the actual at each council's own 85th percentile.
+    fn scored_councils(draw: impl Fn(usize, usize) -> f64) -> Vec<Scored> {
+        let fy = FinancialYear(2023);
+        (0..100)
+            .map(|c| {
+                let values: Vec<f64> = (0..1000).map(|p| draw(p, c)).collect();
+                let mut sorted = values.clone();
+                sorted.sort_by(f64::total_cmp);
+                let target = (Target::Deficit, fy, 1);
+                Scored {
+                    la_code: Some(c as u16),
+                    hnb: 1.0,
+                    truths: values[..MODEL_TRUTHS].to_vec(),
+                    ..Scored::new(target, FinancialYear(2021), sorted[850], &values)
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn model_ranges_widen_with_what_councils_share() {
+        let key = (Target::Deficit, FinancialYear(2023), Group::All);
+        let score = |rows: &[Scored]| {
+            let refs: Vec<&Scored> = rows.iter().collect();
+            Score::of(key, FinancialYear(2021), &refs, None)
+        };
+        // Independent councils: about 90 of 100 inside their 90% bands whatever path happens.
+        let mut rng = Pcg64Mcg::seed_from_u64(3);
+        let table: Vec<Vec<f64>> = (0..1000)
+            .map(|_| (0..100).map(|_| rng.gen::<f64>()).collect())
+            .collect();
+        let independent = score(&scored_councils(|p, c| table[p][c]));
+        let (lo, hi) = independent.coverage_90_model;
+        assert!(
+            (0.82..0.9).contains(&lo) && (0.9..=0.97).contains(&hi) && hi > 0.9,
+            "{lo} {hi}"
+        );
+        // Every council the same path (a national draw and nothing else): all in or all out.
+        let shared = score(&scored_councils(|p, _| table[p][0]));
+        assert_eq!(shared.coverage_90_model, (0.0, 1.0));
+        assert_eq!(shared.coverage_50_model, (0.0, 1.0));
+        // The median council's error: narrow when councils are independent, as wide as one
+        // council's band when they share everything (deficits uniform on 0-1, HNB 1: the
+        // median's error in % of HNB is (p50 - truth), -45 to +45 at the band's ends).
+        let (lo, hi) = independent.bias_hnb_pct_model;
+        assert!(
+            (-12.0..0.0).contains(&lo) && hi > 0.0 && hi < 12.0,
+            "{lo} {hi}"
+        );
+        let (lo, hi) = shared.bias_hnb_pct_model;
+        assert!(lo < -40.0 && hi > 40.0, "{lo} {hi}");
+        // The actual at each council's 85th percentile: all in the 90% bands, none in the 50%.
+        assert_eq!(
+            (independent.coverage_90, independent.coverage_50),
+            (1.0, 0.0)
+        );
+    }
+
+    #[test]
+    fn median_interval_is_the_order_statistics_the_binomial_gives() {
+        // P(Binomial(35, 1/2) <= 11) = 0.0448 <= 0.05 < P(<= 12) = 0.0877: x(13) to x(23).
+        let v: Vec<f64> = (1..=35).rev().map(f64::from).collect();
+        assert_eq!(median_interval(&v, 0.9), (13.0, 23.0));
+        // Five values: P(B = 0) = 1/32 <= 0.05, so the whole range (93.75%).
+        assert_eq!(median_interval(&[3.0, 1.0, 2.0, 5.0, 4.0], 0.9), (1.0, 5.0));
+        // Four values cannot give 90% (the widest interval holds the median 87.5% of the time).
+        assert!(median_interval(&[1.0, 2.0, 3.0, 4.0], 0.9).0.is_nan());
+        assert!(median_interval(&[], 0.9).0.is_nan());
+        assert!(median_interval(&[1.0, f64::NAN, 2.0, 3.0, 4.0, 5.0], 0.9)
+            .1
+            .is_nan());
+        // A higher level never gives a narrower interval.
+        let (lo90, hi90) = median_interval(&v, 0.9);
+        let (lo99, hi99) = median_interval(&v, 0.99);
+        assert!(lo99 <= lo90 && hi90 <= hi99 && (lo99, hi99) != (lo90, hi90));
+    }
+
+    #[test]
+    fn median_interval_holds_the_median_at_its_level() {
+        // Samples of 35 from an exponential distribution (median ln 2): the 90% interval holds
+        // the median in 91.05% of samples in theory; 4,000 samples put it within 1.5 points.
+        let mut rng = Pcg64Mcg::seed_from_u64(7);
+        let trials = 4000;
+        let held = (0..trials)
+            .filter(|_| {
+                let v: Vec<f64> = (0..35).map(|_| -(1.0 - rng.gen::<f64>()).ln()).collect();
+                let (lo, hi) = median_interval(&v, 0.9);
+                lo <= std::f64::consts::LN_2 && std::f64::consts::LN_2 <= hi
+            })
+            .count();
+        let share = held as f64 / trials as f64;
+        assert!((0.895..=0.925).contains(&share), "{share}");
+    }
 }

@@ -249,14 +249,74 @@ fn backtest_cli_writes_its_tables() {
     assert!(rows
         .iter()
         .any(|r| r[col(&h, "period")] == "census Jan 2025"));
+    let (hc, councils) = (h, rows);
     let (h, rows) = read_csv(&out.join("backtest_summary.csv"));
     assert!(!rows.is_empty());
+    let mut intervals = 0;
     for r in &rows {
         for c in ["coverage_50", "coverage_90"] {
             let v: f64 = r[col(&h, c)].parse().unwrap();
             assert!((0.0..=1.0).contains(&v), "{c} = {v}");
         }
+        // What the model expects of each coverage if it is right: a range of shares.
+        for c in ["coverage_50", "coverage_90"] {
+            let lo: f64 = r[col(&h, &format!("{c}_model_p05"))].parse().unwrap();
+            let hi: f64 = r[col(&h, &format!("{c}_model_p95"))].parse().unwrap();
+            assert!(
+                (0.0..=1.0).contains(&lo) && lo <= hi && hi <= 1.0,
+                "{c} {r:?}"
+            );
+        }
+        // The median's 90% interval: two of the group's councils' own errors (the order
+        // statistics a binomial(n, 1/2) gives), around the median; none for EHCPs.
+        let (lo, hi) = (
+            &r[col(&h, "bias_p50_pct_hnb_ci90_low")],
+            &r[col(&h, "bias_p50_pct_hnb_ci90_high")],
+        );
+        if r[col(&h, "target")].starts_with("ehcps") {
+            assert!(lo.is_empty() && hi.is_empty());
+            assert!(r[col(&h, "bias_p50_pct_hnb_model_p05")].is_empty());
+            continue;
+        }
+        let group = &r[col(&h, "group")];
+        let mut errors: Vec<f64> = councils
+            .iter()
+            .filter(|c| {
+                c[col(&hc, "target")] == r[col(&h, "target")]
+                    && c[col(&hc, "period")] == r[col(&h, "period")]
+                    && !c[col(&hc, "pct_hnb_error_p50")].is_empty()
+                    && match group.as_str() {
+                        "safety_valve" => c[col(&hc, "safety_valve")] == "1",
+                        "other" => c[col(&hc, "safety_valve")] == "0",
+                        _ => true,
+                    }
+            })
+            .map(|c| c[col(&hc, "pct_hnb_error_p50")].parse().unwrap())
+            .collect();
+        errors.sort_by(f64::total_cmp);
+        let n = errors.len();
+        // k: the most order statistics left out at each end with P(Binomial(n, 1/2) < k) <= 5%.
+        let pmf = |i: usize| {
+            (0..i).fold(0.5f64.powi(n as i32), |p, j| {
+                p * (n - j) as f64 / (j + 1) as f64
+            })
+        };
+        let mut k = 0;
+        while (0..=k).map(pmf).sum::<f64>() <= 0.05 {
+            k += 1;
+        }
+        assert!(k >= 1 && n > 2 * k, "{group}: n = {n}, k = {k}");
+        let (lo, hi): (f64, f64) = (lo.parse().unwrap(), hi.parse().unwrap());
+        assert_eq!((lo, hi), (errors[k - 1], errors[n - k]), "{group} {r:?}");
+        let median: f64 = r[col(&h, "bias_p50_pct_hnb")].parse().unwrap();
+        assert!(lo <= median && median <= hi && lo < hi, "{r:?}");
+        // And of the median's error: a range around no error.
+        let lo: f64 = r[col(&h, "bias_p50_pct_hnb_model_p05")].parse().unwrap();
+        let hi: f64 = r[col(&h, "bias_p50_pct_hnb_model_p95")].parse().unwrap();
+        assert!(lo < hi, "{r:?}");
+        intervals += 1;
     }
+    assert!(intervals >= 6, "{intervals}");
     // The same manifest as `run`, with the origin and the back-test's own horizon.
     let m: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap())

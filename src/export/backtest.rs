@@ -102,9 +102,23 @@ struct ScoreColumns {
     bias_p50_pct: Fixed,
     /// Empty for EHCPs.
     bias_p50_pct_hnb: Option<Fixed>,
+    /// A 90% confidence interval for `bias_p50_pct_hnb` over which councils the group holds
+    /// (distribution-free, from the order statistics); empty for EHCPs and groups under 5.
+    bias_p50_pct_hnb_ci90_low: Option<Fixed>,
+    bias_p50_pct_hnb_ci90_high: Option<Fixed>,
     mdape_pct: Fixed,
     coverage_50: Fixed,
     coverage_90: Fixed,
+    /// What the model expects of the two coverages, `bias_p50_pct` and `bias_p50_pct_hnb` if it is right
+    /// (5th and 95th percentiles over paths taken in turn as what happened; `Score`).
+    coverage_50_model_p05: Option<Fixed>,
+    coverage_50_model_p95: Option<Fixed>,
+    coverage_90_model_p05: Option<Fixed>,
+    coverage_90_model_p95: Option<Fixed>,
+    bias_p50_pct_model_p05: Option<Fixed>,
+    bias_p50_pct_model_p95: Option<Fixed>,
+    bias_p50_pct_hnb_model_p05: Option<Fixed>,
+    bias_p50_pct_hnb_model_p95: Option<Fixed>,
     pit_0_20: Fixed,
     pit_20_40: Fixed,
     pit_40_60: Fixed,
@@ -130,9 +144,19 @@ fn score_row<'a>(bt: &'a Backtest, s: &Score) -> (ForecastKey<'a>, ScoreColumns)
             .target
             .is_money()
             .then(|| Fixed::new(s.bias_hnb_pct, PERCENT_DECIMALS)),
+        bias_p50_pct_hnb_ci90_low: ci_bound(s.bias_hnb_pct_ci90.0),
+        bias_p50_pct_hnb_ci90_high: ci_bound(s.bias_hnb_pct_ci90.1),
         mdape_pct: Fixed::new(s.mdape, PERCENT_DECIMALS),
         coverage_50: share(s.coverage_50),
         coverage_90: share(s.coverage_90),
+        coverage_50_model_p05: share_bound(s.coverage_50_model.0),
+        coverage_50_model_p95: share_bound(s.coverage_50_model.1),
+        coverage_90_model_p05: share_bound(s.coverage_90_model.0),
+        coverage_90_model_p95: share_bound(s.coverage_90_model.1),
+        bias_p50_pct_model_p05: ci_bound(s.bias_pct_model.0),
+        bias_p50_pct_model_p95: ci_bound(s.bias_pct_model.1),
+        bias_p50_pct_hnb_model_p05: ci_bound(s.bias_hnb_pct_model.0),
+        bias_p50_pct_hnb_model_p95: ci_bound(s.bias_hnb_pct_model.1),
         pit_0_20,
         pit_20_40,
         pit_40_60,
@@ -143,6 +167,16 @@ fn score_row<'a>(bt: &'a Backtest, s: &Score) -> (ForecastKey<'a>, ScoreColumns)
         england_in_90: s.england.map(|e| u8::from(e.in_90)),
     };
     (key, scores)
+}
+
+/// A bound of a range or confidence interval in %, empty where there is none (NaN).
+fn ci_bound(v: f64) -> Option<Fixed> {
+    v.is_finite().then(|| Fixed::new(v, PERCENT_DECIMALS))
+}
+
+/// A bound of a share's range, empty where there is none (NaN).
+fn share_bound(v: f64) -> Option<Fixed> {
+    v.is_finite().then(|| Fixed::new(v, SHARE_DECIMALS))
 }
 
 pub fn write_summary(w: &mut dyn Write, bt: &Backtest) -> Result<()> {
