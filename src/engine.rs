@@ -2328,8 +2328,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn columns_copy_each_metric_in_path_order_with_its_sum_in_path_order() {
-        // Three tiles, the last one partial; the sums must be `Iterator::sum`'s bits.
+    fn columns_copy_each_metric_in_path_order_with_its_sum_carried_on_in_path_order() {
+        // Three tiles, the last one partial. `columns` must give `Iterator::sum`'s bits;
+        // `columns_onto` the bits of adding the column's values one by one after a non-zero
+        // earlier sum (a column's earlier chunks).
         let tiles = Tiles {
             paths: 2 * PATHS_PER_BLOCK + 5,
             years: 3,
@@ -2347,11 +2349,25 @@ mod tests {
         for t in 0..tiles.years {
             for metrics in [0..COLUMNS_AT_ONCE, COLUMNS_AT_ONCE..37, 36..37] {
                 let sums = tiles.columns(&values, t, metrics.clone(), &mut out);
-                for (i, k) in metrics.enumerate() {
+                for (i, k) in metrics.clone().enumerate() {
                     tiles.column(&values, t, k, &mut want);
                     let got = &out[i * tiles.paths..(i + 1) * tiles.paths];
                     assert_eq!(got, &want[..], "t {t}, metric {k}");
                     let sum: f64 = want.iter().sum();
+                    assert_eq!(sums[i].to_bits(), sum.to_bits(), "t {t}, metric {k}");
+                }
+                let earlier: Vec<f64> = metrics.clone().map(|k| k as f64 * 0.1 - 1.7).collect();
+                let mut sums = [0.0; COLUMNS_AT_ONCE];
+                sums[..earlier.len()].copy_from_slice(&earlier);
+                out.fill(0.0);
+                tiles.columns_onto(&values, t, metrics.clone(), &mut out, &mut sums);
+                for (i, k) in metrics.enumerate() {
+                    tiles.column(&values, t, k, &mut want);
+                    assert_eq!(&out[i * tiles.paths..(i + 1) * tiles.paths], &want[..]);
+                    let mut sum = earlier[i];
+                    for v in &want {
+                        sum += v;
+                    }
                     assert_eq!(sums[i].to_bits(), sum.to_bits(), "t {t}, metric {k}");
                 }
             }

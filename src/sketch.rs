@@ -628,7 +628,6 @@ pub fn count_over_reserves(england: &EnglandPaths, t: usize, counts: &mut [usize
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::PATHS_PER_BLOCK;
 
     #[test]
     fn a_column_stays_exact_while_constant_and_keeps_its_count_when_it_stops_being() {
@@ -667,46 +666,6 @@ mod tests {
             }
         }
         values
-    }
-
-    #[test]
-    fn columns_are_copied_with_their_sums_carried_on_in_path_order() {
-        // Three tiles, the last one partial; every sum must be the bits of adding the column's
-        // values one by one after its earlier sum.
-        let tiles = Tiles {
-            paths: 2 * PATHS_PER_BLOCK + 5,
-            years: 3,
-            width: 37,
-        };
-        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
-        let values: Vec<f64> =
-            (0..tiles.paths.div_ceil(PATHS_PER_BLOCK) * 3 * 37 * PATHS_PER_BLOCK)
-                .map(|_| {
-                    x ^= x << 13;
-                    x ^= x >> 7;
-                    x ^= x << 17;
-                    (x >> 11) as f64 / (1u64 << 40) as f64 - 1000.0
-                })
-                .collect();
-        let mut out = vec![0.0; COLUMNS_AT_ONCE * tiles.paths];
-        let mut want = vec![0.0; tiles.paths];
-        for t in 0..tiles.years {
-            for metrics in [0..COLUMNS_AT_ONCE, COLUMNS_AT_ONCE..37, 36..37] {
-                let earlier: Vec<f64> = metrics.clone().map(|k| k as f64 * 0.1 - 1.7).collect();
-                let mut sums = [0.0; COLUMNS_AT_ONCE];
-                sums[..earlier.len()].copy_from_slice(&earlier);
-                tiles.columns_onto(&values, t, metrics.clone(), &mut out, &mut sums);
-                for (i, k) in metrics.enumerate() {
-                    tiles.column(&values, t, k, &mut want);
-                    assert_eq!(&out[i * tiles.paths..(i + 1) * tiles.paths], &want[..]);
-                    let mut sum = earlier[i];
-                    for v in &want {
-                        sum += v;
-                    }
-                    assert_eq!(sums[i].to_bits(), sum.to_bits(), "t {t}, metric {k}");
-                }
-            }
-        }
     }
 
     #[test]
