@@ -101,11 +101,12 @@ impl Stats {
 /// Mean and percentiles of `values` (reordered in place). Empty input gives zeros.
 pub fn stats(values: &mut [f64]) -> Stats {
     let mean = values.iter().sum::<f64>() / values.len() as f64;
-    stats_with_mean(values, mean)
+    stats_with_mean(values, mean, &mut Bins::default())
 }
 
-/// [`stats`] with the mean already worked out (summed in `values`' order).
-fn stats_with_mean(values: &mut [f64], mean: f64) -> Stats {
+/// [`stats`] with the mean already worked out (summed in `values`' order), and the scratch
+/// of [`binned_percentiles`].
+fn stats_with_mean(values: &mut [f64], mean: f64, bins: &mut Bins) -> Stats {
     if values.is_empty() {
         return Stats::default();
     }
@@ -114,11 +115,26 @@ fn stats_with_mean(values: &mut [f64], mean: f64) -> Stats {
     if values.iter().all(|v| v.to_bits() == first.to_bits()) {
         return Stats::constant(mean, first);
     }
-    Stats::with_percentiles(mean, percentiles(values))
+    let ranks = type7_ranks(values.len());
+    let binned = (values.len() >= BINNED_FROM)
+        .then(|| binned_percentiles(values, ranks, bins))
+        .flatten();
+    Stats::with_percentiles(mean, binned.unwrap_or_else(|| percentiles(values, ranks)))
+}
+
+/// The order statistic below each of the [`PERCENTILES`] of `n` values, type 7: `h = (n - 1) p`
+/// rounded down, with the fraction of `h` (the weight of the next order statistic).
+fn type7_ranks(n: usize) -> [(usize, f64); 5] {
+    PERCENTILES.map(|p| {
+        let h = (n - 1) as f64 * p;
+        let lo = h.floor() as usize;
+        (lo, h - lo as f64)
+    })
 }
 
 /// The five [`PERCENTILES`] of `values` (reordered in place), type 7: the order statistic at
-/// `h = (n - 1) p` rounded down, plus the fraction of `h` times the step to the next one.
+/// `h = (n - 1) p` rounded down (`ranks`, from [`type7_ranks`]), plus the fraction of `h` times
+/// the step to the next one.
 ///
 /// The median is selected first, then each quartile inside its half, then p05 and p95 inside
 /// the outer quarters, so each selection partitions only the part between two order
@@ -128,15 +144,15 @@ fn stats_with_mean(values: &mut [f64], mean: f64) -> Stats {
 ///
 /// Without NaN and negative zeros, `<` on floats orders the values as `f64::total_cmp` does (equal
 /// values are then the same bits), so the selections compare floats directly, which is cheaper.
-fn percentiles(values: &mut [f64]) -> [f64; 5] {
+fn percentiles(values: &mut [f64], ranks: [(usize, f64); 5]) -> [f64; 5] {
     let negative_zero = (-0.0_f64).to_bits();
     let unordered = values.iter().fold(false, |any, v| {
         any | v.is_nan() | (v.to_bits() == negative_zero)
     });
     if unordered {
-        select_percentiles(values, f64::total_cmp)
+        select_percentiles(values, ranks, f64::total_cmp)
     } else {
-        select_percentiles(values, |a, b| {
+        select_percentiles(values, ranks, |a, b| {
             if a < b {
                 Ordering::Less
             } else if a > b {
@@ -152,15 +168,10 @@ fn percentiles(values: &mut [f64]) -> [f64; 5] {
 #[inline(always)]
 fn select_percentiles(
     values: &mut [f64],
+    ranks: [(usize, f64); 5],
     order: impl Fn(&f64, &f64) -> Ordering + Copy,
 ) -> [f64; 5] {
     let n = values.len();
-    let rank = |p: f64| {
-        let h = (n - 1) as f64 * p;
-        let lo = h.floor() as usize;
-        (lo, h - lo as f64)
-    };
-    let ranks: [(usize, f64); 5] = PERCENTILES.map(rank);
     // Selection order: p50, p25, p75, p05, p95 (indices into PERCENTILES).
     let mut placed: Vec<usize> = Vec::with_capacity(5);
     for i in [2, 1, 3, 0, 4] {
@@ -191,6 +202,252 @@ fn select_percentiles(
             x_lo
         }
     })
+}
+
+/// Columns with at least this many values are summarised by [`binned_percentiles`]; shorter
+/// ones by [`percentiles`] alone.
+const BINNED_FROM: usize = 4096;
+
+/// Equal-width bins of [`binned_percentiles`] between the bounds taken from a sample (each
+/// split in three by the sample's most repeated value, see [`BinLayout::bin`]).
+const BINS: usize = 1024;
+
+/// Values read at even steps through a column to place its bins.
+const SAMPLE: usize = 64;
+
+/// Each thread's scratch for [`binned_percentiles`]: a bin per value, the count per bin,
+/// whether each bin is needed, and the values of the needed bins.
+#[derive(Debug, Default)]
+struct Bins {
+    of_value: Vec<u32>,
+    counts: Vec<u32>,
+    needed: Vec<u8>,
+    gathered: Vec<f64>,
+}
+
+/// How [`binned_percentiles`] maps values to bins: `BINS - 1` equal steps from `low`, each
+/// `1 / per_value` wide, the ends open; and `mass` (the sample's most repeated value) a bin of
+/// its own between the values below it and above it in its step.
+#[derive(Debug, Clone, Copy)]
+struct BinLayout {
+    low: f64,
+    per_value: f64,
+    mass: f64,
+}
+
+impl BinLayout {
+    /// From a sample read at even steps: its second least and second greatest values as the
+    /// bounds (widened by 1/32 of the span at each end), or, where those are equal, the least
+    /// and greatest; where the sample's values are all one, or its span is infinite, one step.
+    fn from_sample(values: &[f64]) -> BinLayout {
+        let step = values.len() / SAMPLE;
+        let mut sample = [0.0; SAMPLE];
+        for (j, s) in sample.iter_mut().enumerate() {
+            *s = values[j * step];
+        }
+        sample.sort_unstable_by(f64::total_cmp);
+        let (mut mass, mut run, mut longest) = (sample[0], 0, 0);
+        for j in 1..SAMPLE {
+            if sample[j].to_bits() == sample[j - 1].to_bits() {
+                run += 1;
+                if run > longest {
+                    (longest, mass) = (run, sample[j]);
+                }
+            } else {
+                run = 0;
+            }
+        }
+        let (mut low, mut high) = (sample[1], sample[SAMPLE - 2]);
+        if high <= low {
+            (low, high) = (sample[0], sample[SAMPLE - 1]);
+        }
+        let span = high - low;
+        if span > 0.0 && span.is_finite() {
+            let margin = span / 32.0;
+            BinLayout {
+                low: low - margin,
+                per_value: (BINS - 2) as f64 / (span + 2.0 * margin),
+                mass,
+            }
+        } else {
+            BinLayout {
+                low: mass,
+                per_value: 0.0,
+                mass,
+            }
+        }
+    }
+
+    /// The bin of `v`, below `3 * BINS`: its step (rounded to the nearest, clamped to
+    /// `0..=BINS - 2`) times 3, plus 0 below `mass`, 1 at `mass` and 2 above. It never
+    /// decreases as `v` grows (each operation rounds monotonically), so the bins hold the
+    /// values in their order, except NaN.
+    #[inline(always)]
+    fn bin(self, v: f64) -> u32 {
+        // Adding 2^52 rounds a number in [0, 2^52) to an integer, in the low bits.
+        const ROUND: f64 = 4_503_599_627_370_496.0;
+        let x = (v - self.low) * self.per_value;
+        let x = if x > 0.0 { x } else { 0.0 };
+        let x = if x < (BINS - 2) as f64 {
+            x
+        } else {
+            (BINS - 2) as f64
+        };
+        let step = (x + ROUND) - ROUND;
+        let above = if v > self.mass { 1.0 } else { 0.0 };
+        let below = if v < self.mass { 1.0 } else { 0.0 };
+        (3.0 * step + (1.0 + above - below) + ROUND).to_bits() as u32
+    }
+}
+
+/// The five [`PERCENTILES`] of `values` (`ranks` from [`type7_ranks`]), the same bits as
+/// [`percentiles`], found without reordering `values`: each value is counted in its bin
+/// ([`BinLayout`]), the counts say which bins hold the order statistics needed (the one at each
+/// rank and, where the fraction is not zero, the next), and only those bins' values are
+/// gathered and selected from (`mass`'s bin, which holds one value, not even that). `None`
+/// where `values` holds NaN or -0.0, which [`percentiles`] orders by `f64::total_cmp`.
+fn binned_percentiles(
+    values: &[f64],
+    ranks: [(usize, f64); 5],
+    scratch: &mut Bins,
+) -> Option<[f64; 5]> {
+    let layout = BinLayout::from_sample(values);
+    let Bins {
+        of_value,
+        counts,
+        needed,
+        gathered,
+    } = scratch;
+    of_value.resize(values.len(), 0);
+    // NaN, and the sign bit of any zero (set by -0.0 alone), kept as float operations so the
+    // loop stays in vector registers.
+    let (mut nan, mut zeros_sign) = (false, 0.0_f64);
+    for (bin, &v) in of_value.iter_mut().zip(values) {
+        *bin = layout.bin(v);
+        nan |= v.is_nan();
+        zeros_sign = f64::from_bits(zeros_sign.to_bits() | if v == 0.0 { v.to_bits() } else { 0 });
+    }
+    if nan || zeros_sign.to_bits() != 0 {
+        return None;
+    }
+    counts.clear();
+    counts.resize(3 * BINS, 0);
+    for &bin in of_value.iter() {
+        counts[bin as usize] += 1;
+    }
+
+    // The ranks needed, ascending: each percentile's, and the next where its fraction is not 0.
+    let mut wanted = [usize::MAX; 10];
+    for (i, (lo, frac)) in ranks.into_iter().enumerate() {
+        wanted[2 * i] = lo;
+        if frac > 0.0 {
+            wanted[2 * i + 1] = lo + 1;
+        }
+    }
+    wanted.sort_unstable();
+    let mut count = 0;
+    for i in 0..wanted.len() {
+        if wanted[i] != usize::MAX && (count == 0 || wanted[count - 1] != wanted[i]) {
+            wanted[count] = wanted[i];
+            count += 1;
+        }
+    }
+    let wanted = &wanted[..count];
+    // Each wanted rank's bin, and its rank among the gathered values: those of the needed
+    // bins but `mass`'s, whose order statistics are all `mass`.
+    let mass_bin = layout.bin(layout.mass) as usize;
+    needed.clear();
+    needed.resize(3 * BINS, 0);
+    let mut in_mass = [false; 10];
+    let mut gathered_rank = [0usize; 10];
+    let (mut below, mut gathered_len, mut w) = (0, 0, 0);
+    for (bin, &c) in counts.iter().enumerate() {
+        let above = below + c as usize;
+        if wanted[w] < above {
+            while w < count && wanted[w] < above {
+                in_mass[w] = bin == mass_bin;
+                gathered_rank[w] = gathered_len + wanted[w] - below;
+                w += 1;
+            }
+            if bin != mass_bin {
+                needed[bin] = 1;
+                gathered_len += c as usize;
+            }
+            if w == count {
+                break;
+            }
+        }
+        below = above;
+    }
+    // The needed bins' values, in path order (each value is written, and kept where its bin
+    // is needed).
+    gathered.resize(gathered_len + 1, 0.0);
+    let mut kept = 0;
+    for (&bin, &v) in of_value.iter().zip(values) {
+        gathered[kept] = v;
+        kept += usize::from(needed[bin as usize]);
+    }
+    debug_assert_eq!(kept, gathered_len);
+    let mut order_statistics = [layout.mass; 10];
+    let mut at = [0usize; 10];
+    let mut selected = 0;
+    for w in 0..count {
+        if !in_mass[w] {
+            at[selected] = gathered_rank[w];
+            selected += 1;
+        }
+    }
+    let mut found = [0.0; 10];
+    select_ranks(
+        &mut gathered[..gathered_len],
+        0,
+        &at[..selected],
+        &mut found,
+    );
+    let mut found = found.into_iter();
+    for w in 0..count {
+        if !in_mass[w] {
+            order_statistics[w] = found.next().unwrap_or(layout.mass);
+        }
+    }
+    let at_rank = |r: usize| order_statistics[wanted.iter().position(|&q| q == r).unwrap_or(0)];
+    Some(ranks.map(|(lo, frac)| {
+        let x_lo = at_rank(lo);
+        if frac > 0.0 {
+            x_lo + frac * (at_rank(lo + 1) - x_lo)
+        } else {
+            x_lo
+        }
+    }))
+}
+
+/// Puts into `found[i]` the order statistic of `values` at rank `ranks[i] - offset` (`ranks`
+/// ascending, all at least `offset`), reordering `values`: the middle rank first, then each
+/// half's ranks inside its part.
+fn select_ranks(values: &mut [f64], offset: usize, ranks: &[usize], found: &mut [f64]) {
+    if ranks.is_empty() {
+        return;
+    }
+    let middle = ranks.len() / 2;
+    let (below, at, above) = values.select_nth_unstable_by(ranks[middle] - offset, |a, b| {
+        // No NaN and no -0.0 here, so `<` orders the values as `f64::total_cmp` does.
+        if a < b {
+            Ordering::Less
+        } else if a > b {
+            Ordering::Greater
+        } else {
+            Ordering::Equal
+        }
+    });
+    found[middle] = *at;
+    let (found_below, found_above) = found.split_at_mut(middle);
+    select_ranks(below, offset, &ranks[..middle], found_below);
+    select_ranks(
+        above,
+        ranks[middle] + 1,
+        &ranks[middle + 1..],
+        &mut found_above[1..],
+    );
 }
 
 /// The least rank above `r` already in place, else `n` (one past the last).
@@ -260,8 +517,10 @@ pub struct OverrideEnd {
 thread_local! {
     /// Each thread's columns for [`stats_table`], kept from one table to the next: a council's
     /// table follows another's, and allocating the columns afresh for each would fault their
-    /// pages in again (several MB at 100,000 paths).
-    static COLUMNS: std::cell::RefCell<Vec<f64>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// pages in again (several MB at 100,000 paths). With them, the scratch of
+    /// [`binned_percentiles`].
+    static COLUMNS: std::cell::RefCell<(Vec<f64>, Bins)> =
+        std::cell::RefCell::new((Vec::new(), Bins::default()));
 }
 
 /// Stats over paths per year and metric, `[t * width + k]`, of results laid out in `tiles`:
@@ -275,7 +534,7 @@ fn stats_table(tiles: Tiles, values: &[f64]) -> Vec<Stats> {
     let per_year: Vec<Vec<Stats>> = (0..tiles.years)
         .into_par_iter()
         .map(|t| {
-            COLUMNS.with_borrow_mut(|scratch| {
+            COLUMNS.with_borrow_mut(|(scratch, bins)| {
                 scratch.resize(COLUMNS_AT_ONCE * paths, 0.0);
                 let mut stats = Vec::with_capacity(tiles.width);
                 for first in (0..tiles.width).step_by(COLUMNS_AT_ONCE) {
@@ -286,7 +545,7 @@ fn stats_table(tiles: Tiles, values: &[f64]) -> Vec<Stats> {
                         .zip(sums)
                         .take(metrics.len())
                     {
-                        stats.push(stats_with_mean(column, sum / paths as f64));
+                        stats.push(stats_with_mean(column, sum / paths as f64, bins));
                     }
                 }
                 stats
@@ -395,6 +654,310 @@ mod tests {
                 let got = stats(&mut values.clone()).percentiles();
                 for (g, w) in got.iter().zip(want) {
                     assert_eq!(g.to_bits(), w.to_bits(), "n = {n}: {got:?} != {want:?}");
+                }
+            }
+        }
+    }
+
+    /// Columns of `n` values of many shapes: every path of [`binned_percentiles`] (the sample's
+    /// bounds, its most repeated value, one step) and its refusals (NaN, -0.0).
+    fn awkward_columns(n: usize) -> Vec<(&'static str, Vec<f64>)> {
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut uniform = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let mut column = |f: &mut dyn FnMut(usize, f64) -> f64| -> Vec<f64> {
+            (0..n).map(|i| f(i, uniform())).collect()
+        };
+        vec![
+            ("uniform", column(&mut |_, u| u * 2e6 - 1e6)),
+            ("all equal", column(&mut |_, _| 3.25)),
+            ("all zero", column(&mut |_, _| 0.0)),
+            (
+                "two values",
+                column(&mut |_, u| f64::from(u8::from(u < 0.3))),
+            ),
+            (
+                "one other value",
+                column(&mut |i, _| f64::from(u8::from(i == n / 2))),
+            ),
+            ("few integers", column(&mut |_, u| (u * 9.0).floor() + 20.0)),
+            (
+                "mass at zero",
+                column(&mut |_, u| if u < 0.8 { 0.0 } else { u * 1e7 }),
+            ),
+            (
+                "mass inside",
+                column(&mut |_, u| if u < 0.4 { 5.0 } else { u * 10.0 }),
+            ),
+            ("ascending", column(&mut |i, _| i as f64 * 0.5 - 7.0)),
+            ("descending", column(&mut |i, _| -(i as f64))),
+            (
+                "heavy tails",
+                column(&mut |_, u| (u - 0.5) / (u * (1.0 - u)).powi(3)),
+            ),
+            ("log-normal", column(&mut |_, u| (30.0 * (u - 0.5)).exp())),
+            (
+                "tiny steps",
+                column(&mut |_, u| 1.0 + (u * 8.0).floor() * f64::EPSILON),
+            ),
+            ("subnormal", column(&mut |_, u| (u - 0.5) * 1e-310)),
+            (
+                "huge",
+                column(&mut |_, u| if u < 0.5 { -1e308 } else { 1e308 * u }),
+            ),
+            (
+                "infinities",
+                column(&mut |_, u| match (u * 10.0) as u32 {
+                    0 => f64::NEG_INFINITY,
+                    9 => f64::INFINITY,
+                    _ => u,
+                }),
+            ),
+            ("all infinite", column(&mut |_, _| f64::INFINITY)),
+            (
+                // The sample reads every (n / 64)th value: these outliers lie between.
+                "outliers off the sample",
+                column(&mut |i, u| {
+                    let step = (n / SAMPLE).max(1);
+                    match (i % step == step / 2, i % 3) {
+                        (true, 0) => -1e12 * (1.0 + u),
+                        (true, 1) => 1e12 * (1.0 + u),
+                        _ => u,
+                    }
+                }),
+            ),
+            (
+                // A span so small that the bins' scale overflows to infinity.
+                "subnormal steps",
+                column(&mut |_, u| (u * 3.0).floor() * 5e-324),
+            ),
+            (
+                // The bins' lower edge overflows to -infinity.
+                "near the least double",
+                column(&mut |_, u| -f64::MAX + u * 1e300),
+            ),
+            (
+                "a sample of one value",
+                column(&mut |i, u| if i % 2 == 0 { 7.0 } else { u }),
+            ),
+            (
+                "signed zeros",
+                column(&mut |_, u| match (u * 4.0) as u32 {
+                    0 => -0.0,
+                    1 => 0.0,
+                    _ => u - 0.5,
+                }),
+            ),
+            (
+                "one -0.0",
+                column(&mut |i, u| if i == 7 { -0.0 } else { u }),
+            ),
+            (
+                "one NaN",
+                column(&mut |i, u| if i == 9 { f64::NAN } else { u }),
+            ),
+            (
+                "NaN at the top",
+                column(&mut |_, u| if u < 0.1 { f64::NAN } else { u }),
+            ),
+        ]
+    }
+
+    /// Checks [`binned_percentiles`] against [`percentiles`] (the plain selection) and a full
+    /// sort, bit for bit: it refuses exactly the columns holding NaN or -0.0, and
+    /// [`stats_with_mean`] gives the selection's percentiles for every column.
+    fn assert_binned_as_selected(name: &str, values: &[f64], bins: &mut Bins) {
+        let n = values.len();
+        let ranks = type7_ranks(n);
+        let selected = percentiles(&mut values.to_vec(), ranks);
+        let unordered = values
+            .iter()
+            .any(|v| v.is_nan() || v.to_bits() == (-0.0f64).to_bits());
+        match binned_percentiles(values, ranks, bins) {
+            None => assert!(unordered, "{name}, n = {n}: refused without NaN or -0.0"),
+            Some(binned) => {
+                assert!(!unordered, "{name}, n = {n}: not refused");
+                let sorted = sorted_percentiles(values);
+                for ((b, s), w) in binned.iter().zip(selected).zip(sorted) {
+                    assert_eq!(
+                        b.to_bits(),
+                        s.to_bits(),
+                        "{name}, n = {n}: {binned:?} != {selected:?} (selection)"
+                    );
+                    assert_eq!(
+                        b.to_bits(),
+                        w.to_bits(),
+                        "{name}, n = {n}: {binned:?} != {sorted:?} (sort)"
+                    );
+                }
+            }
+        }
+        let first = values[0];
+        let want = if values.iter().all(|v| v.to_bits() == first.to_bits()) {
+            [first; 5]
+        } else {
+            selected
+        };
+        let got = stats_with_mean(&mut values.to_vec(), 0.0, bins).percentiles();
+        for (g, w) in got.iter().zip(want) {
+            assert_eq!(
+                g.to_bits(),
+                w.to_bits(),
+                "{name}, n = {n}: {got:?} != {want:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn binned_percentiles_are_the_selections_bit_for_bit() {
+        // One scratch for all, as a thread's columns share it.
+        let mut bins = Bins::default();
+        for n in [BINNED_FROM, BINNED_FROM + 1, 5_003, 10_000, 20_000] {
+            for (name, values) in awkward_columns(n) {
+                assert_binned_as_selected(name, &values, &mut bins);
+            }
+        }
+    }
+
+    /// A column of `n` values from `seed`: a point mass holding `mass_share` of them (a value
+    /// from a short list: zero, small and large numbers, infinities), the rest spread over
+    /// `spread` (a scale, from subnormal to near `f64::MAX`, or rounded to a few levels), with
+    /// `special_share` of awkward values (infinities, NaN, -0.0, the largest and least doubles),
+    /// and laid out `order`: as drawn, ascending, descending, or with the 16 most extreme values
+    /// moved off the sample's positions.
+    fn mixed_column(
+        n: usize,
+        seed: u64,
+        mass_share: f64,
+        mass_choice: usize,
+        spread: usize,
+        special_share: f64,
+        order: usize,
+    ) -> Vec<f64> {
+        const MASSES: [f64; 7] = [0.0, 1.0, -3.5, 1e9, f64::INFINITY, 5e-324, -1e300];
+        const SPECIALS: [f64; 8] = [
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            -0.0,
+            f64::MAX,
+            f64::MIN,
+            f64::MIN_POSITIVE,
+            5e-324,
+        ];
+        let mut x = seed | 1;
+        let mut uniform = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let mut values: Vec<f64> = (0..n)
+            .map(|_| {
+                let pick = uniform();
+                let u = uniform();
+                if pick < mass_share {
+                    MASSES[mass_choice % MASSES.len()]
+                } else if pick < mass_share + special_share {
+                    SPECIALS[(u * SPECIALS.len() as f64) as usize % SPECIALS.len()]
+                } else {
+                    match spread % 8 {
+                        0 => u,
+                        1 => (u - 0.5) * 1e7,
+                        2 => 1e-320 * u,
+                        3 => f64::MAX * (u - 0.5) * 1.99,
+                        4 => -f64::MAX + u * 1e300,
+                        5 => 1.0 + (u * 5.0).floor() * f64::EPSILON,
+                        6 => (u * 3.0).floor() * 2.5,
+                        _ => (40.0 * (u - 0.5)).exp() * if u < 0.3 { -1.0 } else { 1.0 },
+                    }
+                }
+            })
+            .collect();
+        match order % 4 {
+            1 => values.sort_by(f64::total_cmp),
+            2 => values.sort_by(|a, b| b.total_cmp(a)),
+            3 => {
+                // The sample reads positions j * step; put the extremes elsewhere.
+                let step = n / SAMPLE;
+                let mut by_size: Vec<usize> = (0..n).collect();
+                by_size.sort_by(|&i, &j| values[i].abs().total_cmp(&values[j].abs()));
+                for (k, &i) in by_size.iter().rev().take(16).enumerate() {
+                    let off_sample = (k + 1) * step - 1;
+                    values.swap(i, off_sample);
+                }
+                // The least values too.
+                for (k, &i) in by_size.iter().take(16).enumerate() {
+                    let off_sample = (k + 1) * step + step / 2;
+                    values.swap(i, off_sample.min(n - 1));
+                }
+            }
+            _ => {}
+        }
+        values
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 512,
+            failure_persistence: None,
+            ..proptest::prelude::ProptestConfig::default()
+        })]
+
+        #[test]
+        fn binned_percentiles_are_the_selections_for_mixed_columns(
+            n in BINNED_FROM..12_000usize,
+            seed in proptest::prelude::any::<u64>(),
+            mass_share in proptest::prop_oneof![
+                proptest::strategy::Just(0.0),
+                0.0..1.0f64,
+                0.9..1.0f64,
+            ],
+            mass_choice in 0..7usize,
+            spread in 0..8usize,
+            special_share in proptest::prop_oneof![
+                proptest::strategy::Just(0.0),
+                proptest::strategy::Just(0.0),
+                0.0..0.001f64,
+                0.0..0.2f64,
+            ],
+            order in 0..4usize,
+        ) {
+            let values = mixed_column(n, seed, mass_share, mass_choice, spread, special_share, order);
+            assert_binned_as_selected("mixed", &values, &mut Bins::default());
+            // Without NaN and -0.0, so the bins' way is the one taken.
+            let ordered: Vec<f64> = values
+                .iter()
+                .map(|&v| if v.is_nan() { 2.0 } else { v + 0.0 })
+                .collect();
+            assert_binned_as_selected("mixed, ordered", &ordered, &mut Bins::default());
+        }
+    }
+
+    #[test]
+    fn small_columns_match_a_full_sort() {
+        for n in [1, 2, 3, 4, 5, 7, 64, 100, BINNED_FROM - 1] {
+            for (name, values) in awkward_columns(n) {
+                if values.iter().any(|v| v.is_nan()) {
+                    continue;
+                }
+                let got = stats(&mut values.clone()).percentiles();
+                let first = values[0];
+                let want = if values.iter().all(|v| v.to_bits() == first.to_bits()) {
+                    [first; 5]
+                } else {
+                    sorted_percentiles(&values)
+                };
+                for (g, w) in got.iter().zip(want) {
+                    assert_eq!(
+                        g.to_bits(),
+                        w.to_bits(),
+                        "{name}, n = {n}: {got:?} != {want:?}"
+                    );
                 }
             }
         }
