@@ -10,6 +10,8 @@ pub mod compare;
 pub mod engine;
 pub mod error;
 pub mod export;
+#[cfg(test)]
+mod fixtures;
 pub mod input;
 pub mod local;
 pub mod metric;

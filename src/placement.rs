@@ -927,13 +927,7 @@ mod tests {
 
     #[test]
     fn lanes_are_replaced_as_lone_paths_bit_for_bit() {
-        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut next = crate::fixtures::xorshift_uniform(0x9E37_79B9_7F4A_7C15);
         for round in 0..500 {
             let mut cells = [[[0.0; 4]; SETTINGS]; AGE_BANDS];
             for band in cells.iter_mut() {
@@ -991,13 +985,7 @@ mod tests {
 
     #[test]
     fn lanes_get_their_targets_and_places_as_lone_paths_bit_for_bit() {
-        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut next = crate::fixtures::xorshift_uniform(0x2545_F491_4F6C_DD1D);
         let t = trend();
         // How often each branch was taken: an overflow, mainstream emptied by the induced
         // placements, the places below zero.

@@ -649,13 +649,7 @@ mod tests {
     /// Values from a fixed generator: log-uniform over 25 factors of 10, both signs, and the
     /// doubles next to many bins' edges.
     fn awkward_values(config: &Config) -> Vec<f64> {
-        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut next = crate::fixtures::xorshift_uniform(0x9E37_79B9_7F4A_7C15);
         let mut values: Vec<f64> = (0..200_000)
             .map(|_| 10f64.powf(next() * 25.0 - 6.0) * if next() < 0.3 { -1.0 } else { 1.0 })
             .collect();

@@ -152,15 +152,20 @@ fn percentiles(values: &mut [f64], ranks: [(usize, f64); 5]) -> [f64; 5] {
     if unordered {
         select_percentiles(values, ranks, f64::total_cmp)
     } else {
-        select_percentiles(values, ranks, |a, b| {
-            if a < b {
-                Ordering::Less
-            } else if a > b {
-                Ordering::Greater
-            } else {
-                Ordering::Equal
-            }
-        })
+        select_percentiles(values, ranks, float_order)
+    }
+}
+
+/// `<` and `>` as an ordering: `f64::total_cmp`'s order for values without NaN and -0.0
+/// (equal values are then the same bits), and cheaper.
+#[inline(always)]
+fn float_order(a: &f64, b: &f64) -> Ordering {
+    if a < b {
+        Ordering::Less
+    } else if a > b {
+        Ordering::Greater
+    } else {
+        Ordering::Equal
     }
 }
 
@@ -429,16 +434,8 @@ fn select_ranks(values: &mut [f64], offset: usize, ranks: &[usize], found: &mut 
         return;
     }
     let middle = ranks.len() / 2;
-    let (below, at, above) = values.select_nth_unstable_by(ranks[middle] - offset, |a, b| {
-        // No NaN and no -0.0 here, so `<` orders the values as `f64::total_cmp` does.
-        if a < b {
-            Ordering::Less
-        } else if a > b {
-            Ordering::Greater
-        } else {
-            Ordering::Equal
-        }
-    });
+    // No NaN and no -0.0 here, so `<` orders the values as `f64::total_cmp` does.
+    let (below, at, above) = values.select_nth_unstable_by(ranks[middle] - offset, float_order);
     found[middle] = *at;
     let (found_below, found_above) = found.split_at_mut(middle);
     select_ranks(below, offset, &ranks[..middle], found_below);
@@ -662,13 +659,7 @@ mod tests {
     /// Columns of `n` values of many shapes: every path of [`binned_percentiles`] (the sample's
     /// bounds, its most repeated value, one step) and its refusals (NaN, -0.0).
     fn awkward_columns(n: usize) -> Vec<(&'static str, Vec<f64>)> {
-        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-        let mut uniform = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut uniform = crate::fixtures::xorshift_uniform(0x9E37_79B9_7F4A_7C15);
         let mut column = |f: &mut dyn FnMut(usize, f64) -> f64| -> Vec<f64> {
             (0..n).map(|i| f(i, uniform())).collect()
         };
@@ -796,13 +787,19 @@ mod tests {
                 }
             }
         }
-        let first = values[0];
+        let got = stats_with_mean(&mut values.to_vec(), 0.0, bins).percentiles();
+        assert_percentiles_bits(name, values, got, selected);
+    }
+
+    /// `got` is `want` bit for bit, or the one value of an all-equal column five times (the
+    /// summaries' shortcut for constant columns).
+    fn assert_percentiles_bits(name: &str, values: &[f64], got: [f64; 5], want: [f64; 5]) {
+        let (n, first) = (values.len(), values[0]);
         let want = if values.iter().all(|v| v.to_bits() == first.to_bits()) {
             [first; 5]
         } else {
-            selected
+            want
         };
-        let got = stats_with_mean(&mut values.to_vec(), 0.0, bins).percentiles();
         for (g, w) in got.iter().zip(want) {
             assert_eq!(
                 g.to_bits(),
@@ -849,13 +846,7 @@ mod tests {
             f64::MIN_POSITIVE,
             5e-324,
         ];
-        let mut x = seed | 1;
-        let mut uniform = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut uniform = crate::fixtures::xorshift_uniform(seed | 1);
         let mut values: Vec<f64> = (0..n)
             .map(|_| {
                 let pick = uniform();
@@ -946,19 +937,7 @@ mod tests {
                     continue;
                 }
                 let got = stats(&mut values.clone()).percentiles();
-                let first = values[0];
-                let want = if values.iter().all(|v| v.to_bits() == first.to_bits()) {
-                    [first; 5]
-                } else {
-                    sorted_percentiles(&values)
-                };
-                for (g, w) in got.iter().zip(want) {
-                    assert_eq!(
-                        g.to_bits(),
-                        w.to_bits(),
-                        "{name}, n = {n}: {got:?} != {want:?}"
-                    );
-                }
+                assert_percentiles_bits(name, &values, got, sorted_percentiles(&values));
             }
         }
     }
