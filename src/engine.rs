@@ -532,8 +532,9 @@ impl Tiles {
     /// Copies the columns (t, k) of the metrics `metrics` (at most [`COLUMNS_AT_ONCE`]) into
     /// `out` (one after another, `paths` values each, in path order) and returns each one's sum
     /// over paths, added in path order from -0.0 (the same bits as `Iterator::sum` over the
-    /// column). The metrics' sums are independent chains, interleaved so the CPU overlaps them,
-    /// and their values are read once, a contiguous part of each tile at a time.
+    /// column). The metrics' sums are independent chains, interleaved [`SIDE_BY_SIDE`] at a time
+    /// so the CPU overlaps them, and their values are read once, a contiguous part of each tile
+    /// at a time.
     pub(crate) fn columns(
         self,
         values: &[f64],
@@ -565,13 +566,54 @@ impl Tiles {
             for (i, column) in out.chunks_exact_mut(self.paths).take(count).enumerate() {
                 column[b * B..b * B + lanes].copy_from_slice(&src[i * B..i * B + lanes]);
             }
-            for lane in 0..lanes {
-                for (i, sum) in sums[..count].iter_mut().enumerate() {
-                    *sum += src[i * B + lane];
+            add_tile(src, lanes, &mut sums[..count]);
+        }
+    }
+}
+
+/// Columns [`Tiles::columns_onto`] adds side by side: independent chains of additions, which
+/// the CPU overlaps.
+const SIDE_BY_SIDE: usize = 4;
+
+/// Adds the first `lanes` values of each column in `part` (a tile's runs of
+/// [`PATHS_PER_BLOCK`] values, one run per column) to that column's sum in `sums`, in path
+/// order, [`SIDE_BY_SIDE`] columns at a time (the rest one by one).
+#[inline(always)]
+fn add_tile(part: &[f64], lanes: usize, sums: &mut [f64]) {
+    const B: usize = PATHS_PER_BLOCK;
+    const G: usize = SIDE_BY_SIDE;
+    for (group, sums) in part.chunks(G * B).zip(sums.chunks_mut(G)) {
+        if let (Ok(group), Ok(sums)) = (
+            <&[f64; G * B]>::try_from(group),
+            <&mut [f64; G]>::try_from(&mut *sums),
+        ) {
+            add_side_by_side(group, lanes, sums);
+        } else {
+            for (column, sum) in group.chunks_exact(B).zip(sums) {
+                for v in &column[..lanes] {
+                    *sum += v;
                 }
             }
         }
     }
+}
+
+/// Adds the first `lanes` values of each of `group`'s [`SIDE_BY_SIDE`] columns (runs
+/// [`PATHS_PER_BLOCK`] apart) to its sum, in path order: one chain per column, the chains
+/// interleaved, and fixed sizes, so the loop has no bounds checks.
+#[inline(always)]
+fn add_side_by_side(
+    group: &[f64; SIDE_BY_SIDE * PATHS_PER_BLOCK],
+    lanes: usize,
+    sums: &mut [f64; SIDE_BY_SIDE],
+) {
+    let mut chains = *sums;
+    for lane in 0..lanes.min(PATHS_PER_BLOCK) {
+        for (j, chain) in chains.iter_mut().enumerate() {
+            *chain += group[j * PATHS_PER_BLOCK + lane];
+        }
+    }
+    *sums = chains;
 }
 
 /// The most columns [`Tiles::columns`] copies at once (a summary holds this many columns per
@@ -2347,7 +2389,15 @@ mod tests {
         let mut out = vec![0.0; COLUMNS_AT_ONCE * tiles.paths];
         let mut want = vec![0.0; tiles.paths];
         for t in 0..tiles.years {
-            for metrics in [0..COLUMNS_AT_ONCE, COLUMNS_AT_ONCE..37, 36..37] {
+            // Whole groups of `SIDE_BY_SIDE` columns and the ones left over (one to three).
+            for metrics in [
+                0..COLUMNS_AT_ONCE,
+                COLUMNS_AT_ONCE..37,
+                36..37,
+                2..4,
+                30..33,
+                8..12,
+            ] {
                 let sums = tiles.columns(&values, t, metrics.clone(), &mut out);
                 for (i, k) in metrics.clone().enumerate() {
                     tiles.column(&values, t, k, &mut want);
