@@ -254,12 +254,10 @@ impl PlacementTrend {
 
     /// State special places from the trend at `clock` (before the scenario's new places).
     /// `shift` moves the places' log level: what the council's plans beyond its expected plans
-    /// add (0 for none).
+    /// add (0 for none). One lane of [`PlacementTrend::trend_capacities`].
     pub fn trend_capacity(&self, path: &PlacementPath, clock: &TrendClock, shift: f64) -> f64 {
-        let spread = path.capacity_growth_half_var * clock.sloped_years * clock.sloped_years;
-        self.capacity0
-            * (clock.growth_change(path.capacity_growth) - spread + path.capacity_level + shift)
-                .exp()
+        let lanes = PlacementLanes::new(&[*path]);
+        self.trend_capacities(&lanes, &ClockLanes::splat(*clock), &[shift])[0]
     }
 
     /// Setting totals for `stock` plans at `clock` (after the latest census), with `capacity` state
@@ -267,7 +265,8 @@ impl PlacementTrend {
     /// places. Returns the totals (they add up to `stock`) and the overflow: specialist
     /// placements above the state special places, which go to independent special schools.
     /// `shift` moves each group's log level (specialist placements; post-16 and AP/other
-    /// shares): what the council's plans beyond its expected plans add (0 for none).
+    /// shares): what the council's plans beyond its expected plans add (0 for none). One lane of
+    /// [`PlacementTrend::lane_targets`].
     pub fn targets(
         &self,
         path: &PlacementPath,
@@ -277,34 +276,15 @@ impl PlacementTrend {
         induced: f64,
         shift: [f64; GROUPS],
     ) -> ([f64; SETTINGS], f64) {
-        // Specialist placements: an absolute growth; post-16 and AP/other: share slopes.
-        let level = |g: usize| {
-            let change = if g == 0 {
-                clock.growth_change(path.slope[g])
-            } else {
-                clock.share_change(path.slope[g])
-            };
-            let spread = path.slope_half_var[g] * clock.sloped_years * clock.sloped_years;
-            (path.log_level[g] + change - spread + shift[g]).exp()
-        };
-        let trend_specialist = level(0).min(MAX_GROUP_SHARE * stock);
-        let room = MAX_GROUP_SHARE - trend_specialist / stock.max(1e-9);
-        let mut share = [level(1), level(2)];
-        let sum = share[0] + share[1];
-        if sum > room {
-            share = share.map(|v| v * room / sum);
-        }
-        let mainstream = stock * (1.0 - share[0] - share[1]) - trend_specialist;
-        let moved = induced.min(mainstream);
-        let specialist = trend_specialist + moved;
-        let state = specialist.min(capacity.max(0.0));
-        let mut out = [0.0; SETTINGS];
-        out[MAINSTREAM] = mainstream - moved;
-        out[SPECIAL_STATE] = state;
-        out[SPECIAL_INDEPENDENT] = specialist - state;
-        out[POST16] = stock * share[0];
-        out[AP_OTHER] = stock * share[1];
-        (out, specialist - state)
+        let (out, overflow) = self.lane_targets(
+            &PlacementLanes::new(&[*path]),
+            &ClockLanes::splat(*clock),
+            &[stock],
+            &[capacity],
+            induced,
+            &shift.map(|v| [v]),
+        );
+        (out.map(|by_lane| by_lane[0]), overflow[0])
     }
 }
 
@@ -337,10 +317,17 @@ impl<const L: usize> ClockLanes<L> {
     /// [`TrendClock::growth_change`] of each lane.
     #[inline(always)]
     fn growth_change(&self, growth: &[f64; L]) -> [f64; L] {
-        std::array::from_fn(|l| {
-            self.long_run_growth[l] * self.years[l]
-                + (growth[l] - self.long_run_growth[l]) * self.sloped_years[l]
-        })
+        std::array::from_fn(|l| self.lane(l).growth_change(growth[l]))
+    }
+
+    /// Lane `l`'s clock.
+    #[inline(always)]
+    fn lane(&self, l: usize) -> TrendClock {
+        TrendClock {
+            years: self.years[l],
+            sloped_years: self.sloped_years[l],
+            long_run_growth: self.long_run_growth[l],
+        }
     }
 
     /// `half_var x tau^2` of each lane: what a trend drawn with that half variance is lowered by.
@@ -379,8 +366,8 @@ impl<const L: usize> PlacementLanes<L> {
 }
 
 impl PlacementTrend {
-    /// [`PlacementTrend::trend_capacity`] of every lane (a lone path's operations in the same
-    /// order, tested bit for bit), worked side by side so that the CPU can vectorise them.
+    /// [`PlacementTrend::trend_capacity`] of every lane, worked side by side so that the CPU can
+    /// vectorise them (each lane independent of the others, tested bit for bit).
     #[inline(always)]
     pub fn trend_capacities<const L: usize>(
         &self,
@@ -396,8 +383,8 @@ impl PlacementTrend {
         grown.map(|v| self.capacity0 * v)
     }
 
-    /// [`PlacementTrend::targets`] of every lane (a lone path's operations in the same order,
-    /// tested bit for bit), worked side by side so that the CPU can vectorise them: the setting
+    /// [`PlacementTrend::targets`] of every lane, worked side by side so that the CPU can
+    /// vectorise them (each lane independent of the others, tested bit for bit): the setting
     /// totals `[setting][lane]` and each lane's overflow.
     #[inline(always)]
     pub fn lane_targets<const L: usize>(
@@ -417,7 +404,7 @@ impl PlacementTrend {
                 let change = if g == 0 {
                     growth[l]
                 } else {
-                    paths.slope[g][l] * clock.sloped_years[l]
+                    clock.lane(l).share_change(paths.slope[g][l])
                 };
                 paths.log_level[g][l] + change - spread[l] + shift[g][l]
             })
