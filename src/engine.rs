@@ -429,6 +429,10 @@ pub fn path_parameters(
         delivered: None,
         placement_spread: placement_spreads(model),
         censuses: Vec::new(),
+        response: ResponseWindows {
+            beta: 1.0,
+            years: Vec::new(),
+        },
     };
     let weights = |f: fn(&CouncilModel) -> f64| council_weights(model, f);
     let (by_plans, by_hnb, by_deficit) = (
@@ -716,6 +720,8 @@ struct RunInputs<'a> {
     /// The councils' distinct latest censuses ([`census_years`]): the rows of each path's
     /// `median_rate` table.
     censuses: Vec<i32>,
+    /// The spend response's windows ([`OwnPlans`]).
+    response: ResponseWindows,
 }
 
 /// The placement draws' spreads of `RunInputs::placement_spread`: narrow, then wide.
@@ -769,17 +775,30 @@ fn band_shares(model: &Model, council: usize) -> Vec<BandShares> {
 }
 
 /// The lanes' rows of results in one year: metric `k` of lane `l` goes to
-/// `tile[at + k * PATHS_PER_BLOCK + l]` (the lanes are neighbouring paths of a tile).
+/// `tile[at + k * PATHS_PER_BLOCK + l]` (the lanes are neighbouring paths of a tile). `row` is
+/// the tile from `at` to the last metric's last lane, so that the writes need no bounds checks.
 struct Rows<'a, const L: usize> {
-    tile: &'a mut [f64],
-    at: usize,
+    row: &'a mut [f64],
 }
 
-impl<const L: usize> Rows<'_, L> {
+impl<'a, const L: usize> Rows<'a, L> {
+    #[inline(always)]
+    fn new(tile: &'a mut [f64], at: usize) -> Self {
+        Rows {
+            row: &mut tile[at..at + (Metric::COUNT - 1) * PATHS_PER_BLOCK + L],
+        }
+    }
+
     #[inline(always)]
     fn set(&mut self, metric: Metric, lanes: [f64; L]) {
-        let at = self.at + metric.index() * PATHS_PER_BLOCK;
-        self.tile[at..at + L].copy_from_slice(&lanes);
+        let at = metric.index() * PATHS_PER_BLOCK;
+        self.row[at..at + L].copy_from_slice(&lanes);
+    }
+
+    /// Lane `l`'s value of `metric`.
+    #[inline(always)]
+    fn set_lane(&mut self, metric: Metric, l: usize, value: f64) {
+        self.row[metric.index() * PATHS_PER_BLOCK + l] = value;
     }
 }
 
@@ -1034,47 +1053,50 @@ impl<const L: usize> YearlyFactors<L> {
             // The long-run draws' effect this year, per lane (`years_on` at least 0).
             let k = (t as i32 - council.latest_census).max(0) as usize;
             let long_run: [&LongRunYear; L] = std::array::from_fn(|l| &national[l].long_run[k]);
-            let mut rate = [0.0; L];
-            let mut factor = [0.0; L];
-            let mut cap = [[0.0; L]; AGE_BANDS];
-            let mut clock = ClockLanes::splat(TrendClock::linear(years_on));
-            let mut own = [0.0; L];
-            let mut median_share = [0.0; L];
-            let mut own_log = [0.0; L];
+            // Each lane's draws from its own stream, in the lone path's order; the arithmetic
+            // below is each lane's lone-path arithmetic, worked side by side.
             for l in 0..L {
                 let eps = normal(&mut rng[l]);
                 shock[l] = demand.persistence * shock[l] + demand.council_shock_sd * eps;
                 let eps_cost = normal(&mut rng[l]);
                 cost_shock[l] = scenario.costs.noise_persistence * cost_shock[l]
                     + scenario.costs.council_noise_sd * eps_cost;
-                let drawn = council.new_rate
+            }
+            let drawn: [f64; L] = std::array::from_fn(|l| {
+                council.new_rate
                     * (level[l]
                         + national[l].trend * years_on
                         + national[l].demand_shock[t]
                         + shock[l])
-                        .exp();
-                // `decayed_rate` and `TrendClock::decayed`, their powers worked out per path.
-                let slowed = if scenario.decay.enabled {
-                    if years_on <= 0.0 {
-                        drawn
-                    } else {
-                        clock.set(l, long_run[l].clock);
-                        decayed_by(
-                            drawn,
-                            council.exit_rate,
-                            national[l].long_run_growth,
-                            long_run[l].kept,
-                        )
-                    }
-                } else {
-                    drawn
-                };
-                rate[l] = slowed * schedule.new_plan_factor[t];
-                if (follows_plans || responds) && years_on > 0.0 && slowed > 0.0 {
-                    // The same rate without the council's own level and shocks: the median
-                    // path's, from which the plans' error is measured.
+                        .exp()
+            });
+            // `decayed_rate` and `TrendClock::decayed`, their powers worked out per path.
+            let decays = scenario.decay.enabled && years_on > 0.0;
+            let mut clock = ClockLanes::splat(TrendClock::linear(years_on));
+            let slowed: [f64; L] = if decays {
+                for l in 0..L {
+                    clock.set(l, long_run[l].clock);
+                }
+                std::array::from_fn(|l| {
+                    decayed_by(
+                        drawn[l],
+                        council.exit_rate,
+                        national[l].long_run_growth,
+                        long_run[l].kept,
+                    )
+                })
+            } else {
+                drawn
+            };
+            let rate = slowed.map(|v| v * schedule.new_plan_factor[t]);
+            let mut own = [0.0; L];
+            let mut median_share = [0.0; L];
+            if (follows_plans || responds) && years_on > 0.0 {
+                // The same rate without the council's own level and shocks: the median path's,
+                // from which the plans' error is measured (used in lanes whose rate is above 0).
+                let expected: [f64; L] = std::array::from_fn(|l| {
                     let expected = council.new_rate * national[l].median_rate[median_row + t];
-                    let expected = if scenario.decay.enabled {
+                    if scenario.decay.enabled {
                         decayed_by(
                             expected,
                             council.exit_rate,
@@ -1083,29 +1105,37 @@ impl<const L: usize> YearlyFactors<L> {
                         )
                     } else {
                         expected
-                    };
-                    if follows_plans {
-                        own[l] = 1.0 - expected / slowed;
                     }
-                    if responds {
-                        // Times the elasticity of the slowed rate to the own deviation (the
-                        // decay moves the rate toward a fixed rate, keeping `kept` of it).
+                });
+                if follows_plans {
+                    let share: [f64; L] = std::array::from_fn(|l| 1.0 - expected[l] / slowed[l]);
+                    own = std::array::from_fn(|l| if slowed[l] > 0.0 { share[l] } else { 0.0 });
+                }
+                if responds {
+                    // Times the elasticity of the slowed rate to the own deviation (the decay
+                    // moves the rate toward a fixed rate, keeping `kept` of it).
+                    let share: [f64; L] = std::array::from_fn(|l| {
                         let elasticity = if scenario.decay.enabled {
-                            long_run[l].kept * drawn / slowed
+                            long_run[l].kept * drawn[l] / slowed[l]
                         } else {
                             1.0
                         };
-                        median_share[l] = expected / slowed * elasticity;
-                    }
-                }
-                if responds {
-                    own_log[l] = draws.demand_level[l] + shock[l];
-                }
-                factor[l] = (draws.cost_level[l] + cost_shock[l]).exp();
-                for a in 0..AGE_BANDS {
-                    cap[a][l] = ceiling_population[a] * long_run[l].population_growth[a];
+                        expected[l] / slowed[l] * elasticity
+                    });
+                    median_share =
+                        std::array::from_fn(|l| if slowed[l] > 0.0 { share[l] } else { 0.0 });
                 }
             }
+            let own_log: [f64; L] = if responds {
+                std::array::from_fn(|l| draws.demand_level[l] + shock[l])
+            } else {
+                [0.0; L]
+            };
+            let factor: [f64; L] =
+                std::array::from_fn(|l| (draws.cost_level[l] + cost_shock[l]).exp());
+            let cap: [[f64; L]; AGE_BANDS] = std::array::from_fn(|a| {
+                std::array::from_fn(|l| ceiling_population[a] * long_run[l].population_growth[a])
+            });
             out.years.push(YearFactors {
                 new_rate: rate,
                 cost_factor: factor,
@@ -1236,7 +1266,7 @@ fn simulate_lanes<const L: usize>(
     let per_plan = scenario.costs.non_plan_driver == NonPlanDriver::Plans;
     let mut state = CaseloadState::<L>::start(council, per_plan);
     let mut accounts = [Accounts::start(council); L];
-    let mut own_plans = OwnPlans::<L>::start(scenario);
+    let mut own_plans = OwnPlans::<L>::start(&run.response);
 
     for t in 0..years {
         // 1. Demand, or this year's census where it is known.
@@ -1272,7 +1302,7 @@ fn simulate_lanes<const L: usize>(
         // 3. Costs.
         let noise: [f64; L] = std::array::from_fn(|l| national[l].cost_noise[t]);
         let settings = caseload_totals(&mut state);
-        let response = own_plans.year(&yearly.years[t], &flows, &state.stock);
+        let response = own_plans.year(t, &yearly.years[t], &flows, &state.stock);
         let plan_spend = cost_step(
             &inflation,
             &noise,
@@ -1280,16 +1310,14 @@ fn simulate_lanes<const L: usize>(
             &settings,
             &mut state,
         );
-        let money: [Money; L] = std::array::from_fn(|l| {
+        let mut rows = Rows::<L>::new(&mut *tile, t * Metric::COUNT * PATHS_PER_BLOCK + first_lane);
+        for l in 0..L {
             let gross =
                 (plan_spend[l] + state.non_plan[l]) * yearly.years[t].cost_factor[l] * response[l];
             let lane = draws.lane_year(l, t, gross, funding_factor);
-            finances(model, council, national[l], &lane, &mut accounts[l])
-        });
-        let mut rows = Rows::<L> {
-            tile: &mut *tile,
-            at: t * Metric::COUNT * PATHS_PER_BLOCK + first_lane,
-        };
+            let money = finances(model, council, national[l], &lane, &mut accounts[l]);
+            write_money(&mut rows, l, &money, &accounts[l]);
+        }
         write_plans(
             &mut rows,
             &state,
@@ -1298,7 +1326,6 @@ fn simulate_lanes<const L: usize>(
             &placed,
             &yearly.years[t].cap,
         );
-        write_money(&mut rows, &money, &accounts);
     }
 }
 
@@ -1319,41 +1346,96 @@ pub const MAX_RESPONSE_YEARS: usize = 10;
 /// expected spend is the same as at one for one, `E[exp(u) x factor] = E[exp(u)]`, and
 /// England's with it; the spread across councils and paths narrows and the median path spends
 /// a little more. At beta 1 the factor is exactly 1.
-struct OwnPlans<const L: usize> {
+struct OwnPlans<'a, const L: usize> {
     beta: f64,
-    window: usize,
-    level_var: f64,
-    shock_var0: f64,
-    persistence: f64,
-    /// Years seen so far.
-    year: usize,
-    /// By year modulo the window: `b`, `x` by lane, and the variance of that year's shock (its
-    /// AR(1) from 0 in the first year).
+    /// The window's slots and covariances in each year (the run's [`ResponseWindows`]).
+    windows: &'a [ResponseYear],
+    /// By year modulo the window: `b` and `x` by lane.
     weight: [[f64; L]; MAX_RESPONSE_YEARS],
     deviation: [[f64; L]; MAX_RESPONSE_YEARS],
-    shock_var: [f64; MAX_RESPONSE_YEARS],
 }
 
-impl<const L: usize> OwnPlans<L> {
-    fn start(scenario: &Scenario) -> Self {
+/// [`OwnPlans`]'s window in one year, the same for every council, path and lane (it depends on
+/// the scenario and the year only): this year's slot, the window's slots oldest first, and the
+/// covariances of their deviations (the level's variance plus the shocks', `rho^|i - j|` x the
+/// earlier year's variance, the shock's AR(1) variance from 0 in the first year).
+#[derive(Debug, Clone, Copy)]
+struct ResponseYear {
+    now: usize,
+    span: usize,
+    slots: [usize; MAX_RESPONSE_YEARS],
+    cov: [[f64; MAX_RESPONSE_YEARS]; MAX_RESPONSE_YEARS],
+}
+
+/// The spend response's windows of a run, worked out once for all councils and paths.
+struct ResponseWindows {
+    beta: f64,
+    /// By year (empty when spend follows the plans one for one, `beta` 1).
+    years: Vec<ResponseYear>,
+}
+
+impl ResponseWindows {
+    fn new(scenario: &Scenario, years: usize) -> Self {
         let demand = &scenario.demand;
+        let beta = scenario.costs.plans_response;
+        // `plans_response_years` is 1 to `MAX_RESPONSE_YEARS` (`scenario::ranges`).
+        let w = (scenario.costs.plans_response_years as usize).clamp(1, MAX_RESPONSE_YEARS);
+        let level_var = demand.council_level_sd * demand.council_level_sd;
+        let shock_var0 = demand.council_shock_sd * demand.council_shock_sd;
+        let rho = demand.persistence;
+        let mut shock_var = [0.0; MAX_RESPONSE_YEARS];
+        let mut out = Vec::with_capacity(years);
+        for year in 0..years {
+            if beta == 1.0 {
+                break;
+            }
+            let now = year % w;
+            let last_var = if year == 0 {
+                0.0
+            } else {
+                shock_var[(year - 1) % w]
+            };
+            shock_var[now] = rho * rho * last_var + shock_var0;
+            let span = w.min(year + 1);
+            let mut slots = [0; MAX_RESPONSE_YEARS];
+            let mut powers = [1.0; MAX_RESPONSE_YEARS];
+            for k in 0..span {
+                slots[k] = (year + w - (span - 1 - k)) % w;
+                if k > 0 {
+                    powers[k] = powers[k - 1] * rho;
+                }
+            }
+            let mut cov = [[0.0; MAX_RESPONSE_YEARS]; MAX_RESPONSE_YEARS];
+            for i in 0..span {
+                for j in 0..span {
+                    cov[i][j] = level_var + powers[i.abs_diff(j)] * shock_var[slots[i.min(j)]];
+                }
+            }
+            out.push(ResponseYear {
+                now,
+                span,
+                slots,
+                cov,
+            });
+        }
+        ResponseWindows { beta, years: out }
+    }
+}
+
+impl<'a, const L: usize> OwnPlans<'a, L> {
+    fn start(windows: &'a ResponseWindows) -> Self {
         OwnPlans {
-            beta: scenario.costs.plans_response,
-            // `plans_response_years` is 1 to `MAX_RESPONSE_YEARS` (`scenario::ranges`).
-            window: (scenario.costs.plans_response_years as usize).clamp(1, MAX_RESPONSE_YEARS),
-            level_var: demand.council_level_sd * demand.council_level_sd,
-            shock_var0: demand.council_shock_sd * demand.council_shock_sd,
-            persistence: demand.persistence,
-            year: 0,
+            beta: windows.beta,
+            windows: &windows.years,
             weight: [[0.0; L]; MAX_RESPONSE_YEARS],
             deviation: [[0.0; L]; MAX_RESPONSE_YEARS],
-            shock_var: [0.0; MAX_RESPONSE_YEARS],
         }
     }
 
-    /// This year's spend factor, after step 1's `flows` with `plans` in force (step 3's).
+    /// Year `t`'s spend factor, after step 1's `flows` with `plans` in force (step 3's).
     fn year(
         &mut self,
+        t: usize,
         factors: &YearFactors<L>,
         flows: &PlanFlows<L>,
         plans: &[f64; L],
@@ -1361,15 +1443,8 @@ impl<const L: usize> OwnPlans<L> {
         if self.beta == 1.0 {
             return [1.0; L];
         }
-        let w = self.window;
-        let rho = self.persistence;
-        let now = self.year % w;
-        let last_var = if self.year == 0 {
-            0.0
-        } else {
-            self.shock_var[(self.year - 1) % w]
-        };
-        self.shock_var[now] = rho * rho * last_var + self.shock_var0;
+        let window = &self.windows[t];
+        let now = window.now;
         for l in 0..L {
             self.weight[now][l] = if plans[l] > 0.0 {
                 flows.new_plans[l] * factors.median_share[l] / plans[l]
@@ -1378,29 +1453,17 @@ impl<const L: usize> OwnPlans<L> {
             };
             self.deviation[now][l] = factors.own_log[l];
         }
-        // The window's slots, oldest first, and the covariances of their deviations (the same
-        // in every lane): the level's variance plus the shocks', `rho^|i - j|` x the earlier
-        // year's variance.
-        let span = w.min(self.year + 1);
-        let mut slots = [0; MAX_RESPONSE_YEARS];
-        let mut powers = [1.0; MAX_RESPONSE_YEARS];
-        for k in 0..span {
-            slots[k] = (self.year + w - (span - 1 - k)) % w;
-            if k > 0 {
-                powers[k] = powers[k - 1] * rho;
-            }
-        }
+        let slots = &window.slots[..window.span];
         let mut excess = [0.0; L];
         let mut var = [0.0; L];
-        for i in 0..span {
-            let bi = &self.weight[slots[i]];
-            let xi = &self.deviation[slots[i]];
+        for (&si, covs) in slots.iter().zip(&window.cov) {
+            let bi = &self.weight[si];
+            let xi = &self.deviation[si];
             for l in 0..L {
                 excess[l] += bi[l] * xi[l];
             }
-            for j in 0..span {
-                let cov = self.level_var + powers[i.abs_diff(j)] * self.shock_var[slots[i.min(j)]];
-                let bj = &self.weight[slots[j]];
+            for (&sj, &cov) in slots.iter().zip(covs) {
+                let bj = &self.weight[sj];
                 for l in 0..L {
                     var[l] += bi[l] * bj[l] * cov;
                 }
@@ -1414,7 +1477,6 @@ impl<const L: usize> OwnPlans<L> {
                     .exp();
             }
         }
-        self.year += 1;
         out
     }
 }
@@ -1577,9 +1639,11 @@ fn demand_step<const L: usize>(
             }
         }
         if let Some(c) = &ceiling {
-            for l in 0..L {
+            // The lanes above the ceiling (found side by side; in most years none is).
+            let over: [bool; L] = std::array::from_fn(|l| band[l] > c.cap[a][l]);
+            for l in (0..L).filter(|_| over.contains(&true)) {
                 let cap = c.cap[a][l];
-                if band[l] > cap {
+                if over[l] {
                     let keep = cap / band[l];
                     for cell in cells[a].iter_mut() {
                         cell[l] *= keep;
@@ -1672,18 +1736,19 @@ fn placement_step<const L: usize>(
     }
     let wanted = induced_demand * places_added;
     state.induced_to_date += wanted;
+    // The plans, and each setting's plans (summed over the bands in band order, as
+    // `placement::replace` sums them).
     let mut plans = [0.0; L];
-    let mut mainstream = [0.0; L];
+    let mut column = [[0.0; L]; SETTINGS];
     for band in &state.cells {
-        for (s, cell) in band.iter().enumerate() {
+        for (setting, cell) in column.iter_mut().zip(band) {
             for l in 0..L {
                 plans[l] += cell[l];
-                if s == MAINSTREAM {
-                    mainstream[l] += cell[l];
-                }
+                setting[l] += cell[l];
             }
         }
     }
+    let mainstream = column[MAINSTREAM];
     // The new plans the council's own draws added this year, as a log change of its plans.
     for l in 0..L {
         state.plan_surprise[l] +=
@@ -1709,7 +1774,7 @@ fn placement_step<const L: usize>(
         &shift,
     );
     placed.overflow = overflow;
-    placement::replace(&mut state.cells, &targets);
+    placement::replace_columns(&mut state.cells, &column, &targets);
     placed
 }
 
@@ -1718,14 +1783,15 @@ fn placement_step<const L: usize>(
 #[inline(always)]
 fn caseload_totals<const L: usize>(state: &mut CaseloadState<L>) -> [[f64; L]; SETTINGS] {
     let mut settings = [[0.0; L]; SETTINGS];
-    state.ages = [[0.0; L]; AGE_BANDS];
-    for a in 0..AGE_BANDS {
-        for s in 0..SETTINGS {
+    for (band, ages) in state.cells.iter().zip(&mut state.ages) {
+        let mut age = [0.0; L];
+        for (setting, cell) in settings.iter_mut().zip(band) {
             for l in 0..L {
-                settings[s][l] += state.cells[a][s][l];
-                state.ages[a][l] += state.cells[a][s][l];
+                setting[l] += cell[l];
+                age[l] += cell[l];
             }
         }
+        *ages = age;
     }
     settings
 }
@@ -1753,16 +1819,17 @@ fn cost_step<const L: usize>(
         }
     }
     let mut plan_spend = [0.0; L];
+    let mut stock = [0.0; L];
     for l in 0..L {
         state.non_plan[l] *= 1.0 + inflation[MAINSTREAM][l] + noise[l];
-        state.stock[l] = 0.0;
     }
     for s in 0..SETTINGS {
         for l in 0..L {
-            state.stock[l] += settings[s][l];
+            stock[l] += settings[s][l];
             plan_spend[l] += settings[s][l] * state.unit_cost[s][l];
         }
     }
+    state.stock = stock;
     if state.non_plan_per_plan {
         // Non-plan spend per plan in force is held in real terms.
         for l in 0..L {
@@ -2124,51 +2191,45 @@ fn write_plans<const L: usize>(
     rows.set(Metric::InducedPlacements, placed.induced);
 }
 
-/// Writes every lane's money metrics for one year, and the comparison with reserves.
+/// Writes lane `l`'s money metrics for one year, and the comparison with reserves.
 #[inline(always)]
-fn write_money<const L: usize>(rows: &mut Rows<L>, money: &[Money; L], accounts: &[Accounts; L]) {
-    let by_lane = |f: fn(&Money) -> f64| -> [f64; L] { std::array::from_fn(|l| f(&money[l])) };
-    rows.set(Metric::Spend, by_lane(|m| m.spend));
-    rows.set(Metric::Savings, by_lane(|m| m.savings));
-    rows.set(Metric::Funding, by_lane(|m| m.funding));
-    rows.set(Metric::InYearBalance, by_lane(|m| m.in_year_balance));
-    rows.set(
-        Metric::SvPayment,
-        by_lane(|m| m.events.safety_valve.payment),
-    );
-    rows.set(
-        Metric::SvWithheld,
-        by_lane(|m| m.events.safety_valve.withheld),
-    );
-    rows.set(
+fn write_money<const L: usize>(rows: &mut Rows<L>, l: usize, money: &Money, accounts: &Accounts) {
+    let events = &money.events;
+    rows.set_lane(Metric::Spend, l, money.spend);
+    rows.set_lane(Metric::Savings, l, money.savings);
+    rows.set_lane(Metric::Funding, l, money.funding);
+    rows.set_lane(Metric::InYearBalance, l, money.in_year_balance);
+    rows.set_lane(Metric::SvPayment, l, events.safety_valve.payment);
+    rows.set_lane(Metric::SvWithheld, l, events.safety_valve.withheld);
+    rows.set_lane(
         Metric::CouncilContribution,
-        by_lane(|m| m.events.safety_valve.contribution),
+        l,
+        events.safety_valve.contribution,
     );
-    rows.set(Metric::HnsgPayment, by_lane(|m| m.events.hnsg_payment));
-    rows.set(Metric::InterimSupport, by_lane(|m| m.events.interim));
-    rows.set(Metric::CentralPressure, by_lane(|m| m.events.central));
-    rows.set(Metric::WrittenOff, by_lane(|m| m.events.written_off));
-    rows.set(Metric::InterestCost, by_lane(|m| m.interest));
-    let deficit = accounts.map(|a| a.deficit);
-    let reserves = accounts.map(|a| a.reserves);
-    rows.set(
+    rows.set_lane(Metric::HnsgPayment, l, events.hnsg_payment);
+    rows.set_lane(Metric::InterimSupport, l, events.interim);
+    rows.set_lane(Metric::CentralPressure, l, events.central);
+    rows.set_lane(Metric::WrittenOff, l, events.written_off);
+    rows.set_lane(Metric::InterestCost, l, money.interest);
+    let (deficit, reserves) = (accounts.deficit, accounts.reserves);
+    rows.set_lane(
         Metric::SvBreach,
-        accounts.map(|a| f64::from(u8::from(a.sv_breached))),
+        l,
+        f64::from(u8::from(accounts.sv_breached)),
     );
-    rows.set(Metric::CumulativeDeficit, deficit);
-    rows.set(Metric::Reserves, reserves);
-    rows.set(
+    rows.set_lane(Metric::CumulativeDeficit, l, deficit);
+    rows.set_lane(Metric::Reserves, l, reserves);
+    rows.set_lane(
         Metric::DeficitToReserves,
-        std::array::from_fn(|l| deficit_to_reserves(deficit[l], reserves[l])),
+        l,
+        deficit_to_reserves(deficit, reserves),
     );
-    rows.set(
+    rows.set_lane(
         Metric::DeficitExceedsReserves,
-        std::array::from_fn(|l| f64::from(u8::from(deficit[l] > reserves[l]))),
+        l,
+        f64::from(u8::from(deficit > reserves)),
     );
-    rows.set(
-        Metric::Shortfall,
-        std::array::from_fn(|l| (deficit[l] - reserves[l]).max(0.0)),
-    );
+    rows.set_lane(Metric::Shortfall, l, (deficit - reserves).max(0.0));
 }
 
 /// Adds one council's tile (a block of paths) into England's sums for the block (`england`),
@@ -2270,6 +2331,7 @@ impl<'a> RunInputs<'a> {
                 .flatten(),
             placement_spread: placement_spreads(model),
             censuses: census_years(model),
+            response: ResponseWindows::new(&model.scenario, model.schedule.years.len()),
         }
     }
 }

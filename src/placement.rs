@@ -458,6 +458,17 @@ pub fn replace<const L: usize>(
             }
         }
     }
+    replace_columns(cells, &column, targets);
+}
+
+/// [`replace`] with the setting totals `column[setting][lane]` of `cells` given (each the
+/// setting's plans added band by band in band order, from 0), for a caller that has them.
+#[inline(always)]
+pub fn replace_columns<const L: usize>(
+    cells: &mut [[[f64; L]; SETTINGS]; AGE_BANDS],
+    column: &[[f64; L]; SETTINGS],
+    targets: &[[f64; L]; SETTINGS],
+) {
     let mut keep = [[1.0; L]; SETTINGS];
     let mut shortfall = [[0.0; L]; SETTINGS];
     for s in 0..SETTINGS {
