@@ -214,30 +214,41 @@ fn select_percentiles(
 const BINNED_FROM: usize = 4096;
 
 /// Equal-width bins of [`binned_percentiles`] between the bounds taken from a sample (each
-/// split in three by the sample's most repeated value, see [`BinLayout::bin`]).
+/// split in three by the sample's most repeated value where it has one, see [`BinLayout::bin`]).
 const BINS: usize = 1024;
 
 /// Values read at even steps through a column to place its bins.
 const SAMPLE: usize = 64;
 
-/// Each thread's scratch for [`binned_percentiles`]: a bin per value, the count per bin,
-/// whether each bin is needed, and the values of the needed bins.
+/// Room for the counts of every bin: a power of two from `3 * BINS`, so that a bin indexes the
+/// counts through a mask, without a bounds check.
+const COUNTS: usize = (3 * BINS).next_power_of_two();
+
+/// Counts read, added and cleared together by the scan of [`binned_percentiles`].
+const BLOCK: usize = 16;
+
+const _: () = assert!(BINS.is_multiple_of(BLOCK) && COUNTS >= 3 * BINS);
+
+/// Each thread's scratch for [`binned_percentiles`]: a bin per value, the count per bin (all
+/// zero between columns; [`COUNTS`] of them from the first column binned), and the values of
+/// the needed bins.
 #[derive(Debug, Default)]
 struct Bins {
     of_value: Vec<u32>,
     counts: Vec<u32>,
-    needed: Vec<u8>,
     gathered: Vec<f64>,
 }
 
 /// How [`binned_percentiles`] maps values to bins: `BINS - 1` equal steps from `low`, each
-/// `1 / per_value` wide, the ends open; and `mass` (the sample's most repeated value) a bin of
-/// its own between the values below it and above it in its step.
+/// `1 / per_value` wide, the ends open; and, where `split` (the sample repeats a value, or has
+/// one step), `mass` (the sample's most repeated value) a bin of its own between the values
+/// below it and above it in its step.
 #[derive(Debug, Clone, Copy)]
 struct BinLayout {
     low: f64,
     per_value: f64,
     mass: f64,
+    split: bool,
 }
 
 impl BinLayout {
@@ -273,22 +284,22 @@ impl BinLayout {
                 low: low - margin,
                 per_value: (BINS - 2) as f64 / (span + 2.0 * margin),
                 mass,
+                split: longest > 0,
             }
         } else {
             BinLayout {
                 low: mass,
                 per_value: 0.0,
                 mass,
+                split: true,
             }
         }
     }
 
-    /// The bin of `v`, below `3 * BINS`: its step (rounded to the nearest, clamped to
-    /// `0..=BINS - 2`) times 3, plus 0 below `mass`, 1 at `mass` and 2 above. It never
-    /// decreases as `v` grows (each operation rounds monotonically), so the bins hold the
-    /// values in their order, except NaN.
+    /// The step of `v`: `(v - low) * per_value` rounded to the nearest, clamped to
+    /// `0..=BINS - 2`. It never decreases as `v` grows (each operation rounds monotonically).
     #[inline(always)]
-    fn bin(self, v: f64) -> u32 {
+    fn step(self, v: f64) -> u64 {
         // Adding 2^52 rounds a number in [0, 2^52) to an integer, in the low bits.
         const ROUND: f64 = 4_503_599_627_370_496.0;
         let x = (v - self.low) * self.per_value;
@@ -298,11 +309,56 @@ impl BinLayout {
         } else {
             (BINS - 2) as f64
         };
-        let step = (x + ROUND) - ROUND;
-        let above = if v > self.mass { 1.0 } else { 0.0 };
-        let below = if v < self.mass { 1.0 } else { 0.0 };
-        (3.0 * step + (1.0 + above - below) + ROUND).to_bits() as u32
+        (x + ROUND).to_bits() - ROUND.to_bits()
     }
+
+    /// The bin of `v`: where `split`, below `3 * BINS`, its step times 3, plus 0 below `mass`,
+    /// 1 at `mass` and 2 above; otherwise its step. It never decreases as `v` grows, so the
+    /// bins hold the values in their order, except NaN.
+    #[inline(always)]
+    fn bin(self, v: f64) -> u32 {
+        if self.split {
+            Self::split_bin(self.step(v), v, self.mass)
+        } else {
+            self.step(v) as u32
+        }
+    }
+
+    /// `3 * step + 1`, less 1 below `mass`, plus 1 above.
+    #[inline(always)]
+    fn split_bin(step: u64, v: f64, mass: f64) -> u32 {
+        (3 * step + 1 + u64::from(v > mass) - u64::from(v < mass)) as u32
+    }
+
+    /// Bins in use, a multiple of [`BLOCK`].
+    fn bins(self) -> usize {
+        if self.split {
+            3 * BINS
+        } else {
+            BINS
+        }
+    }
+}
+
+/// Writes each value's bin (`layout.bin`) into `of_value`; whether `values` holds NaN or -0.0.
+/// `SPLIT` is `layout.split`, a constant so each loop compiles without the other's work.
+#[inline(always)]
+fn bin_values<const SPLIT: bool>(layout: BinLayout, values: &[f64], of_value: &mut [u32]) -> bool {
+    // NaN, and the sign bit of any zero (set by -0.0 alone), kept as float operations so the
+    // loop stays in vector registers.
+    let (mut nan, mut zeros_sign) = (false, 0.0_f64);
+    let mass = layout.mass;
+    for (bin, &v) in of_value.iter_mut().zip(values) {
+        let step = layout.step(v);
+        *bin = if SPLIT {
+            BinLayout::split_bin(step, v, mass)
+        } else {
+            step as u32
+        };
+        nan |= v.is_nan();
+        zeros_sign = f64::from_bits(zeros_sign.to_bits() | if v == 0.0 { v.to_bits() } else { 0 });
+    }
+    nan || zeros_sign.to_bits() != 0
 }
 
 /// The five [`PERCENTILES`] of `values` (`ranks` from [`type7_ranks`]), the same bits as
@@ -320,25 +376,23 @@ fn binned_percentiles(
     let Bins {
         of_value,
         counts,
-        needed,
         gathered,
     } = scratch;
+    counts.resize(COUNTS, 0);
+    let counts: &mut [u32; COUNTS] = counts.as_mut_slice().try_into().expect("COUNTS counts");
     of_value.resize(values.len(), 0);
-    // NaN, and the sign bit of any zero (set by -0.0 alone), kept as float operations so the
-    // loop stays in vector registers.
-    let (mut nan, mut zeros_sign) = (false, 0.0_f64);
-    for (bin, &v) in of_value.iter_mut().zip(values) {
-        *bin = layout.bin(v);
-        nan |= v.is_nan();
-        zeros_sign = f64::from_bits(zeros_sign.to_bits() | if v == 0.0 { v.to_bits() } else { 0 });
-    }
-    if nan || zeros_sign.to_bits() != 0 {
+    let unordered = if layout.split {
+        bin_values::<true>(layout, values, of_value)
+    } else {
+        bin_values::<false>(layout, values, of_value)
+    };
+    if unordered {
         return None;
     }
-    counts.clear();
-    counts.resize(3 * BINS, 0);
+    // Every bin is below `3 * BINS`, so the mask keeps it as it is.
+    let mask = |bin: u32| bin as usize & (COUNTS - 1);
     for &bin in of_value.iter() {
-        counts[bin as usize] += 1;
+        counts[mask(bin)] += 1;
     }
 
     // The ranks needed, ascending: each percentile's, and the next where its fraction is not 0.
@@ -359,40 +413,60 @@ fn binned_percentiles(
     }
     let wanted = &wanted[..count];
     // Each wanted rank's bin, and its rank among the gathered values: those of the needed
-    // bins but `mass`'s, whose order statistics are all `mass`.
-    let mass_bin = layout.bin(layout.mass) as usize;
-    needed.clear();
-    needed.resize(3 * BINS, 0);
+    // bins but `mass`'s, whose order statistics are all `mass`. The counts are read a block at
+    // a time (a block's bins one by one only where it holds a wanted rank) and cleared for the
+    // next column.
+    let mass_bin = if layout.split {
+        layout.bin(layout.mass) as usize
+    } else {
+        usize::MAX
+    };
+    let mut needed = [0usize; 10];
     let mut in_mass = [false; 10];
     let mut gathered_rank = [0usize; 10];
-    let (mut below, mut gathered_len, mut w) = (0, 0, 0);
-    for (bin, &c) in counts.iter().enumerate() {
-        let above = below + c as usize;
-        if wanted[w] < above {
-            while w < count && wanted[w] < above {
-                in_mass[w] = bin == mass_bin;
-                gathered_rank[w] = gathered_len + wanted[w] - below;
-                w += 1;
-            }
-            if bin != mass_bin {
-                needed[bin] = 1;
-                gathered_len += c as usize;
-            }
-            if w == count {
-                break;
+    let (mut below, mut gathered_len, mut w, mut needed_len) = (0, 0, 0, 0);
+    let (blocks, _) = counts[..layout.bins()].as_chunks_mut::<BLOCK>();
+    for (b, block) in blocks.iter_mut().enumerate() {
+        let total = block.iter().sum::<u32>() as usize;
+        if w < count && wanted[w] < below + total {
+            let mut at = below;
+            for (i, &c) in block.iter().enumerate() {
+                let above = at + c as usize;
+                if w < count && wanted[w] < above {
+                    let bin = b * BLOCK + i;
+                    while w < count && wanted[w] < above {
+                        in_mass[w] = bin == mass_bin;
+                        gathered_rank[w] = gathered_len + wanted[w] - at;
+                        w += 1;
+                    }
+                    if bin != mass_bin {
+                        needed[needed_len] = bin;
+                        needed_len += 1;
+                        gathered_len += c as usize;
+                    }
+                }
+                at = above;
             }
         }
-        below = above;
+        below += total;
+        *block = [0; BLOCK];
     }
-    // The needed bins' values, in path order (each value is written, and kept where its bin
-    // is needed).
+    debug_assert_eq!((w, below), (count, values.len()));
+    // The needed bins' values, in path order: flagged by a count of 1 (all others are 0 now),
+    // and cleared again after. Where they are few, a branch that is rarely taken; else each
+    // value is written, and kept where its bin is needed.
+    let needed = &needed[..needed_len];
+    for &bin in needed {
+        counts[bin] = 1;
+    }
+    gathered.clear();
     gathered.resize(gathered_len + 1, 0.0);
-    let mut kept = 0;
-    for (&bin, &v) in of_value.iter().zip(values) {
-        gathered[kept] = v;
-        kept += usize::from(needed[bin as usize]);
-    }
+    let sparse = gathered_len <= values.len() / SPARSE_GATHER;
+    let kept = gather(of_value, values, counts, gathered, sparse);
     debug_assert_eq!(kept, gathered_len);
+    for &bin in needed {
+        counts[bin] = 0;
+    }
     let mut order_statistics = [layout.mass; 10];
     let mut at = [0usize; 10];
     let mut selected = 0;
@@ -424,6 +498,39 @@ fn binned_percentiles(
             x_lo
         }
     }))
+}
+
+/// [`binned_percentiles`] gathers with a branch (see [`gather`]) where at most one value in
+/// this many is gathered.
+const SPARSE_GATHER: usize = 16;
+
+/// Writes the values whose bin's flag in `needed` is not 0 (all flags 0 or 1) into `out`, in
+/// path order, and returns how many; `out` holds one more than that. `sparse`: with a branch
+/// per value, rarely taken where few are needed; otherwise every value is written and kept
+/// where its bin is needed, without a branch to mispredict.
+fn gather(
+    of_value: &[u32],
+    values: &[f64],
+    needed: &[u32; COUNTS],
+    out: &mut [f64],
+    sparse: bool,
+) -> usize {
+    let mask = |bin: u32| bin as usize & (COUNTS - 1);
+    let mut kept = 0;
+    if sparse {
+        for (&bin, &v) in of_value.iter().zip(values) {
+            if needed[mask(bin)] != 0 {
+                out[kept] = v;
+                kept += 1;
+            }
+        }
+    } else {
+        for (&bin, &v) in of_value.iter().zip(values) {
+            out[kept] = v;
+            kept += needed[mask(bin)] as usize;
+        }
+    }
+    kept
 }
 
 /// Puts into `found[i]` the order statistic of `values` at rank `ranks[i] - offset` (`ranks`
@@ -814,8 +921,45 @@ mod tests {
         // One scratch for all, as a thread's columns share it.
         let mut bins = Bins::default();
         for n in [BINNED_FROM, BINNED_FROM + 1, 5_003, 10_000, 20_000] {
+            let mut layouts = [0; 2];
             for (name, values) in awkward_columns(n) {
                 assert_binned_as_selected(name, &values, &mut bins);
+                layouts[usize::from(BinLayout::from_sample(&values).split)] += 1;
+            }
+            // Both layouts, with and without a bin of the sample's most repeated value.
+            assert!(layouts[0] >= 5 && layouts[1] >= 5, "n = {n}: {layouts:?}");
+            // The scan leaves every count 0 for the next column.
+            assert!(bins.counts.iter().all(|&c| c == 0), "n = {n}");
+        }
+    }
+
+    #[test]
+    fn both_gathers_keep_the_needed_bins_values_in_path_order() {
+        let mut uniform = crate::fixtures::xorshift_uniform(0x2545_F491_4F6C_DD1D);
+        for n in [BINNED_FROM, 10_000] {
+            for (name, values) in awkward_columns(n) {
+                let layout = BinLayout::from_sample(&values);
+                let of_value: Vec<u32> = values.iter().map(|&v| layout.bin(v)).collect();
+                let mut needed = Box::new([0u32; COUNTS]);
+                // A few bins, some of them holding values, and sometimes most of them.
+                for _ in 0..4 {
+                    needed[of_value[(uniform() * n as f64) as usize % n] as usize] = 1;
+                }
+                if uniform() < 0.5 {
+                    needed[..3 * BINS / 2].fill(1);
+                }
+                let want: Vec<u64> = values
+                    .iter()
+                    .zip(&of_value)
+                    .filter(|(_, &bin)| needed[bin as usize] != 0)
+                    .map(|(v, _)| v.to_bits())
+                    .collect();
+                for sparse in [true, false] {
+                    let mut out = vec![0.0; want.len() + 1];
+                    let kept = gather(&of_value, &values, &needed, &mut out, sparse);
+                    let got: Vec<u64> = out[..kept].iter().map(|v| v.to_bits()).collect();
+                    assert_eq!(got, want, "{name}, n = {n}, sparse = {sparse}");
+                }
             }
         }
     }
