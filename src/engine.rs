@@ -429,10 +429,7 @@ pub fn path_parameters(
         delivered: None,
         placement_spread: placement_spreads(model),
         censuses: Vec::new(),
-        response: ResponseWindows {
-            beta: 1.0,
-            years: Vec::new(),
-        },
+        response: ResponseWindows::new(&model.scenario, model.schedule.years.len()),
     };
     let weights = |f: fn(&CouncilModel) -> f64| council_weights(model, f);
     let (by_plans, by_hnb, by_deficit) = (
@@ -1384,11 +1381,10 @@ impl ResponseWindows {
         let shock_var0 = demand.council_shock_sd * demand.council_shock_sd;
         let rho = demand.persistence;
         let mut shock_var = [0.0; MAX_RESPONSE_YEARS];
+        // At beta 1 the factor is exactly 1 and no window is needed.
+        let years = if beta == 1.0 { 0 } else { years };
         let mut out = Vec::with_capacity(years);
         for year in 0..years {
-            if beta == 1.0 {
-                break;
-            }
             let now = year % w;
             let last_var = if year == 0 {
                 0.0
