@@ -1163,15 +1163,32 @@ pub fn prevalence_powers<const L: usize>(r: &[f64; L], shape: f64) -> [f64; L] {
     if shape.fract() != 0.0 || !(0.0..=64.0).contains(&shape) {
         return r.map(|r| r.powf(shape));
     }
-    let (mut x, mut n, mut power) = (*r, shape as u32, [1.0; L]);
+    // Square-and-multiply from `power = 1`, lowest bit first. The first factor taken is
+    // `1 x r^(2^k)`, which is `r^(2^k)` exactly, so the power starts there; the squaring after
+    // the highest bit is never used. Every multiplication made is the loop's, in its order; the
+    // common shapes are written out.
+    let square = |x: [f64; L]| x.map(|v| v * v);
+    let mut n = shape as u32;
+    match n {
+        0 => return [1.0; L],
+        1 => return *r,
+        2 => return square(*r),
+        4 => return square(square(*r)),
+        _ => {}
+    }
+    let mut x = *r;
+    while n & 1 == 0 {
+        x = square(x);
+        n >>= 1;
+    }
+    let mut power = x;
+    n >>= 1;
     while n > 0 {
+        x = square(x);
         if n & 1 == 1 {
             for l in 0..L {
                 power[l] *= x[l];
             }
-        }
-        for l in 0..L {
-            x[l] *= x[l];
         }
         n >>= 1;
     }
@@ -1563,6 +1580,51 @@ mod tests {
                     (a - b).abs() <= 4.0 * f64::EPSILON * b.abs(),
                     "{r}^{shape}: {a} {b}"
                 );
+            }
+        }
+    }
+
+    /// `prevalence_powers` starts at the lowest set bit's square and stops after the highest;
+    /// the bits are those of square-and-multiply from `power = 1` (every squaring, then the
+    /// wasted last one), for every whole shape it takes and odd inputs.
+    #[test]
+    fn prevalence_powers_are_square_and_multiply_from_one_bit_for_bit() {
+        fn from_one(r: f64, shape: u32) -> f64 {
+            let (mut x, mut n, mut power) = (r, shape, 1.0);
+            while n > 0 {
+                if n & 1 == 1 {
+                    power *= x;
+                }
+                x *= x;
+                n >>= 1;
+            }
+            power
+        }
+        let inputs = [
+            0.0,
+            -0.0,
+            1e-300,
+            0.05,
+            0.37,
+            0.5,
+            0.912_345,
+            0.999_999_9,
+            1.0,
+            1.000_001,
+            1.3,
+            -0.7,
+            3.5,
+            1e200,
+            f64::INFINITY,
+            f64::NAN,
+            f64::MIN_POSITIVE,
+        ];
+        for shape in 0..=64u32 {
+            for r in inputs {
+                let got = prevalence_powers(&[r, 0.5 * r], f64::from(shape));
+                for (got, x) in got.iter().zip([r, 0.5 * r]) {
+                    assert_eq!(got.to_bits(), from_one(x, shape).to_bits(), "{x}^{shape}");
+                }
             }
         }
     }

@@ -5,7 +5,9 @@
 //! No I/O and no printing. Every random stream is derived from (seed, path, council), so
 //! results do not depend on the thread count; national sums are added in a fixed order.
 
-use crate::calibration::{prevalence_powers, CouncilModel, Model, SafetyValveTerms, Structure};
+use crate::calibration::{
+    prevalence_powers, CouncilModel, Model, PhaseTransfer, SafetyValveTerms, Structure,
+};
 use crate::caseload::{
     total, Cells, AGE_11_15, AGE_5_10, AGE_BANDS, MAINSTREAM, SETTINGS, SETTING_NAMES,
     SPECIAL_INDEPENDENT, SPECIAL_STATE,
@@ -1262,6 +1264,7 @@ fn simulate_lanes<const L: usize>(
     let funding_factor = funding_factor(scenario);
     let per_plan = scenario.costs.non_plan_driver == NonPlanDriver::Plans;
     let mut state = CaseloadState::<L>::start(council, per_plan);
+    let weights = DemandWeights::<L>::new(council, &model.structure);
     let mut accounts = [Accounts::start(council); L];
     let mut own_plans = OwnPlans::<L>::start(&run.response);
 
@@ -1270,7 +1273,7 @@ fn simulate_lanes<const L: usize>(
         let ceiling = yearly.saturation(t, council, scenario);
         let flows = demand_or_census(
             council,
-            &model.structure,
+            &weights,
             t,
             &shares[t],
             &yearly.years[t].new_rate,
@@ -1486,7 +1489,7 @@ fn funding_factor(scenario: &Scenario) -> f64 {
 /// else the demand step (under the prevalence ceiling, when the scenario has one).
 fn demand_or_census<const L: usize>(
     council: &CouncilModel,
-    structure: &Structure,
+    weights: &DemandWeights<L>,
     t: usize,
     shares: &BandShares,
     new_rate: &[f64; L],
@@ -1495,8 +1498,8 @@ fn demand_or_census<const L: usize>(
 ) -> PlanFlows<L> {
     match (t, &council.census[t]) {
         (0, Some(_)) => PlanFlows::none(),
-        (_, Some(census)) => census_step(council, structure, shares, census, state),
-        (_, None) => demand_step(council, structure, shares, new_rate, ceiling, state),
+        (_, Some(census)) => census_step(shares, census, state),
+        (_, None) => demand_step(weights, shares, new_rate, ceiling, state),
     }
 }
 
@@ -1555,6 +1558,33 @@ impl<const L: usize> PlanFlows<L> {
     }
 }
 
+/// Step 1's weights of a council that are the same in every year, each repeated across the
+/// lanes: its new plans' mix by age band and setting (`entry_mix`) and the phase transfers'
+/// terms (`Structure::phase`, for the plans moving up into band `a + 1` at index `a`). The
+/// lanes' products read them as whole vectors (16-byte aligned) instead of repeating a scalar
+/// into a vector at every use; the values, and so every product, are the same.
+#[repr(align(16))]
+struct DemandWeights<const L: usize> {
+    mix: [[[f64; L]; SETTINGS]; AGE_BANDS],
+    leave: [[[f64; L]; SETTINGS]; AGE_BANDS - 1],
+    stay: [[[f64; L]; SETTINGS]; AGE_BANDS - 1],
+    to_share: [[[f64; L]; SETTINGS]; AGE_BANDS - 1],
+}
+
+impl<const L: usize> DemandWeights<L> {
+    fn new(council: &CouncilModel, structure: &Structure) -> Self {
+        let phase = |f: fn(&PhaseTransfer) -> &[f64; SETTINGS]| {
+            std::array::from_fn(|a| f(&structure.phase[a]).map(|v| [v; L]))
+        };
+        DemandWeights {
+            mix: council.entry_mix.map(|band| band.map(|v| [v; L])),
+            leave: phase(|p| &p.leave),
+            stay: phase(|p| &p.stay),
+            to_share: phase(|p| &p.to_share),
+        }
+    }
+}
+
 /// Step 1's prevalence ceiling in one year: the most plans each age band may hold, by lane, and
 /// the saturation's terms.
 struct Saturation<'a, const L: usize> {
@@ -1570,28 +1600,22 @@ struct Saturation<'a, const L: usize> {
 /// top, so the band below is still last year's.
 #[inline(always)]
 fn demand_step<const L: usize>(
-    council: &CouncilModel,
-    structure: &Structure,
+    weights: &DemandWeights<L>,
     shares: &BandShares,
     new_rate: &[f64; L],
     ceiling: Option<Saturation<L>>,
     state: &mut CaseloadState<L>,
 ) -> PlanFlows<L> {
-    let mut flows = PlanFlows::none();
+    let mut flows = plans_ending(shares, &state.ages);
     let wanted: [f64; L] = std::array::from_fn(|l| new_rate[l] * state.stock[l]);
-    let bands = &state.ages;
     let cells = &mut state.cells;
-    for (band, share) in bands.iter().zip(&shares.ceased) {
-        for l in 0..L {
-            flows.ceased[l] += band[l] * share;
-        }
-    }
-    flows.aged_out = std::array::from_fn(|l| bands[AGE_BANDS - 1][l] * shares.up[AGE_BANDS - 1]);
     for a in (0..AGE_BANDS).rev() {
         let mut arriving = [[0.0; L]; SETTINGS];
         if a > 0 {
             // Plans moving up: those leaving their setting are pooled and re-placed.
-            let transfer = &structure.phase[a - 1];
+            let leave = &weights.leave[a - 1];
+            let stay = &weights.stay[a - 1];
+            let to_share = &weights.to_share[a - 1];
             let below = &cells[a - 1];
             let up = shares.up[a - 1];
             let moving: [[f64; L]; SETTINGS] =
@@ -1599,13 +1623,12 @@ fn demand_step<const L: usize>(
             let mut pool = [0.0; L];
             for s in 0..SETTINGS {
                 for l in 0..L {
-                    pool[l] += transfer.leave[s] * moving[s][l];
+                    pool[l] += leave[s][l] * moving[s][l];
                 }
             }
             for s in 0..SETTINGS {
                 for l in 0..L {
-                    arriving[s][l] =
-                        transfer.stay[s] * moving[s][l] + transfer.to_share[s] * pool[l];
+                    arriving[s][l] = stay[s][l] * moving[s][l] + to_share[s][l] * pool[l];
                 }
             }
         }
@@ -1626,9 +1649,9 @@ fn demand_step<const L: usize>(
         }
         let mut band = [0.0; L];
         for (s, cell) in cells[a].iter_mut().enumerate() {
-            let mix = council.entry_mix[a][s];
+            let mix = &weights.mix[a][s];
             for l in 0..L {
-                let new = wanted[l] * mix * entering[l];
+                let new = wanted[l] * mix[l] * entering[l];
                 cell[l] = kept_cells[s][l] + new;
                 flows.new_plans[l] += new;
                 band[l] += cell[l];
@@ -1652,18 +1675,35 @@ fn demand_step<const L: usize>(
     flows
 }
 
+/// Step 1's plans that end (ceased, or reassessed at a phase transfer) and age out of the last
+/// band, from last year's plans by age band, for every lane (no new plans yet).
+#[inline(always)]
+fn plans_ending<const L: usize>(
+    shares: &BandShares,
+    bands: &[[f64; L]; AGE_BANDS],
+) -> PlanFlows<L> {
+    let mut flows = PlanFlows::none();
+    for (band, share) in bands.iter().zip(&shares.ceased) {
+        for l in 0..L {
+            flows.ceased[l] += band[l] * share;
+        }
+    }
+    flows.aged_out = std::array::from_fn(|l| bands[AGE_BANDS - 1][l] * shares.up[AGE_BANDS - 1]);
+    flows
+}
+
 /// Step 1 in a year whose January census is known: plans end and age out as in the demand step,
 /// the census replaces the projected caseload, and the new plans are those the census implies
-/// (`census - (stock - ended - aged out)`; a fall beyond the ended plans counts as ended).
+/// (`census - (stock - ended - aged out)`; a fall beyond the ended plans counts as ended). The
+/// demand step's cells are not worked out: the census replaces every one of them, and without
+/// a ceiling or new plans its flows are [`plans_ending`]'s.
 #[inline(always)]
 fn census_step<const L: usize>(
-    council: &CouncilModel,
-    structure: &Structure,
     shares: &BandShares,
     census: &Cells,
     state: &mut CaseloadState<L>,
 ) -> PlanFlows<L> {
-    let mut flows = demand_step(council, structure, shares, &[0.0; L], None, state);
+    let mut flows = plans_ending(shares, &state.ages);
     let census_total = total(census);
     for l in 0..L {
         let implied = census_total - (state.stock[l] - flows.ceased[l] - flows.aged_out[l]);
@@ -2426,6 +2466,104 @@ pub fn memory_estimate(paths: usize, years: usize, threads: usize) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The census step as it was worked out before: the whole demand step without new plans or a
+    /// ceiling, its cells then replaced by the census.
+    fn census_step_through_demand<const L: usize>(
+        weights: &DemandWeights<L>,
+        shares: &BandShares,
+        census: &Cells,
+        state: &mut CaseloadState<L>,
+    ) -> PlanFlows<L> {
+        let mut flows = demand_step(weights, shares, &[0.0; L], None, state);
+        let census_total = total(census);
+        for l in 0..L {
+            let implied = census_total - (state.stock[l] - flows.ceased[l] - flows.aged_out[l]);
+            flows.new_plans[l] = implied.max(0.0);
+            flows.ceased[l] += (-implied).max(0.0);
+            for (band, census_band) in state.cells.iter_mut().zip(census) {
+                for (cell, plans) in band.iter_mut().zip(census_band) {
+                    cell[l] = *plans;
+                }
+            }
+        }
+        flows
+    }
+
+    #[test]
+    fn census_step_gives_the_demand_steps_flows_and_the_census_bit_for_bit() {
+        let mut next = crate::fixtures::xorshift_uniform(0x5DEE_CE66_D1CE_4E5B);
+        let mut cells = || -> [[[f64; LANES]; SETTINGS]; AGE_BANDS] {
+            std::array::from_fn(|_| std::array::from_fn(|_| std::array::from_fn(|_| 50.0 * next())))
+        };
+        let (weights_cells, start_cells) = (cells(), cells());
+        let mut next = crate::fixtures::xorshift_uniform(0x2545_F491_4F6C_DD1D);
+        for round in 0..300 {
+            let weights = DemandWeights::<LANES> {
+                mix: weights_cells
+                    .map(|band| band.map(|cell| [cell[round % LANES] / 250.0; LANES])),
+                leave: std::array::from_fn(|_| std::array::from_fn(|_| [next(); LANES])),
+                stay: std::array::from_fn(|_| std::array::from_fn(|_| [next(); LANES])),
+                to_share: std::array::from_fn(|_| std::array::from_fn(|_| [next(); LANES])),
+            };
+            let shares = BandShares {
+                remain: std::array::from_fn(|_| next()),
+                up: std::array::from_fn(|_| next()),
+                ceased: std::array::from_fn(|_| 0.2 * next()),
+            };
+            // Censuses below and above the plans kept (a fall beyond the ended plans too).
+            let scale = 0.1 + 0.5 * (round % 5) as f64;
+            let census: Cells =
+                std::array::from_fn(|_| std::array::from_fn(|_| scale * 40.0 * next()));
+            let cells = start_cells.map(|band| band.map(|cell| cell.map(|v| v * next())));
+            let mut ages = [[0.0; LANES]; AGE_BANDS];
+            for (age, band) in ages.iter_mut().zip(&cells) {
+                for cell in band {
+                    for l in 0..LANES {
+                        age[l] += cell[l];
+                    }
+                }
+            }
+            let mut stock = [0.0; LANES];
+            for age in &ages {
+                for l in 0..LANES {
+                    stock[l] += age[l];
+                }
+            }
+            let state = || CaseloadState::<LANES> {
+                cells,
+                ages,
+                stock,
+                unit_cost: [[1.0; LANES]; SETTINGS],
+                non_plan: [0.0; LANES],
+                stock_before: stock,
+                non_plan_per_plan: false,
+                capacity: [0.0; LANES],
+                places_to_date: 0.0,
+                induced_to_date: 0.0,
+                plan_surprise: [0.0; LANES],
+            };
+            let (mut want, mut got) = (state(), state());
+            let before = census_step_through_demand(&weights, &shares, &census, &mut want);
+            let now = census_step(&shares, &census, &mut got);
+            for l in 0..LANES {
+                for (a, b) in [
+                    (before.new_plans[l], now.new_plans[l]),
+                    (before.ceased[l], now.ceased[l]),
+                    (before.aged_out[l], now.aged_out[l]),
+                ] {
+                    assert_eq!(a.to_bits(), b.to_bits(), "round {round}, lane {l}");
+                }
+            }
+            for (want, got) in want.cells.iter().flatten().zip(got.cells.iter().flatten()) {
+                assert_eq!(
+                    want.map(f64::to_bits),
+                    got.map(f64::to_bits),
+                    "round {round}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn columns_copy_each_metric_in_path_order_with_its_sum_carried_on_in_path_order() {
