@@ -535,19 +535,22 @@ impl Tiles {
     /// Copies the columns (t, k) of the metrics `metrics` (at most [`COLUMNS_AT_ONCE`]) into
     /// `out` (one after another, `paths` values each, in path order) and returns each one's sum
     /// over paths, added in path order from -0.0 (the same bits as `Iterator::sum` over the
-    /// column). The metrics' sums are independent chains, interleaved [`SIDE_BY_SIDE`] at a time
-    /// so the CPU overlaps them, and their values are read once, a contiguous part of each tile
-    /// at a time.
+    /// column), and whether each one is constant (every value with the first one's bits). The
+    /// metrics' sums are independent chains, interleaved [`SIDE_BY_SIDE`] at a time so the CPU
+    /// overlaps them, and their values are read once, a contiguous part of each tile at a time;
+    /// a column is checked against its first value while it is copied, tile by tile until a
+    /// value differs (in most columns that vary, one of the first tile's).
     pub(crate) fn columns(
         self,
         values: &[f64],
         t: usize,
         metrics: std::ops::Range<usize>,
         out: &mut [f64],
-    ) -> [f64; COLUMNS_AT_ONCE] {
+    ) -> ([f64; COLUMNS_AT_ONCE], [bool; COLUMNS_AT_ONCE]) {
         let mut sums = [-0.0; COLUMNS_AT_ONCE];
-        self.columns_onto(values, t, metrics, out, &mut sums);
-        sums
+        let mut differs = [0u64; COLUMNS_AT_ONCE];
+        self.copy_columns::<true>(values, t, metrics, out, &mut sums, &mut differs);
+        (sums, differs.map(|d| d == 0))
     }
     /// [`Tiles::columns`], adding each column's values to its `sums[i]` (in path order, after
     /// whatever it already holds: a column's earlier chunks) instead of starting from -0.0.
@@ -559,18 +562,56 @@ impl Tiles {
         out: &mut [f64],
         sums: &mut [f64; COLUMNS_AT_ONCE],
     ) {
+        self.copy_columns::<false>(values, t, metrics, out, sums, &mut [0; COLUMNS_AT_ONCE]);
+    }
+    /// [`Tiles::columns_onto`], and where `CHECK`, each column's bits that differ from its first
+    /// value's or-ed into `differs[i]` (0 where the column is constant).
+    #[inline(always)]
+    fn copy_columns<const CHECK: bool>(
+        self,
+        values: &[f64],
+        t: usize,
+        metrics: std::ops::Range<usize>,
+        out: &mut [f64],
+        sums: &mut [f64; COLUMNS_AT_ONCE],
+        differs: &mut [u64; COLUMNS_AT_ONCE],
+    ) {
         const B: usize = PATHS_PER_BLOCK;
         let count = metrics.len();
         assert!(count <= COLUMNS_AT_ONCE && out.len() >= count * self.paths);
         let part = (t * self.width + metrics.start) * B..(t * self.width + metrics.end) * B;
+        let mut firsts = [0u64; COLUMNS_AT_ONCE];
+        if CHECK {
+            if let Some(tile) = values.get(part.clone()) {
+                for (i, f) in firsts.iter_mut().take(count).enumerate() {
+                    *f = tile[i * B].to_bits();
+                }
+            }
+        }
         for (b, tile) in values.chunks_exact(self.tile_len()).enumerate() {
             let lanes = (self.paths - b * B).min(B);
             let src = &tile[part.clone()];
             for (i, column) in out.chunks_exact_mut(self.paths).take(count).enumerate() {
-                column[b * B..b * B + lanes].copy_from_slice(&src[i * B..i * B + lanes]);
+                let run = &src[i * B..i * B + lanes];
+                column[b * B..b * B + lanes].copy_from_slice(run);
+                // A column that differs from its first value already needs no more checks.
+                if CHECK && differs[i] == 0 {
+                    differs[i] = differences(run, firsts[i]);
+                }
             }
             add_tile(src, lanes, &mut sums[..count]);
         }
+    }
+}
+
+/// The bits of `run`'s values that differ from `first`'s, or-ed together: 0 where every value
+/// has `first`'s bits.
+#[inline(always)]
+fn differences(run: &[f64], first: u64) -> u64 {
+    let differ = |d: u64, v: &f64| d | (v.to_bits() ^ first);
+    match <&[f64; PATHS_PER_BLOCK]>::try_from(run) {
+        Ok(whole) => whole.iter().fold(0, differ),
+        Err(_) => run.iter().fold(0, differ),
     }
 }
 
@@ -2576,14 +2617,41 @@ mod tests {
             width: 37,
         };
         let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-        let values: Vec<f64> = (0..tiles.len())
+        let mut values: Vec<f64> = (0..tiles.len())
             .map(|_| {
                 x = splitmix(x);
                 (x >> 11) as f64 / (1u64 << 40) as f64 - 1000.0
             })
             .collect();
+        // Some columns the same on every path (the padding of the last tile not), some but one
+        // path (the first, one in the last tile, the last), some 0.0 but one -0.0, and one NaN
+        // but one NaN with other bits.
+        let nan = f64::NAN;
+        let odd_nan = f64::from_bits(nan.to_bits() | 1);
+        let last = tiles.paths - 1;
+        for (t, k, base, other) in [
+            (0, 0, 3.5, None),
+            (0, 3, 0.0, None),
+            (0, 19, -0.0, None),
+            (0, 20, nan, None),
+            (0, 36, 1e300, None),
+            (1, 1, 2.0, Some((0, 2.5))),
+            (1, 5, 2.0, Some((last - 2, 2.5))),
+            (1, 22, 2.0, Some((last, -2.0))),
+            (2, 8, 0.0, Some((PATHS_PER_BLOCK + 7, -0.0))),
+            (2, 31, nan, Some((last, odd_nan))),
+            (2, 32, -7.0, None),
+        ] {
+            for path in 0..tiles.paths {
+                values[tiles.index(path, t, k)] = base;
+            }
+            if let Some((path, v)) = other {
+                values[tiles.index(path, t, k)] = v;
+            }
+        }
         let mut out = vec![0.0; COLUMNS_AT_ONCE * tiles.paths];
         let mut want = vec![0.0; tiles.paths];
+        let mut constants = 0;
         for t in 0..tiles.years {
             // Whole groups of `SIDE_BY_SIDE` columns and the ones left over (one to three).
             for metrics in [
@@ -2594,13 +2662,21 @@ mod tests {
                 30..33,
                 8..12,
             ] {
-                let sums = tiles.columns(&values, t, metrics.clone(), &mut out);
+                let (sums, constant) = tiles.columns(&values, t, metrics.clone(), &mut out);
                 for (i, k) in metrics.clone().enumerate() {
                     tiles.column(&values, t, k, &mut want);
                     let got = &out[i * tiles.paths..(i + 1) * tiles.paths];
-                    assert_eq!(got, &want[..], "t {t}, metric {k}");
+                    let bits = |column: &[f64]| column.iter().map(|v| v.to_bits()).collect();
+                    let got_bits: Vec<u64> = bits(got);
+                    assert_eq!(got_bits, bits(&want[..]), "t {t}, metric {k}");
+                    // A NaN sum's payload is not specified (the compiler may swap an
+                    // addition's operands): NaN is enough.
                     let sum: f64 = want.iter().sum();
-                    assert_eq!(sums[i].to_bits(), sum.to_bits(), "t {t}, metric {k}");
+                    let both_nan = sums[i].is_nan() && sum.is_nan();
+                    assert!(both_nan || sums[i].to_bits() == sum.to_bits(), "t {t}, {k}");
+                    let same = want.iter().all(|v| v.to_bits() == want[0].to_bits());
+                    assert_eq!(constant[i], same, "t {t}, metric {k}");
+                    constants += usize::from(same);
                 }
                 let earlier: Vec<f64> = metrics.clone().map(|k| k as f64 * 0.1 - 1.7).collect();
                 let mut sums = [0.0; COLUMNS_AT_ONCE];
@@ -2609,15 +2685,22 @@ mod tests {
                 tiles.columns_onto(&values, t, metrics.clone(), &mut out, &mut sums);
                 for (i, k) in metrics.enumerate() {
                     tiles.column(&values, t, k, &mut want);
-                    assert_eq!(&out[i * tiles.paths..(i + 1) * tiles.paths], &want[..]);
+                    let got = &out[i * tiles.paths..(i + 1) * tiles.paths];
+                    assert!(got
+                        .iter()
+                        .zip(&want)
+                        .all(|(g, w)| g.to_bits() == w.to_bits()));
                     let mut sum = earlier[i];
                     for v in &want {
                         sum += v;
                     }
-                    assert_eq!(sums[i].to_bits(), sum.to_bits(), "t {t}, metric {k}");
+                    let both_nan = sums[i].is_nan() && sum.is_nan();
+                    assert!(both_nan || sums[i].to_bits() == sum.to_bits(), "t {t}, {k}");
                 }
             }
         }
+        // The six constant columns, three of them in two of the metrics' ranges.
+        assert_eq!(constants, 9);
     }
 
     #[test]

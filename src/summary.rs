@@ -107,13 +107,21 @@ pub fn stats(values: &mut [f64]) -> Stats {
 /// [`stats`] with the mean already worked out (summed in `values`' order), and the scratch
 /// of [`binned_percentiles`].
 fn stats_with_mean(values: &mut [f64], mean: f64, bins: &mut Bins) -> Stats {
+    // Many metrics are the same on every path (known years, policies that do not apply).
+    let constant = values
+        .first()
+        .is_some_and(|first| values.iter().all(|v| v.to_bits() == first.to_bits()));
+    stats_of_column(values, mean, constant, bins)
+}
+
+/// [`stats_with_mean`] told whether every value has the first one's bits (`constant`, which
+/// [`Tiles::columns`] finds while it copies the column, so a constant column is not read again).
+fn stats_of_column(values: &mut [f64], mean: f64, constant: bool, bins: &mut Bins) -> Stats {
     if values.is_empty() {
         return Stats::default();
     }
-    // Many metrics are the same on every path (known years, policies that do not apply).
-    let first = values[0];
-    if values.iter().all(|v| v.to_bits() == first.to_bits()) {
-        return Stats::constant(mean, first);
+    if constant {
+        return Stats::constant(mean, values[0]);
     }
     let ranks = type7_ranks(values.len());
     let binned = (values.len() >= BINNED_FROM)
@@ -213,21 +221,26 @@ fn select_percentiles(
 /// ones by [`percentiles`] alone.
 const BINNED_FROM: usize = 4096;
 
-/// Equal-width bins of [`binned_percentiles`] between the bounds taken from a sample (each
-/// split in three by the sample's most repeated value where it has one, see [`BinLayout::bin`]).
+/// Equal-width bins of [`binned_percentiles`] between the bounds taken from a sample (and, where
+/// the sample repeats a value, one more for that value and one more step above it, see
+/// [`BinLayout::bin`]).
 const BINS: usize = 1024;
 
 /// Values read at even steps through a column to place its bins.
 const SAMPLE: usize = 64;
 
-/// Room for the counts of every bin: a power of two from `3 * BINS`, so that a bin indexes the
-/// counts through a mask, without a bounds check.
-const COUNTS: usize = (3 * BINS).next_power_of_two();
+/// Bins in use where the layout splits a step at the sample's most repeated value: `BINS + 1`
+/// (see [`BinLayout::bin`]), rounded up to whole [`BLOCK`]s.
+const SPLIT_BINS: usize = BINS + BLOCK;
+
+/// Room for the counts of every bin: a power of two from [`SPLIT_BINS`], so that a bin indexes
+/// the counts through a mask, without a bounds check.
+const COUNTS: usize = SPLIT_BINS.next_power_of_two();
 
 /// Counts read, added and cleared together by the scan of [`binned_percentiles`].
 const BLOCK: usize = 16;
 
-const _: () = assert!(BINS.is_multiple_of(BLOCK) && COUNTS >= 3 * BINS);
+const _: () = assert!(BINS.is_multiple_of(BLOCK) && COUNTS >= SPLIT_BINS);
 
 /// Each thread's scratch for [`binned_percentiles`]: a bin per value, the count per bin (all
 /// zero between columns; [`COUNTS`] of them from the first column binned), and the values of
@@ -312,9 +325,11 @@ impl BinLayout {
         (x + ROUND).to_bits() - ROUND.to_bits()
     }
 
-    /// The bin of `v`: where `split`, below `3 * BINS`, its step times 3, plus 0 below `mass`,
-    /// 1 at `mass` and 2 above; otherwise its step. It never decreases as `v` grows, so the
-    /// bins hold the values in their order, except NaN.
+    /// The bin of `v`: where `split`, at most `BINS`, its step, plus 1 at `mass` and 2 above it
+    /// (so `mass`, whose step is `s`, has bin `s + 1` to itself: values below it have steps up
+    /// to `s`, values above it bins from `s + 2`); otherwise its step. It never decreases as
+    /// `v` grows (a sum of terms that never decrease), so the bins hold the values in their
+    /// order, except NaN.
     #[inline(always)]
     fn bin(self, v: f64) -> u32 {
         if self.split {
@@ -324,16 +339,16 @@ impl BinLayout {
         }
     }
 
-    /// `3 * step + 1`, less 1 below `mass`, plus 1 above.
+    /// `step`, plus 1 at `mass` and 2 above it.
     #[inline(always)]
     fn split_bin(step: u64, v: f64, mass: f64) -> u32 {
-        (3 * step + 1 + u64::from(v > mass) - u64::from(v < mass)) as u32
+        (step + u64::from(v >= mass) + u64::from(v > mass)) as u32
     }
 
     /// Bins in use, a multiple of [`BLOCK`].
     fn bins(self) -> usize {
         if self.split {
-            3 * BINS
+            SPLIT_BINS
         } else {
             BINS
         }
@@ -389,7 +404,7 @@ fn binned_percentiles(
     if unordered {
         return None;
     }
-    // Every bin is below `3 * BINS`, so the mask keeps it as it is.
+    // Every bin is below `SPLIT_BINS`, so the mask keeps it as it is.
     let mask = |bin: u32| bin as usize & (COUNTS - 1);
     for &bin in of_value.iter() {
         counts[mask(bin)] += 1;
@@ -504,10 +519,13 @@ fn binned_percentiles(
 /// this many is gathered.
 const SPARSE_GATHER: usize = 16;
 
+/// Values the sparse [`gather`] checks together.
+const GATHER_RUN: usize = 8;
+
 /// Writes the values whose bin's flag in `needed` is not 0 (all flags 0 or 1) into `out`, in
 /// path order, and returns how many; `out` holds one more than that. `sparse`: with a branch
-/// per value, rarely taken where few are needed; otherwise every value is written and kept
-/// where its bin is needed, without a branch to mispredict.
+/// per [`GATHER_RUN`] values, rarely taken where few are needed; otherwise every value is
+/// written and kept where its bin is needed, without a branch to mispredict.
 fn gather(
     of_value: &[u32],
     values: &[f64],
@@ -518,7 +536,20 @@ fn gather(
     let mask = |bin: u32| bin as usize & (COUNTS - 1);
     let mut kept = 0;
     if sparse {
-        for (&bin, &v) in of_value.iter().zip(values) {
+        // A branch per [`GATHER_RUN`] values, rarely taken: where any of them is needed, each is
+        // written and kept where its bin is needed.
+        let (bin_runs, bins_left) = of_value.as_chunks::<GATHER_RUN>();
+        let (value_runs, values_left) = values[..of_value.len()].as_chunks::<GATHER_RUN>();
+        for (bins, run) in bin_runs.iter().zip(value_runs) {
+            let flags = bins.map(|bin| needed[mask(bin)]);
+            if flags.iter().fold(0, |any, &f| any | f) != 0 {
+                for (&v, &flag) in run.iter().zip(&flags) {
+                    out[kept] = v;
+                    kept += flag as usize;
+                }
+            }
+        }
+        for (&bin, &v) in bins_left.iter().zip(values_left) {
             if needed[mask(bin)] != 0 {
                 out[kept] = v;
                 kept += 1;
@@ -629,7 +660,8 @@ thread_local! {
 
 /// Stats over paths per year and metric, `[t * width + k]`, of results laid out in `tiles`:
 /// year by year in parallel, [`COLUMNS_AT_ONCE`] metrics at a time, each metric's column (one
-/// value per path) copied with its sum (for the mean) and summarised.
+/// value per path) copied with its sum (for the mean) and whether it is constant, and
+/// summarised.
 fn stats_table(tiles: Tiles, values: &[f64]) -> Vec<Stats> {
     let paths = tiles.paths;
     if paths == 0 {
@@ -643,13 +675,14 @@ fn stats_table(tiles: Tiles, values: &[f64]) -> Vec<Stats> {
                 let mut stats = Vec::with_capacity(tiles.width);
                 for first in (0..tiles.width).step_by(COLUMNS_AT_ONCE) {
                     let metrics = first..(first + COLUMNS_AT_ONCE).min(tiles.width);
-                    let sums = tiles.columns(values, t, metrics.clone(), scratch);
-                    for (column, sum) in scratch
+                    let (sums, constant) = tiles.columns(values, t, metrics.clone(), scratch);
+                    for ((column, sum), constant) in scratch
                         .chunks_exact_mut(paths)
                         .zip(sums)
+                        .zip(constant)
                         .take(metrics.len())
                     {
-                        stats.push(stats_with_mean(column, sum / paths as f64, bins));
+                        stats.push(stats_of_column(column, sum / paths as f64, constant, bins));
                     }
                 }
                 stats
@@ -695,6 +728,7 @@ pub fn summarise_national(np: &EnglandPaths) -> NationalSummary {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::PATHS_PER_BLOCK;
 
     #[test]
     fn percentiles_match_linear_interpolation() {
@@ -924,7 +958,31 @@ mod tests {
             let mut layouts = [0; 2];
             for (name, values) in awkward_columns(n) {
                 assert_binned_as_selected(name, &values, &mut bins);
-                layouts[usize::from(BinLayout::from_sample(&values).split)] += 1;
+                let layout = BinLayout::from_sample(&values);
+                layouts[usize::from(layout.split)] += 1;
+                // In order of value, the bins never fall and stay below `layout.bins()`; the
+                // mass's bin, where the layout splits, holds the mass alone (in the columns the
+                // bins summarise: those without NaN).
+                if values.iter().any(|v| v.is_nan()) {
+                    continue;
+                }
+                let mut sorted = values.clone();
+                sorted.sort_by(f64::total_cmp);
+                let of_sorted: Vec<u32> = sorted.iter().map(|&v| layout.bin(v)).collect();
+                assert!(
+                    of_sorted.windows(2).all(|w| w[0] <= w[1]),
+                    "{name}, n = {n}"
+                );
+                assert!(
+                    of_sorted.iter().all(|&b| (b as usize) < layout.bins()),
+                    "{name}"
+                );
+                if layout.split {
+                    let mass_bin = layout.bin(layout.mass);
+                    for (&v, &b) in sorted.iter().zip(&of_sorted) {
+                        assert_eq!(b == mass_bin, v == layout.mass, "{name}, n = {n}: {v}");
+                    }
+                }
             }
             // Both layouts, with and without a bin of the sample's most repeated value.
             assert!(layouts[0] >= 5 && layouts[1] >= 5, "n = {n}: {layouts:?}");
@@ -936,7 +994,8 @@ mod tests {
     #[test]
     fn both_gathers_keep_the_needed_bins_values_in_path_order() {
         let mut uniform = crate::fixtures::xorshift_uniform(0x2545_F491_4F6C_DD1D);
-        for n in [BINNED_FROM, 10_000] {
+        // Lengths with and without values left over after whole runs of `GATHER_RUN`.
+        for n in [BINNED_FROM, BINNED_FROM + 5, 10_003] {
             for (name, values) in awkward_columns(n) {
                 let layout = BinLayout::from_sample(&values);
                 let of_value: Vec<u32> = values.iter().map(|&v| layout.bin(v)).collect();
@@ -946,7 +1005,7 @@ mod tests {
                     needed[of_value[(uniform() * n as f64) as usize % n] as usize] = 1;
                 }
                 if uniform() < 0.5 {
-                    needed[..3 * BINS / 2].fill(1);
+                    needed[..BINS / 2].fill(1);
                 }
                 let want: Vec<u64> = values
                     .iter()
@@ -1082,6 +1141,75 @@ mod tests {
                 }
                 let got = stats(&mut values.clone()).percentiles();
                 assert_percentiles_bits(name, &values, got, sorted_percentiles(&values));
+            }
+        }
+    }
+
+    /// Columns that are the same on every path but one (at the first path, in the last, partial
+    /// tile, or the last path), or the same bits throughout where `==` would say otherwise
+    /// (NaN) or the other way round (0.0 and -0.0).
+    fn nearly_constant_columns(n: usize) -> Vec<(&'static str, Vec<f64>)> {
+        let quiet_nan = f64::NAN;
+        let other_nan = f64::from_bits(quiet_nan.to_bits() | 1);
+        let but = |at: usize, base: f64, other: f64| -> Vec<f64> {
+            (0..n).map(|i| if i == at { other } else { base }).collect()
+        };
+        vec![
+            ("all 2.5", vec![2.5; n]),
+            ("all NaN", vec![quiet_nan; n]),
+            ("all -0.0", vec![-0.0; n]),
+            ("first differs", but(0, 4.0, 4.5)),
+            ("last differs", but(n - 1, 4.0, 4.5)),
+            ("one in the last tile", but(n - 2, 1e9, -1e9)),
+            (
+                "one in the second tile",
+                but(PATHS_PER_BLOCK + 3, 7.0, 7.0000001),
+            ),
+            ("0.0 and one -0.0", but(n / 2, 0.0, -0.0)),
+            ("-0.0 and one 0.0", but(0, -0.0, 0.0)),
+            ("NaN and another NaN", but(n - 1, quiet_nan, other_nan)),
+            ("infinity and one NaN", but(n / 3, f64::INFINITY, quiet_nan)),
+        ]
+    }
+
+    #[test]
+    fn tables_summarise_each_column_as_stats_does_bit_for_bit() {
+        // Paths below and above `BINNED_FROM`, the last tile partial (its padding holds values
+        // that are not the column's), and more metrics than `COLUMNS_AT_ONCE`: each column of
+        // `stats_table` (copied with its sum and whether it is constant, from the tiles) must be
+        // `stats` of the column alone, all six figures bit for bit; but a NaN mean, whose
+        // payload after the additions is not specified (the compiler may swap an addition's
+        // operands), is only NaN.
+        for paths in [300, BINNED_FROM + 70, 10_000] {
+            let mut shapes = awkward_columns(paths);
+            shapes.extend(nearly_constant_columns(paths));
+            let tiles = Tiles {
+                paths,
+                years: 2,
+                width: COLUMNS_AT_ONCE + 7,
+            };
+            let mut values = vec![-123.0; tiles.len()];
+            let mut columns = Vec::new();
+            for t in 0..tiles.years {
+                for k in 0..tiles.width {
+                    let (name, column) = &shapes[(t * tiles.width + k) % shapes.len()];
+                    for (path, &v) in column.iter().enumerate() {
+                        values[tiles.index(path, t, k)] = v;
+                    }
+                    columns.push((*name, column.clone()));
+                }
+            }
+            let table = stats_table(tiles, &values);
+            assert_eq!(table.len(), columns.len());
+            for (got, (name, column)) in table.iter().zip(&columns) {
+                let want = stats(&mut column.clone());
+                for ((figure, g), (_, w)) in got.named().into_iter().zip(want.named()) {
+                    let nan_mean = figure == "mean" && g.is_nan() && w.is_nan();
+                    assert!(
+                        nan_mean || g.to_bits() == w.to_bits(),
+                        "{name}, {paths} paths, {figure}: {got:?} != {want:?}"
+                    );
+                }
             }
         }
     }
