@@ -1744,7 +1744,18 @@ fn census_step<const L: usize>(
     census: &Cells,
     state: &mut CaseloadState<L>,
 ) -> PlanFlows<L> {
-    let mut flows = plans_ending(shares, &state.ages);
+    let flows = plans_ending(shares, &state.ages);
+    with_census(flows, census, state)
+}
+
+/// The census step's end: the census replaces every lane's caseload, and the new plans are
+/// those it implies after the plans that end and age out (`flows`).
+#[inline(always)]
+fn with_census<const L: usize>(
+    mut flows: PlanFlows<L>,
+    census: &Cells,
+    state: &mut CaseloadState<L>,
+) -> PlanFlows<L> {
     let census_total = total(census);
     for l in 0..L {
         let implied = census_total - (state.stock[l] - flows.ceased[l] - flows.aged_out[l]);
@@ -2509,26 +2520,16 @@ mod tests {
     use super::*;
 
     /// The census step as it was worked out before: the whole demand step without new plans or a
-    /// ceiling, its cells then replaced by the census.
+    /// ceiling, its cells then replaced by the census (so the flows it hands on are the demand
+    /// step's, not [`plans_ending`]'s).
     fn census_step_through_demand<const L: usize>(
         weights: &DemandWeights<L>,
         shares: &BandShares,
         census: &Cells,
         state: &mut CaseloadState<L>,
     ) -> PlanFlows<L> {
-        let mut flows = demand_step(weights, shares, &[0.0; L], None, state);
-        let census_total = total(census);
-        for l in 0..L {
-            let implied = census_total - (state.stock[l] - flows.ceased[l] - flows.aged_out[l]);
-            flows.new_plans[l] = implied.max(0.0);
-            flows.ceased[l] += (-implied).max(0.0);
-            for (band, census_band) in state.cells.iter_mut().zip(census) {
-                for (cell, plans) in band.iter_mut().zip(census_band) {
-                    cell[l] = *plans;
-                }
-            }
-        }
-        flows
+        let flows = demand_step(weights, shares, &[0.0; L], None, state);
+        with_census(flows, census, state)
     }
 
     #[test]
