@@ -30,7 +30,10 @@ pub fn run(
         highneeds::run::project_with(p.inputs(), Vintage::latest(), p.percentiles, progress)
     });
     let report = result?.report(p.name());
-    export::write_run(&out, &report, &p.provenance(&clock), councils)?;
+    // On the command's threads: the files are made side by side where they can be.
+    let provenance = p.provenance(&clock);
+    p.pool
+        .install(|| export::write_run(&out, &report, &provenance, councils))?;
     let w = &mut std::io::stdout().lock();
     terminal::print_headline(w, &report.headline(), clock.wall_seconds, &out)?;
     Ok(())

@@ -163,8 +163,9 @@ impl Reader {
         };
         let headers = rdr.headers().map_err(at)?.clone();
         let mut out = Vec::new();
-        for record in rdr.records() {
-            let record = record.map_err(at)?;
+        // One record, read into again for each row.
+        let mut record = csv::StringRecord::new();
+        while rdr.read_record(&mut record).map_err(at)? {
             check_figures(&path, &headers, &record)?;
             let row = record.deserialize::<T>(Some(&headers)).map_err(at)?;
             out.push((out.len() as u64 + 2, row));

@@ -14,20 +14,22 @@ struct CouncilMetricKey<'a> {
     scenario: &'a str,
     la_code: u16,
     la_name: &'a str,
-    fy: String,
+    fy: &'a str,
     metric: &'static str,
 }
 
 /// One row per council, FY and metric.
 pub fn write_councils(w: &mut dyn Write, r: &RunReport) -> Result<()> {
+    let years: Vec<String> = r.horizon.years.iter().map(|fy| fy.to_string()).collect();
+    let years = &years;
     let rows = r.councils.iter().flat_map(|c| {
-        r.horizon.years.iter().enumerate().flat_map(move |(t, fy)| {
+        years.iter().enumerate().flat_map(move |(t, fy)| {
             Metric::ALL.iter().map(move |&metric| {
                 let key = CouncilMetricKey {
                     scenario: &r.scenario,
                     la_code: c.la_code,
                     la_name: &c.la_name,
-                    fy: fy.to_string(),
+                    fy,
                     metric: metric.name(),
                 };
                 let stats = StatsColumns::new(c.summary.get(t, metric), metric.decimals());

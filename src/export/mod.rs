@@ -71,12 +71,19 @@ fn write_run_files(
 ) -> Result<()> {
     report.check_figures()?;
     let mut staged = Staged::new(dir)?;
-    staged.file("councils.csv", |w| csv::write_councils(w, report))?;
-    staged.file("national.csv", |w| csv::write_national(w, report))?;
-    staged.file("summary.csv", |w| csv::write_summary(w, report))?;
-    staged.file("councils_over_reserves.csv", |w| {
-        csv::write_councils_over_reserves(w, report)
-    })?;
+    // The four CSVs are staged in this order and written side by side on rayon's pool (each
+    // file's bytes depend only on the report).
+    type Writer = fn(&mut dyn Write, &RunReport) -> Result<()>;
+    let writers: [(&str, Writer); 4] = [
+        ("councils.csv", csv::write_councils),
+        ("national.csv", csv::write_national),
+        ("summary.csv", csv::write_summary),
+        (
+            "councils_over_reserves.csv",
+            csv::write_councils_over_reserves,
+        ),
+    ];
+    staged.files_side_by_side(&writers, |write, w| write(w, report))?;
     let outputs = [staged.names(), briefing::file_names(councils)].concat();
     let n = report.councils.len();
     let mut manifest = Manifest::new(provenance, &report.horizon, None, n, outputs)?;
@@ -232,20 +239,89 @@ impl Fixed {
     }
 }
 
+impl Fixed {
+    /// Calls `f` with the figure's text: `format!("{:.d$}")`, without the sign where that
+    /// text is a negative zero (`-0.00` -> `0.00`). The text is formatted into a buffer on
+    /// the stack, not a `String` per figure; one too long for it (|value| above about
+    /// 10^40) takes the heap.
+    pub fn with_text<R>(&self, f: impl FnOnce(&str) -> R) -> R {
+        use std::fmt::Write as _;
+        let d = self.decimals;
+        let mut buf = StackText::new();
+        // Whole figures (most of a run's, in pounds): `{:.0}` rounds the exact value to the
+        // nearest whole number, ties to even, which is `round_ties_even` (exact in f64); below
+        // 2^53 that is an i64, written as an integer (a negative zero is `0`, as the rule
+        // wants). NaN fails the comparison and takes the general path.
+        if d == 0 {
+            let r = self.value.round_ties_even();
+            if r.abs() < WHOLE_EXACT && write!(buf, "{}", r as i64).is_ok() {
+                if let Ok(s) = std::str::from_utf8(buf.bytes()) {
+                    return f(s);
+                }
+            }
+            buf = StackText::new();
+        }
+        if write!(buf, "{:.d$}", self.value).is_ok() {
+            if let Ok(s) = std::str::from_utf8(buf.bytes()) {
+                return f(without_negative_zero(s));
+            }
+        }
+        let s = format!("{:.d$}", self.value);
+        f(without_negative_zero(&s))
+    }
+}
+
+/// 2^53: every whole f64 below it in size is exactly an i64.
+const WHOLE_EXACT: f64 = 9_007_199_254_740_992.0;
+
+/// `s` without its `-` where all that follows is zeros and the point.
+fn without_negative_zero(s: &str) -> &str {
+    match s.strip_prefix('-') {
+        Some(rest) if rest.bytes().all(|c| c == b'0' || c == b'.') => rest,
+        _ => s,
+    }
+}
+
+/// Text of up to `STACK_TEXT` bytes, written with `std::fmt::Write` (an error past the end).
+struct StackText {
+    buf: [u8; STACK_TEXT],
+    len: usize,
+}
+
+const STACK_TEXT: usize = 48;
+
+impl StackText {
+    fn new() -> Self {
+        StackText {
+            buf: [0; STACK_TEXT],
+            len: 0,
+        }
+    }
+    fn bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+impl std::fmt::Write for StackText {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        let dst = self.buf.get_mut(self.len..end).ok_or(std::fmt::Error)?;
+        dst.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
 impl std::fmt::Display for Fixed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let d = self.decimals;
-        let s = format!("{:.d$}", self.value);
-        match s.strip_prefix('-') {
-            Some(rest) if rest.chars().all(|c| c == '0' || c == '.') => f.write_str(rest),
-            _ => f.write_str(&s),
-        }
+        self.with_text(|s| f.write_str(s))
     }
 }
 
 impl Serialize for Fixed {
+    /// The text as a string field (what `collect_str` gives, without a `String` per figure).
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
+        self.with_text(|s| serializer.serialize_str(s))
     }
 }
 
@@ -403,22 +479,41 @@ impl Staged {
         name: &str,
         write: impl FnOnce(&mut dyn Write) -> Result<()>,
     ) -> Result<()> {
-        let mut tmp = {
-            let mut registry = registry();
-            if registry.interrupted {
-                anyhow::bail!("interrupted");
-            }
-            let tmp = temporary_file(&self.dir, name)?;
-            registry.paths.push(tmp.path().to_owned());
-            tmp
-        };
-        {
-            let mut w = std::io::BufWriter::new(tmp.as_file_mut());
-            write(&mut w)?;
-            w.flush()?;
-        }
+        let mut tmp = self.temporary(name)?;
+        write_through_buffer(&mut tmp, write)?;
         self.files.push((tmp, self.dir.join(name)));
         Ok(())
+    }
+    /// Stages a file for each `(name, item)`, in this order, and writes them side by side on
+    /// rayon's pool (`write` of the item into its file). The error of the first file (in
+    /// order) that failed, if any; the staged files are then removed with the rest.
+    pub fn files_side_by_side<T: Sync>(
+        &mut self,
+        items: &[(&str, T)],
+        write: impl Fn(&T, &mut dyn Write) -> Result<()> + Sync,
+    ) -> Result<()> {
+        use rayon::prelude::*;
+        let start = self.files.len();
+        for (name, _) in items {
+            let tmp = self.temporary(name)?;
+            self.files.push((tmp, self.dir.join(name)));
+        }
+        let results: Vec<Result<()>> = self.files[start..]
+            .par_iter_mut()
+            .zip(items)
+            .map(|((tmp, _), (_, item))| write_through_buffer(tmp, |w| write(item, w)))
+            .collect();
+        results.into_iter().collect()
+    }
+    /// A new temporary file for `name`, registered for removal on an interrupt.
+    fn temporary(&self, name: &str) -> Result<tempfile::NamedTempFile> {
+        let mut registry = registry();
+        if registry.interrupted {
+            anyhow::bail!("interrupted");
+        }
+        let tmp = temporary_file(&self.dir, name)?;
+        registry.paths.push(tmp.path().to_owned());
+        Ok(tmp)
     }
     /// Stages a pretty-printed JSON file (the run manifest).
     pub fn json(&mut self, name: &str, value: &impl Serialize) -> Result<()> {
@@ -474,6 +569,17 @@ impl Drop for Staged {
             registry.paths.retain(|p| p != tmp.path());
         }
     }
+}
+
+/// Writes into `tmp` through a buffer, flushed at the end.
+fn write_through_buffer(
+    tmp: &mut tempfile::NamedTempFile,
+    write: impl FnOnce(&mut dyn Write) -> Result<()>,
+) -> Result<()> {
+    let mut w = std::io::BufWriter::new(tmp.as_file_mut());
+    write(&mut w)?;
+    w.flush()?;
+    Ok(())
 }
 
 /// A temporary file `.NAME.XXXXXX` in `dir`, readable as the umask allows (like any file the
@@ -536,6 +642,123 @@ mod tests {
         assert_eq!(Fixed::new(-1.5, 0).to_string(), "-2");
         assert_eq!(Fixed::new(1234.5678, 1).to_string(), "1234.6");
         assert_eq!(Fixed::new(-0.04, 1).to_string(), "0.0");
+    }
+
+    /// What `Fixed` wrote before it formatted on the stack: `format!` and the `-0` rule.
+    fn reference(value: f64, d: usize) -> String {
+        let s = format!("{value:.d$}");
+        match s.strip_prefix('-') {
+            Some(rest) if rest.chars().all(|c| c == '0' || c == '.') => rest.to_string(),
+            _ => s,
+        }
+    }
+
+    #[test]
+    fn stack_formatting_matches_format_and_the_negative_zero_rule() {
+        let awkward = [
+            0.0,
+            -0.0,
+            -0.0001,
+            -0.00005,
+            -0.00004999,
+            -0.5,
+            0.5,
+            -0.49999,
+            1.5,
+            2.5,
+            -2.5,
+            0.125,
+            -0.125,
+            0.045,
+            -0.045,
+            1234.5678,
+            -1234.5678,
+            1e15 + 0.5,
+            -9_007_199_254_740_993.0,
+            9_007_199_254_740_991.0,
+            9_007_199_254_740_992.0,
+            -9_007_199_254_740_992.0,
+            4_503_599_627_370_495.5,
+            -4_503_599_627_370_496.5,
+            3.5,
+            -3.5,
+            0.49999999999999994,
+            -0.49999999999999994,
+            1_234_567.5,
+            -1_234_568.5,
+            1e20,
+            -1e20,
+            1e39,
+            -1e39,
+            1e40,
+            1e41,
+            -1e45,
+            1e300,
+            -1e300,
+            f64::MAX,
+            f64::MIN,
+            f64::MIN_POSITIVE,
+            -f64::MIN_POSITIVE,
+            5e-324,
+            -5e-324,
+            f64::NAN,
+            -f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ];
+        for &v in &awkward {
+            for d in [0, 1, 2, 4, 6, 12, 30] {
+                let want = reference(v, d);
+                assert_eq!(Fixed::new(v, d).to_string(), want, "{v:e} to {d} decimals");
+                let mut out = Vec::new();
+                let mut w = ::csv::Writer::from_writer(&mut out);
+                w.serialize([Fixed::new(v, d)]).unwrap();
+                w.flush().unwrap();
+                drop(w);
+                assert_eq!(String::from_utf8(out).unwrap(), format!("{want}\n"));
+            }
+        }
+        // The spill to the heap: longer than the stack buffer, still the same text.
+        let long = Fixed::new(-1e45, 2).to_string();
+        assert!(long.len() > STACK_TEXT, "{long}");
+        assert_eq!(long, format!("{:.2}", -1e45));
+        assert_eq!(Fixed::new(-0.004, 2).to_string(), "0.00");
+        assert_eq!(Fixed::new(-0.005, 2).to_string(), "-0.01");
+        assert_eq!(Fixed::new(f64::NAN, 2).to_string(), "NaN");
+        assert_eq!(Fixed::new(f64::NEG_INFINITY, 2).to_string(), "-inf");
+    }
+
+    #[test]
+    fn stack_formatting_matches_on_many_values() {
+        // A fixed pseudo-random walk over magnitudes and signs, near and at rounding halves.
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let mantissa = (x >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
+            let scale = 10f64.powi((x % 40) as i32 - 12);
+            let v = mantissa * scale;
+            let d = (x >> 58) as usize % 7;
+            assert_eq!(Fixed::new(v, d).to_string(), reference(v, d), "{v:e} {d}");
+            let half = (mantissa * 1000.0).round() / 1000.0 + 0.0005;
+            assert_eq!(Fixed::new(-half, 3).to_string(), reference(-half, 3));
+            // Exact halves and their neighbours, whole (the integer path) and not.
+            let k = (x >> 12) as f64 * scale.min(1.0);
+            let k = k.trunc() + 0.5;
+            for v in [
+                k,
+                -k,
+                k.next_up(),
+                k.next_down(),
+                -k.next_up(),
+                -k.next_down(),
+            ] {
+                for d in [0, 1] {
+                    assert_eq!(Fixed::new(v, d).to_string(), reference(v, d), "{v:e} {d}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -92,8 +92,8 @@ pub struct RunFolder {
     pub years: Vec<String>,
     /// Councils in `summary.csv` order.
     pub councils: Vec<CouncilRisk>,
-    /// `(la_code, metric)` -> one band per FY.
-    council_bands: HashMap<(String, String), Vec<Band>>,
+    /// `la_code` -> metric -> one band per FY.
+    council_bands: HashMap<String, HashMap<String, Vec<Band>>>,
     /// metric -> one band per FY.
     national_bands: HashMap<String, Vec<Band>>,
     /// `(number of councils over reserves, share of paths)`, ascending.
@@ -126,25 +126,38 @@ impl RunFolder {
         }
         let info = read_manifest(&path(MANIFEST))?;
         let mut years: Vec<String> = Vec::new();
-        let mut council_bands: HashMap<(String, String), Vec<Band>> = HashMap::new();
+        let mut council_bands: HashMap<String, HashMap<String, Vec<Band>>> = HashMap::new();
         for_each_row(&path(COUNCILS_CSV), |row, line| {
             let fy = row.get("fy")?;
-            if !years.iter().any(|y| y == fy) {
+            // Rows come FY by FY within a council: the last FY seen is the likely one.
+            if years.last().is_none_or(|y| y != fy) && !years.iter().any(|y| y == fy) {
                 years.push(fy.to_string());
             }
-            let key = (
-                row.get("la_code")?.to_string(),
-                row.get("metric")?.to_string(),
-            );
-            council_bands.entry(key).or_default().push(row.band(line)?);
+            let (la_code, metric) = (row.get("la_code")?, row.get("metric")?);
+            let band = row.band(line)?;
+            // Looked up by `&str`, so only a new council or metric allocates its key.
+            let metrics = match council_bands.get_mut(la_code) {
+                Some(m) => m,
+                None => council_bands.entry(la_code.to_string()).or_default(),
+            };
+            match metrics.get_mut(metric) {
+                Some(bands) => bands.push(band),
+                None => {
+                    metrics.insert(metric.to_string(), vec![band]);
+                }
+            }
             Ok(())
         })?;
         let mut national_bands: HashMap<String, Vec<Band>> = HashMap::new();
         for_each_row(&path(NATIONAL_CSV), |row, line| {
-            national_bands
-                .entry(row.get("metric")?.to_string())
-                .or_default()
-                .push(row.band(line)?);
+            let metric = row.get("metric")?;
+            let band = row.band(line)?;
+            match national_bands.get_mut(metric) {
+                Some(bands) => bands.push(band),
+                None => {
+                    national_bands.insert(metric.to_string(), vec![band]);
+                }
+            }
             Ok(())
         })?;
         let mut councils = Vec::new();
@@ -184,7 +197,11 @@ impl RunFolder {
 
     fn check_complete(&self) -> Result<()> {
         let n = self.years.len();
-        for ((code, metric), v) in &self.council_bands {
+        let council_bands = self
+            .council_bands
+            .iter()
+            .flat_map(|(code, m)| m.iter().map(move |(metric, v)| (code, metric, v)));
+        for (code, metric, v) in council_bands {
             if v.len() != n {
                 return Err(InputError::invalid(
                     self.dir.join(COUNCILS_CSV),
@@ -229,7 +246,8 @@ impl RunFolder {
     /// A council's bands of a metric, one per FY (`None` if the run has no such rows).
     pub fn council(&self, la_code: &str, metric: &str) -> Option<&[Band]> {
         self.council_bands
-            .get(&(la_code.to_string(), metric.to_string()))
+            .get(la_code)?
+            .get(metric)
             .map(Vec::as_slice)
     }
 
@@ -287,11 +305,29 @@ impl RunFolder {
     }
 }
 
+/// A CSV file's header: its column names, and where the columns of a [`Band`] are (found once
+/// per file, not once per row).
+struct Header {
+    names: Vec<String>,
+    /// Columns `mean`, `p05`, `p25`, `p50`, `p75`, `p95` (`None`: not in the header).
+    band: [Option<usize>; 6],
+}
+
+const BAND_COLUMNS: [&str; 6] = ["mean", "p05", "p25", "p50", "p75", "p95"];
+
+impl Header {
+    fn new(record: &csv::StringRecord) -> Header {
+        let names: Vec<String> = record.iter().map(str::to_string).collect();
+        let band = BAND_COLUMNS.map(|c| names.iter().position(|h| h == c));
+        Header { names, band }
+    }
+}
+
 /// One CSV row with its header, for reading named columns.
 struct Row<'a> {
     path: &'a Path,
     line: u64,
-    header: &'a csv::StringRecord,
+    header: &'a Header,
     record: &'a csv::StringRecord,
 }
 
@@ -299,17 +335,26 @@ impl Row<'_> {
     fn get(&self, column: &str) -> Result<&str> {
         let i = self
             .header
+            .names
             .iter()
             .position(|h| h == column)
-            .ok_or_else(|| {
-                InputError::invalid(self.path, format!("no column `{column}` in the header"))
-            })?;
+            .ok_or_else(|| self.no_column(column))?;
+        self.at(i, column)
+    }
+    fn no_column(&self, column: &str) -> anyhow::Error {
+        InputError::invalid(self.path, format!("no column `{column}` in the header")).into()
+    }
+    /// The value in column `i`, named `column`.
+    fn at(&self, i: usize, column: &str) -> Result<&str> {
         self.record.get(i).ok_or_else(|| {
             InputError::at_line(self.path, self.line, format!("no value for `{column}`")).into()
         })
     }
     fn num(&self, column: &str) -> Result<f64> {
         let s = self.get(column)?;
+        self.parse(s, column)
+    }
+    fn parse(&self, s: &str, column: &str) -> Result<f64> {
         s.parse::<f64>().map_err(|_| {
             InputError::at_line(
                 self.path,
@@ -320,7 +365,20 @@ impl Row<'_> {
         })
     }
     fn band(&self, line: u64) -> Result<Band> {
-        let stats = numbers!(self => Stats { mean, p05, p25, p50, p75, p95 });
+        let mut v = [0.0; 6];
+        for ((x, i), column) in v.iter_mut().zip(self.header.band).zip(BAND_COLUMNS) {
+            let i = i.ok_or_else(|| self.no_column(column))?;
+            *x = self.parse(self.at(i, column)?, column)?;
+        }
+        let [mean, p05, p25, p50, p75, p95] = v;
+        let stats = Stats {
+            mean,
+            p05,
+            p25,
+            p50,
+            p75,
+            p95,
+        };
         Ok(Band { stats, line })
     }
 }
@@ -331,10 +389,10 @@ fn for_each_row(path: &Path, mut f: impl FnMut(&Row, u64) -> Result<()>) -> Resu
         source,
     })?;
     let mut rdr = csv::Reader::from_reader(std::io::BufReader::new(file));
-    let header = rdr
-        .headers()
-        .map_err(|e| InputError::invalid(path, format!("bad CSV header: {e}")))?
-        .clone();
+    let header = Header::new(
+        rdr.headers()
+            .map_err(|e| InputError::invalid(path, format!("bad CSV header: {e}")))?,
+    );
     let mut record = csv::StringRecord::new();
     let mut line = 1;
     loop {

@@ -19,23 +19,16 @@ use folder::RunFolder;
 pub type Output = (String, Vec<u8>);
 
 /// The charts, `summary.md` and `report.html` of a run folder, with fan charts for the councils
-/// named in `councils` (DfE codes).
+/// named in `councils` (DfE codes). Each chart's SVG and PNG, `councils_wide.csv`, `summary.md`
+/// and `report.html` are made side by side on rayon's pool (each from the folder alone), and
+/// returned in the order of [`file_names`].
 pub fn files(f: &RunFolder, councils: &[String]) -> Result<Vec<Output>> {
-    let mut out: Vec<Output> = Vec::new();
-    let mut both = |stem: &str, svg: String, png: Vec<u8>| {
-        out.push((format!("{stem}.svg"), svg.into_bytes()));
-        out.push((format!("{stem}.png"), png));
-    };
+    let mut charts: Vec<(String, Chart)> = Vec::new();
     for (stem, metric) in [
         ("national_deficit", "cumulative_deficit"),
         ("national_ehcps", "ehcps"),
     ] {
-        let fan = national_fan(f, metric)?;
-        both(
-            stem,
-            charts::svg(charts::FAN_SIZE, |r| charts::draw_fan(r, &fan))?,
-            charts::png(charts::FAN_SIZE, |r| charts::draw_fan(r, &fan))?,
-        );
+        charts.push((stem.to_string(), Chart::Fan(national_fan(f, metric)?)));
     }
     let mut seen: Vec<&str> = Vec::new();
     for code in councils {
@@ -45,37 +38,88 @@ pub fn files(f: &RunFolder, councils: &[String]) -> Result<Vec<Output>> {
         }
         seen.push(&c.la_code);
         let fan = council_fan(f, &c.la_code)?;
-        let stem = format!("council_{}_deficit", c.la_code);
-        both(
-            &stem,
-            charts::svg(charts::FAN_SIZE, |r| charts::draw_fan(r, &fan))?,
-            charts::png(charts::FAN_SIZE, |r| charts::draw_fan(r, &fan))?,
-        );
+        charts.push((format!("council_{}_deficit", c.la_code), Chart::Fan(fan)));
     }
     let (title, ranked) = ranked(f);
-    let size = charts::ranked_size(ranked.len());
-    both(
-        "risk_ranking",
-        charts::svg(size, |r| charts::draw_ranked(r, &title, &ranked))?,
-        charts::png(size, |r| charts::draw_ranked(r, &title, &ranked))?,
-    );
-    let dist_title = distribution_title(f);
+    charts.push(("risk_ranking".to_string(), Chart::Ranked(title, ranked)));
     let band = f
         .national("councils_over_reserves")
         .map(|v| v[f.override_end()]);
-    both(
-        "councils_over_reserves",
-        charts::svg(charts::DISTRIBUTION_SIZE, |r| {
-            charts::draw_distribution(r, &dist_title, &f.over_reserves, band.as_ref())
-        })?,
-        charts::png(charts::DISTRIBUTION_SIZE, |r| {
-            charts::draw_distribution(r, &dist_title, &f.over_reserves, band.as_ref())
-        })?,
-    );
-    out.push(("councils_wide.csv".to_string(), wide::render(f)?));
-    out.push(("summary.md".to_string(), summary_md::render(f).into_bytes()));
-    out.push(("report.html".to_string(), report::render(f)?.into_bytes()));
-    Ok(out)
+    let over = Chart::Distribution(distribution_title(f), band);
+    charts.push(("councils_over_reserves".to_string(), over));
+    let mut jobs: Vec<(String, Job)> = Vec::new();
+    for (stem, chart) in &charts {
+        jobs.push((format!("{stem}.svg"), Job::Svg(chart)));
+        jobs.push((format!("{stem}.png"), Job::Png(chart)));
+    }
+    jobs.push(("councils_wide.csv".to_string(), Job::Wide));
+    jobs.push(("summary.md".to_string(), Job::SummaryMd));
+    jobs.push(("report.html".to_string(), Job::Report));
+    let bytes = in_parallel(&jobs, |(_, job)| job.make(f))?;
+    Ok(jobs.into_iter().map(|(name, _)| name).zip(bytes).collect())
+}
+
+/// A chart of the briefing.
+enum Chart<'a> {
+    Fan(Fan<'a>),
+    Ranked(String, Vec<&'a folder::CouncilRisk>),
+    /// The title and England's band of councils over reserves at the override end.
+    Distribution(String, Option<folder::Band>),
+}
+
+impl Chart<'_> {
+    fn size(&self) -> (u32, u32) {
+        match self {
+            Chart::Fan(_) => charts::FAN_SIZE,
+            Chart::Ranked(_, ranked) => charts::ranked_size(ranked.len()),
+            Chart::Distribution(..) => charts::DISTRIBUTION_SIZE,
+        }
+    }
+    fn draw<DB: plotters::prelude::DrawingBackend>(
+        &self,
+        f: &RunFolder,
+        root: plotters::prelude::DrawingArea<DB, plotters::coord::Shift>,
+    ) -> Result<()> {
+        match self {
+            Chart::Fan(fan) => charts::draw_fan(root, fan),
+            Chart::Ranked(title, ranked) => charts::draw_ranked(root, title, ranked),
+            Chart::Distribution(title, band) => {
+                charts::draw_distribution(root, title, &f.over_reserves, band.as_ref())
+            }
+        }
+    }
+}
+
+/// One file of the briefing, to be made.
+enum Job<'c, 'a> {
+    Svg(&'c Chart<'a>),
+    Png(&'c Chart<'a>),
+    Wide,
+    SummaryMd,
+    Report,
+}
+
+impl Job<'_, '_> {
+    fn make(&self, f: &RunFolder) -> Result<Vec<u8>> {
+        Ok(match self {
+            Job::Svg(c) => charts::svg(c.size(), |r| c.draw(f, r))?.into_bytes(),
+            Job::Png(c) => charts::png(c.size(), |r| c.draw(f, r))?,
+            Job::Wide => wide::render(f)?,
+            Job::SummaryMd => summary_md::render(f).into_bytes(),
+            Job::Report => report::render(f)?.into_bytes(),
+        })
+    }
+}
+
+/// `job` of each item, made on rayon's pool; the results in the items' order, or the error of
+/// the first item (in order) that failed.
+pub fn in_parallel<T: Sync, R: Send>(
+    items: &[T],
+    job: impl Fn(&T) -> Result<R> + Sync,
+) -> Result<Vec<R>> {
+    use rayon::prelude::*;
+    let results: Vec<Result<R>> = items.par_iter().map(&job).collect();
+    results.into_iter().collect()
 }
 
 /// The names `files` writes for these councils, in order (for the manifest).
