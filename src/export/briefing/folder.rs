@@ -371,14 +371,7 @@ impl Row<'_> {
             *x = self.parse(self.at(i, column)?, column)?;
         }
         let [mean, p05, p25, p50, p75, p95] = v;
-        let stats = Stats {
-            mean,
-            p05,
-            p25,
-            p50,
-            p75,
-            p95,
-        };
+        let stats = Stats::with_percentiles(mean, [p05, p25, p50, p75, p95]);
         Ok(Band { stats, line })
     }
 }
