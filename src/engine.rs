@@ -788,6 +788,7 @@ fn placement_spreads(model: &Model) -> [SpreadParts; 2] {
 fn simulate_block(
     run: &RunInputs,
     shares: &[BandShares],
+    weights: &(DemandWeights<LANES>, DemandWeights<1>),
     council: usize,
     block: std::ops::Range<usize>,
     tile: &mut [f64],
@@ -796,9 +797,9 @@ fn simulate_block(
     while path < block.end {
         let lanes = if block.end - path >= LANES { LANES } else { 1 };
         if lanes == LANES {
-            simulate_lanes::<LANES>(run, shares, council, path, tile);
+            simulate_lanes::<LANES>(run, shares, &weights.0, council, path, tile);
         } else {
-            simulate_lanes::<1>(run, shares, council, path, tile);
+            simulate_lanes::<1>(run, shares, &weights.1, council, path, tile);
         }
         path += lanes;
     }
@@ -1278,6 +1279,7 @@ impl Accounts {
 fn simulate_lanes<const L: usize>(
     run: &RunInputs,
     shares: &[BandShares],
+    weights: &DemandWeights<L>,
     council_index: usize,
     first_path: usize,
     tile: &mut [f64],
@@ -1305,7 +1307,6 @@ fn simulate_lanes<const L: usize>(
     let funding_factor = funding_factor(scenario);
     let per_plan = scenario.costs.non_plan_driver == NonPlanDriver::Plans;
     let mut state = CaseloadState::<L>::start(council, per_plan);
-    let weights = DemandWeights::<L>::new(council, &model.structure);
     let mut accounts = [Accounts::start(council); L];
     let mut own_plans = OwnPlans::<L>::start(&run.response);
 
@@ -1314,7 +1315,7 @@ fn simulate_lanes<const L: usize>(
         let ceiling = yearly.saturation(t, council, scenario);
         let flows = demand_or_census(
             council,
-            &weights,
+            weights,
             t,
             &shares[t],
             &yearly.years[t].new_rate,
@@ -2388,6 +2389,12 @@ fn simulate_council(
     england: &mut EnglandPaths,
 ) {
     let shares = band_shares(run.model, council);
+    // The demand step's weights of the council, for lane groups and lone paths.
+    let (c, structure) = (&run.model.councils[council], &run.model.structure);
+    let weights = (
+        DemandWeights::new(c, structure),
+        DemandWeights::new(c, structure),
+    );
     let (paths, years) = (england.paths, england.years);
     let first = run.first_path;
     let national_tile = england.tiles().tile_len();
@@ -2400,7 +2407,7 @@ fn simulate_council(
         .enumerate()
         .for_each(|(b, (england_tile, tile))| {
             let block = first + b * PATHS_PER_BLOCK..first + ((b + 1) * PATHS_PER_BLOCK).min(paths);
-            simulate_block(run, &shares, council, block, tile);
+            simulate_block(run, &shares, &weights, council, block, tile);
             add_council(england_tile, tile, years);
         });
 }
