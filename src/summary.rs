@@ -355,8 +355,40 @@ impl BinLayout {
     }
 }
 
+/// Values binned together by [`bin_and_count`] before their bins are counted.
+const BIN_RUN: usize = 16;
+
+/// Writes each value's bin (`layout.bin`) into `of_value` and counts it in `counts`,
+/// [`BIN_RUN`] values at a time: a run is binned ([`bin_values`], a loop in vector registers),
+/// then its bins counted while they are at hand; whether `values` holds NaN or -0.0. `SPLIT`
+/// is `layout.split`, a constant so each loop compiles without the other's work.
+#[inline(always)]
+fn bin_and_count<const SPLIT: bool>(
+    layout: BinLayout,
+    values: &[f64],
+    of_value: &mut [u32],
+    counts: &mut [u32; COUNTS],
+) -> bool {
+    // Every bin is below `SPLIT_BINS`, so the mask keeps it as it is.
+    let mut count = |bins: &[u32]| {
+        for &bin in bins {
+            counts[bin as usize & (COUNTS - 1)] += 1;
+        }
+    };
+    let (bin_runs, bins_left) = of_value.as_chunks_mut::<BIN_RUN>();
+    let (value_runs, values_left) = values.as_chunks::<BIN_RUN>();
+    let mut unordered = false;
+    for (bins, run) in bin_runs.iter_mut().zip(value_runs) {
+        unordered |= bin_values::<SPLIT>(layout, run, bins);
+        count(bins);
+    }
+    unordered |= bin_values::<SPLIT>(layout, values_left, bins_left);
+    count(bins_left);
+    unordered
+}
+
 /// Writes each value's bin (`layout.bin`) into `of_value`; whether `values` holds NaN or -0.0.
-/// `SPLIT` is `layout.split`, a constant so each loop compiles without the other's work.
+/// `SPLIT` is `layout.split` (see [`bin_and_count`]).
 #[inline(always)]
 fn bin_values<const SPLIT: bool>(layout: BinLayout, values: &[f64], of_value: &mut [u32]) -> bool {
     // NaN, and the sign bit of any zero (set by -0.0 alone), kept as float operations so the
@@ -397,17 +429,14 @@ fn binned_percentiles(
     let counts: &mut [u32; COUNTS] = counts.as_mut_slice().try_into().expect("COUNTS counts");
     of_value.resize(values.len(), 0);
     let unordered = if layout.split {
-        bin_values::<true>(layout, values, of_value)
+        bin_and_count::<true>(layout, values, of_value, counts)
     } else {
-        bin_values::<false>(layout, values, of_value)
+        bin_and_count::<false>(layout, values, of_value, counts)
     };
     if unordered {
+        // The counts cleared for the next column.
+        counts.fill(0);
         return None;
-    }
-    // Every bin is below `SPLIT_BINS`, so the mask keeps it as it is.
-    let mask = |bin: u32| bin as usize & (COUNTS - 1);
-    for &bin in of_value.iter() {
-        counts[mask(bin)] += 1;
     }
 
     // The ranks needed, ascending: each percentile's, and the next where its fraction is not 0.
@@ -954,7 +983,15 @@ mod tests {
     fn binned_percentiles_are_the_selections_bit_for_bit() {
         // One scratch for all, as a thread's columns share it.
         let mut bins = Bins::default();
-        for n in [BINNED_FROM, BINNED_FROM + 1, 5_003, 10_000, 20_000] {
+        // Lengths with and without values left over after whole runs of `BIN_RUN`.
+        for n in [
+            BINNED_FROM,
+            BINNED_FROM + 1,
+            BINNED_FROM + BIN_RUN - 1,
+            5_003,
+            10_000,
+            20_000,
+        ] {
             let mut layouts = [0; 2];
             for (name, values) in awkward_columns(n) {
                 assert_binned_as_selected(name, &values, &mut bins);
@@ -986,7 +1023,8 @@ mod tests {
             }
             // Both layouts, with and without a bin of the sample's most repeated value.
             assert!(layouts[0] >= 5 && layouts[1] >= 5, "n = {n}: {layouts:?}");
-            // The scan leaves every count 0 for the next column.
+            // The scan, or the refusal of a column holding NaN or -0.0, leaves every count 0
+            // for the next column.
             assert!(bins.counts.iter().all(|&c| c == 0), "n = {n}");
         }
     }
