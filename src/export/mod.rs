@@ -245,30 +245,38 @@ impl Fixed {
     /// the stack, not a `String` per figure; one too long for it (|value| above about
     /// 10^40) takes the heap.
     pub fn with_text<R>(&self, f: impl FnOnce(&str) -> R) -> R {
-        use std::fmt::Write as _;
         let d = self.decimals;
-        let mut buf = StackText::new();
+        let mut buf = [0; STACK_TEXT];
         // Whole figures (most of a run's, in pounds): `{:.0}` rounds the exact value to the
         // nearest whole number, ties to even, which is `round_ties_even` (exact in f64); below
         // 2^53 that is an i64, written as an integer (a negative zero is `0`, as the rule
         // wants). NaN fails the comparison and takes the general path.
         if d == 0 {
             let r = self.value.round_ties_even();
-            if r.abs() < WHOLE_EXACT && write!(buf, "{}", r as i64).is_ok() {
-                if let Ok(s) = std::str::from_utf8(buf.bytes()) {
+            if r.abs() < WHOLE_EXACT {
+                if let Some(s) = on_stack(&mut buf, format_args!("{}", r as i64)) {
                     return f(s);
                 }
             }
-            buf = StackText::new();
         }
-        if write!(buf, "{:.d$}", self.value).is_ok() {
-            if let Ok(s) = std::str::from_utf8(buf.bytes()) {
-                return f(without_negative_zero(s));
-            }
+        if let Some(s) = on_stack(&mut buf, format_args!("{:.d$}", self.value)) {
+            return f(without_negative_zero(s));
         }
         let s = format!("{:.d$}", self.value);
         f(without_negative_zero(&s))
     }
+}
+
+/// Bytes of the stack buffer [`Fixed::with_text`] formats into.
+const STACK_TEXT: usize = 48;
+
+/// `text` formatted into `buf` (`std::io::Write` on a slice, an error past its end); `None`
+/// where it does not fit.
+fn on_stack<'a>(buf: &'a mut [u8; STACK_TEXT], text: std::fmt::Arguments) -> Option<&'a str> {
+    let mut cursor = std::io::Cursor::new(&mut buf[..]);
+    std::io::Write::write_fmt(&mut cursor, text).ok()?;
+    let len = cursor.position() as usize;
+    std::str::from_utf8(&buf[..len]).ok()
 }
 
 /// 2^53: every whole f64 below it in size is exactly an i64.
@@ -279,36 +287,6 @@ fn without_negative_zero(s: &str) -> &str {
     match s.strip_prefix('-') {
         Some(rest) if rest.bytes().all(|c| c == b'0' || c == b'.') => rest,
         _ => s,
-    }
-}
-
-/// Text of up to `STACK_TEXT` bytes, written with `std::fmt::Write` (an error past the end).
-struct StackText {
-    buf: [u8; STACK_TEXT],
-    len: usize,
-}
-
-const STACK_TEXT: usize = 48;
-
-impl StackText {
-    fn new() -> Self {
-        StackText {
-            buf: [0; STACK_TEXT],
-            len: 0,
-        }
-    }
-    fn bytes(&self) -> &[u8] {
-        &self.buf[..self.len]
-    }
-}
-
-impl std::fmt::Write for StackText {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        let end = self.len + s.len();
-        let dst = self.buf.get_mut(self.len..end).ok_or(std::fmt::Error)?;
-        dst.copy_from_slice(s.as_bytes());
-        self.len = end;
-        Ok(())
     }
 }
 
