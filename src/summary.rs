@@ -355,6 +355,13 @@ impl BinLayout {
     }
 }
 
+/// The place of `bin`'s count among [`COUNTS`]: every bin is below [`SPLIT_BINS`], so the mask
+/// keeps it as it is, and the compiler drops the bounds check.
+#[inline(always)]
+fn slot(bin: u32) -> usize {
+    bin as usize & (COUNTS - 1)
+}
+
 /// Values binned together by [`bin_and_count`] before their bins are counted.
 const BIN_RUN: usize = 16;
 
@@ -369,10 +376,9 @@ fn bin_and_count<const SPLIT: bool>(
     of_value: &mut [u32],
     counts: &mut [u32; COUNTS],
 ) -> bool {
-    // Every bin is below `SPLIT_BINS`, so the mask keeps it as it is.
     let mut count = |bins: &[u32]| {
         for &bin in bins {
-            counts[bin as usize & (COUNTS - 1)] += 1;
+            counts[slot(bin)] += 1;
         }
     };
     let (bin_runs, bins_left) = of_value.as_chunks_mut::<BIN_RUN>();
@@ -562,7 +568,6 @@ fn gather(
     out: &mut [f64],
     sparse: bool,
 ) -> usize {
-    let mask = |bin: u32| bin as usize & (COUNTS - 1);
     let mut kept = 0;
     if sparse {
         // A branch per [`GATHER_RUN`] values, rarely taken: where any of them is needed, each is
@@ -570,7 +575,7 @@ fn gather(
         let (bin_runs, bins_left) = of_value.as_chunks::<GATHER_RUN>();
         let (value_runs, values_left) = values[..of_value.len()].as_chunks::<GATHER_RUN>();
         for (bins, run) in bin_runs.iter().zip(value_runs) {
-            let flags = bins.map(|bin| needed[mask(bin)]);
+            let flags = bins.map(|bin| needed[slot(bin)]);
             if flags.iter().fold(0, |any, &f| any | f) != 0 {
                 for (&v, &flag) in run.iter().zip(&flags) {
                     out[kept] = v;
@@ -579,7 +584,7 @@ fn gather(
             }
         }
         for (&bin, &v) in bins_left.iter().zip(values_left) {
-            if needed[mask(bin)] != 0 {
+            if needed[slot(bin)] != 0 {
                 out[kept] = v;
                 kept += 1;
             }
@@ -587,7 +592,7 @@ fn gather(
     } else {
         for (&bin, &v) in of_value.iter().zip(values) {
             out[kept] = v;
-            kept += needed[mask(bin)] as usize;
+            kept += needed[slot(bin)] as usize;
         }
     }
     kept
