@@ -1057,6 +1057,7 @@ impl<const L: usize> YearlyFactors<L> {
         })
     }
 
+    #[inline(always)]
     fn draw(
         run: &RunInputs,
         council: &CouncilModel,
@@ -1135,19 +1136,22 @@ impl<const L: usize> YearlyFactors<L> {
             if (follows_plans || responds) && years_on > 0.0 {
                 // The same rate without the council's own level and shocks: the median path's,
                 // from which the plans' error is measured (used in lanes whose rate is above 0).
-                let expected: [f64; L] = std::array::from_fn(|l| {
-                    let expected = council.new_rate * national[l].median_rate[median_row + t];
-                    if scenario.decay.enabled {
+                // A loop, not `std::array::from_fn`, which the compiler does not always inline
+                // into the step's wide copy (`simulate_lanes`).
+                let mut expected = [0.0; L];
+                for (l, expected) in expected.iter_mut().enumerate() {
+                    let rate = council.new_rate * national[l].median_rate[median_row + t];
+                    *expected = if scenario.decay.enabled {
                         decayed_by(
-                            expected,
+                            rate,
                             council.exit_rate,
                             national[l].long_run_growth,
                             long_run[l].kept,
                         )
                     } else {
-                        expected
-                    }
-                });
+                        rate
+                    };
+                }
                 if follows_plans {
                     let share: [f64; L] = std::array::from_fn(|l| 1.0 - expected[l] / slowed[l]);
                     own = std::array::from_fn(|l| if slowed[l] > 0.0 { share[l] } else { 0.0 });
@@ -1276,7 +1280,26 @@ impl Accounts {
 /// One council, paths `first_path .. first_path + L`: the yearly step of the README's "The
 /// model" section, steps 1 to 7 in order. Writes `years x Metric::COUNT` values for each path
 /// into `tile`, the results of the block of paths that holds them.
+///
+/// The step runs in the copy for the CPU's widest vectors ([`crate::vectors::widest`]: four
+/// lanes to an AVX2 instruction where the CPU has it), the same bits either way.
 fn simulate_lanes<const L: usize>(
+    run: &RunInputs,
+    shares: &[BandShares],
+    weights: &DemandWeights<L>,
+    council_index: usize,
+    first_path: usize,
+    tile: &mut [f64],
+) {
+    crate::vectors::widest(
+        #[inline(always)]
+        || step_lanes(run, shares, weights, council_index, first_path, tile),
+    );
+}
+
+/// [`simulate_lanes`]' step, inlined into each copy, with every function on its hot path.
+#[inline(always)]
+fn step_lanes<const L: usize>(
     run: &RunInputs,
     shares: &[BandShares],
     weights: &DemandWeights<L>,
@@ -1474,6 +1497,7 @@ impl<'a, const L: usize> OwnPlans<'a, L> {
     }
 
     /// Year `t`'s spend factor, after step 1's `flows` with `plans` in force (step 3's).
+    #[inline(always)]
     fn year(
         &mut self,
         t: usize,
@@ -1529,6 +1553,7 @@ fn funding_factor(scenario: &Scenario) -> f64 {
 
 /// Step 1 for year `t`: the census where it is known (the first year is the census itself),
 /// else the demand step (under the prevalence ceiling, when the scenario has one).
+#[inline(always)]
 fn demand_or_census<const L: usize>(
     council: &CouncilModel,
     weights: &DemandWeights<L>,

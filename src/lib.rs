@@ -23,6 +23,7 @@ pub mod sensitivity;
 pub mod sketch;
 pub mod summary;
 pub mod sweep;
+mod vectors;
 
 pub use calendar::FinancialYear;
 pub use error::{ImplausibleFigure, InputError};

@@ -398,17 +398,20 @@ impl PlacementTrend {
     ) -> ([[f64; L]; SETTINGS], [f64; L]) {
         // Specialist placements: an absolute growth; post-16 and AP/other: share slopes.
         let growth = clock.growth_change(&paths.slope[0]);
-        let log: [[f64; L]; GROUPS] = std::array::from_fn(|g| {
+        // A loop over the groups, not `std::array::from_fn`, which the compiler does not always
+        // inline into the engine's wide copy of the step (`engine::simulate_lanes`).
+        let mut log = [[0.0; L]; GROUPS];
+        for (g, log) in log.iter_mut().enumerate() {
             let spread = clock.spread(&paths.slope_half_var[g]);
-            std::array::from_fn(|l| {
+            *log = std::array::from_fn(|l| {
                 let change = if g == 0 {
                     growth[l]
                 } else {
                     clock.lane(l).share_change(paths.slope[g][l])
                 };
                 paths.log_level[g][l] + change - spread[l] + shift[g][l]
-            })
-        });
+            });
+        }
         let [specialist_level, post16_level, ap_level] = log.map(|by_lane| by_lane.map(f64::exp));
         let mut out = [[0.0; L]; SETTINGS];
         let mut overflow = [0.0; L];

@@ -261,6 +261,38 @@ fn results_do_not_depend_on_thread_count() {
     }
 }
 
+/// The engine's step runs in a copy compiled for AVX2 and FMA where the CPU has them
+/// (`src/vectors.rs`); `HIGHNEEDS_PORTABLE=1` forces the portable copy, which must write the same
+/// bytes. 203 paths: whole lane groups of 4 and lone paths (203 = 50 x 4 + 3), in 4 tiles. On a
+/// CPU without AVX2 both runs take the portable copy and this checks only repeatability.
+#[test]
+fn the_portable_and_the_wide_copies_of_the_step_write_the_same_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (wide, portable) = (dir.path().join("wide"), dir.path().join("portable"));
+    for (out, flag) in [(&wide, "0"), (&portable, "1")] {
+        bin()
+            .env("HIGHNEEDS_PORTABLE", flag)
+            .arg("run")
+            .arg(util::baseline_toml())
+            .args(["--paths", "203", "--threads", "2", "--seed", "5"])
+            .args(["--quiet", "--out"])
+            .arg(out)
+            .assert()
+            .success();
+    }
+    for f in [
+        "councils.csv",
+        "councils_wide.csv",
+        "national.csv",
+        "summary.csv",
+        "councils_over_reserves.csv",
+    ] {
+        let x = std::fs::read(wide.join(f)).unwrap();
+        let y = std::fs::read(portable.join(f)).unwrap();
+        assert!(x == y, "{f} differs between the wide and portable copies");
+    }
+}
+
 #[test]
 fn a_different_seed_changes_national_results() {
     let dir = tempfile::tempdir().unwrap();
