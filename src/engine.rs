@@ -1291,107 +1291,101 @@ fn simulate_lanes<const L: usize>(
     first_path: usize,
     tile: &mut [f64],
 ) {
+    // The step in the copy for the CPU's widest vectors, with every function on its hot path
+    // inlined into it (`#[inline(always)]`).
     crate::vectors::widest(
         #[inline(always)]
-        || step_lanes(run, shares, weights, council_index, first_path, tile),
-    );
-}
+        || {
+            let model = run.model;
+            let scenario = &model.scenario;
+            let schedule = &model.schedule;
+            let council = &model.councils[council_index];
+            let years = schedule.years.len();
+            let first_lane = first_path % PATHS_PER_BLOCK;
+            let national: [&NationalDraws; L] =
+                std::array::from_fn(|l| &run.national[first_path + l - run.first_path]);
+            let mut rng: [Pcg64Mcg; L] = std::array::from_fn(|l| {
+                stream(run.seed, COUNCIL_STREAM, first_path + l, council_index)
+            });
+            let draws = PathDraws::draw(
+                run,
+                &mut rng,
+                council_index,
+                first_path,
+                national.map(|n| &n.placement),
+            );
+            let yearly = YearlyFactors::draw(run, council, &national, &draws, &mut rng);
+            let inflation: [[f64; L]; SETTINGS] =
+                std::array::from_fn(|s| std::array::from_fn(|l| national[l].inflation[s]));
+            let funding_factor = funding_factor(scenario);
+            let per_plan = scenario.costs.non_plan_driver == NonPlanDriver::Plans;
+            let mut state = CaseloadState::<L>::start(council, per_plan);
+            let mut accounts = [Accounts::start(council); L];
+            let mut own_plans = OwnPlans::<L>::start(&run.response);
 
-/// [`simulate_lanes`]' step, inlined into each copy, with every function on its hot path.
-#[inline(always)]
-fn step_lanes<const L: usize>(
-    run: &RunInputs,
-    shares: &[BandShares],
-    weights: &DemandWeights<L>,
-    council_index: usize,
-    first_path: usize,
-    tile: &mut [f64],
-) {
-    let model = run.model;
-    let scenario = &model.scenario;
-    let schedule = &model.schedule;
-    let council = &model.councils[council_index];
-    let years = schedule.years.len();
-    let first_lane = first_path % PATHS_PER_BLOCK;
-    let national: [&NationalDraws; L] =
-        std::array::from_fn(|l| &run.national[first_path + l - run.first_path]);
-    let mut rng: [Pcg64Mcg; L] =
-        std::array::from_fn(|l| stream(run.seed, COUNCIL_STREAM, first_path + l, council_index));
-    let draws = PathDraws::draw(
-        run,
-        &mut rng,
-        council_index,
-        first_path,
-        national.map(|n| &n.placement),
+            for t in 0..years {
+                // 1. Demand, or this year's census where it is known.
+                let ceiling = yearly.saturation(t, council, scenario);
+                let flows = demand_or_census(
+                    council,
+                    weights,
+                    t,
+                    &shares[t],
+                    &yearly.years[t].new_rate,
+                    ceiling,
+                    &mut state,
+                );
+                // 2. Placement.
+                let placed = placement_step(
+                    council,
+                    &draws.placement,
+                    &yearly.years[t].placement_clock,
+                    t as i32 - council.latest_census,
+                    council.places_added[t],
+                    scenario.placement.induced_demand,
+                    PlanSurprise {
+                        new_plans: &flows.new_plans,
+                        own_share: &yearly.years[t].own_share,
+                        elasticity: scenario.placement.plans_elasticity.to_array(),
+                        capacity_elasticity: scenario.placement.capacity_plans_elasticity,
+                    },
+                    &mut state,
+                );
+                if let Some(ehcps) = council.pins.ehcps[t] {
+                    local_census(ehcps, &mut state);
+                }
+                // 3. Costs.
+                let noise: [f64; L] = std::array::from_fn(|l| national[l].cost_noise[t]);
+                let settings = caseload_totals(&mut state);
+                let response = own_plans.year(t, &yearly.years[t], &flows, &state.stock);
+                let plan_spend = cost_step(
+                    &inflation,
+                    &noise,
+                    schedule.fee_cap[t],
+                    &settings,
+                    &mut state,
+                );
+                let mut rows =
+                    Rows::<L>::new(&mut *tile, t * Metric::COUNT * PATHS_PER_BLOCK + first_lane);
+                for l in 0..L {
+                    let gross = (plan_spend[l] + state.non_plan[l])
+                        * yearly.years[t].cost_factor[l]
+                        * response[l];
+                    let lane = draws.lane_year(l, t, gross, funding_factor);
+                    let money = finances(model, council, national[l], &lane, &mut accounts[l]);
+                    write_money(&mut rows, l, &money, &accounts[l]);
+                }
+                write_plans(
+                    &mut rows,
+                    &state,
+                    &settings,
+                    &flows,
+                    &placed,
+                    &yearly.years[t].cap,
+                );
+            }
+        },
     );
-    let yearly = YearlyFactors::draw(run, council, &national, &draws, &mut rng);
-    let inflation: [[f64; L]; SETTINGS] =
-        std::array::from_fn(|s| std::array::from_fn(|l| national[l].inflation[s]));
-    let funding_factor = funding_factor(scenario);
-    let per_plan = scenario.costs.non_plan_driver == NonPlanDriver::Plans;
-    let mut state = CaseloadState::<L>::start(council, per_plan);
-    let mut accounts = [Accounts::start(council); L];
-    let mut own_plans = OwnPlans::<L>::start(&run.response);
-
-    for t in 0..years {
-        // 1. Demand, or this year's census where it is known.
-        let ceiling = yearly.saturation(t, council, scenario);
-        let flows = demand_or_census(
-            council,
-            weights,
-            t,
-            &shares[t],
-            &yearly.years[t].new_rate,
-            ceiling,
-            &mut state,
-        );
-        // 2. Placement.
-        let placed = placement_step(
-            council,
-            &draws.placement,
-            &yearly.years[t].placement_clock,
-            t as i32 - council.latest_census,
-            council.places_added[t],
-            scenario.placement.induced_demand,
-            PlanSurprise {
-                new_plans: &flows.new_plans,
-                own_share: &yearly.years[t].own_share,
-                elasticity: scenario.placement.plans_elasticity.to_array(),
-                capacity_elasticity: scenario.placement.capacity_plans_elasticity,
-            },
-            &mut state,
-        );
-        if let Some(ehcps) = council.pins.ehcps[t] {
-            local_census(ehcps, &mut state);
-        }
-        // 3. Costs.
-        let noise: [f64; L] = std::array::from_fn(|l| national[l].cost_noise[t]);
-        let settings = caseload_totals(&mut state);
-        let response = own_plans.year(t, &yearly.years[t], &flows, &state.stock);
-        let plan_spend = cost_step(
-            &inflation,
-            &noise,
-            schedule.fee_cap[t],
-            &settings,
-            &mut state,
-        );
-        let mut rows = Rows::<L>::new(&mut *tile, t * Metric::COUNT * PATHS_PER_BLOCK + first_lane);
-        for l in 0..L {
-            let gross =
-                (plan_spend[l] + state.non_plan[l]) * yearly.years[t].cost_factor[l] * response[l];
-            let lane = draws.lane_year(l, t, gross, funding_factor);
-            let money = finances(model, council, national[l], &lane, &mut accounts[l]);
-            write_money(&mut rows, l, &money, &accounts[l]);
-        }
-        write_plans(
-            &mut rows,
-            &state,
-            &settings,
-            &flows,
-            &placed,
-            &yearly.years[t].cap,
-        );
-    }
 }
 
 /// The most years `costs.plans_response_years` may be (the window [`OwnPlans`] keeps).
