@@ -1,13 +1,13 @@
-//! The hot loops compiled twice, once for the portable x86-64 baseline and once for the CPU's
-//! wider vector instructions, with the copy to run picked when the program runs.
+//! The engine's yearly step compiled twice, once for the portable x86-64 baseline and once for
+//! the CPU's wider vector instructions, with the copy to run picked when the program runs.
 //!
 //! The release binary is built for the x86-64 baseline (SSE2: two `f64` lanes to an
-//! instruction), so that it runs on every x86-64 machine. [`widest`] runs a closure through
-//! `pulp`'s `V3::vectorize`, once `pulp` has checked the CPU (once per process): where it has AVX2 and FMA
-//! (x86-64-v3: Intel Haswell, 2013, AMD Zen, 2017, and later) the closure runs in a copy of
-//! itself compiled with those features (four `f64` lanes), elsewhere in the portable copy.
-//! The features come only to code inlined into that copy, so the closure is written
-//! `#[inline(always)]` and so is every function on its hot path.
+//! instruction), so that it runs on every x86-64 machine. [`widest`] asks `pulp` whether the
+//! CPU has AVX2 and FMA (x86-64-v3: Intel Haswell, 2013, AMD Zen, 2017, and later; `pulp` asks
+//! the CPU once per process). Where it has, the closure runs inside `pulp`'s `V3::vectorize`,
+//! a function compiled with those features (four `f64` lanes to an instruction); elsewhere it
+//! runs as is, in the portable copy. The features reach only code inlined into that function,
+//! so the closure is written `#[inline(always)]` and so is every function on its hot path.
 //!
 //! **Both copies give the same bits.** Rust never fuses a multiply and an add unless told to
 //! (`f64::mul_add`, which the crate does not call), so each copy makes the same IEEE operations
